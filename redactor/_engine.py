@@ -1,0 +1,242 @@
+"""The engine: secret values -> their forms -> one automaton -> merged regions -> replacement.
+
+Secrets can be added at any time from any thread. Each ``add`` appends to append-only tables and
+bumps a version; the next ``redact`` that sees a new version builds a fresh immutable snapshot and
+swaps it in, so a redact always works on a complete automaton and never misses a secret whose
+``add`` returned before it started.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ._encodings import Encoding, SecretValue, default_encodings, forms_of, get_encoding
+from ._matchers import AhoCorasickMatcher, Span
+
+if TYPE_CHECKING:
+    from ._stream import BytesStreamRedactor, StreamRedactor
+
+__all__ = ["Redactor", "RedactorWarning", "splice"]
+
+DEFAULT_REPLACEMENT = "[REDACTED]"
+DEFAULT_MIN_LENGTH = 6
+
+
+class RedactorWarning(UserWarning):
+    """A secret could not be registered (too short, empty). Names the secret, never its value."""
+
+
+def _latin1(form: str) -> str:
+    # The bytes path matches UTF-8 bytes through a latin-1 view: one char per byte, so indexes in
+    # the view are byte offsets and invalid UTF-8 passes through untouched.
+    return form.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+class _Snapshot:
+    """An immutable view of the first ``n`` patterns; matchers are built on first use."""
+
+    __slots__ = ("version", "_tables", "_counts", "_matchers", "_lock")
+
+    def __init__(
+        self, version: int, tables: tuple[list[tuple[str, int]], list[tuple[str, int]]]
+    ) -> None:
+        self.version = version
+        self._tables = tables
+        self._counts = (len(tables[0]), len(tables[1]))
+        self._matchers: list[AhoCorasickMatcher | None] = [None, None]
+        self._lock = threading.Lock()
+
+    def matcher(self, binary: bool) -> AhoCorasickMatcher:
+        idx = int(binary)
+        m = self._matchers[idx]
+        if m is None:
+            with self._lock:
+                m = self._matchers[idx]
+                if m is None:
+                    table, n = self._tables[idx], self._counts[idx]
+                    m = AhoCorasickMatcher(table[i] for i in range(n))
+                    self._matchers[idx] = m
+        return m
+
+
+class Redactor:
+    """Replaces every known form of every registered secret with ``replacement``.
+
+    >>> r = Redactor()
+    >>> r.add("hunter2-password", name="db/password")
+    >>> r.redact("login with hunter2-password")
+    'login with [REDACTED]'
+    """
+
+    def __init__(
+        self,
+        min_length: int = DEFAULT_MIN_LENGTH,
+        replacement: str = DEFAULT_REPLACEMENT,
+        encodings: Iterable[str | Encoding] | None = None,
+    ) -> None:
+        if min_length < 1:
+            raise ValueError("min_length must be at least 1")
+        self.min_length = min_length
+        self.replacement = replacement
+        self._replacement_bytes = replacement.encode("utf-8")
+        names = default_encodings() if encodings is None else encodings
+        self._encodings: tuple[Encoding, ...] = tuple(
+            e if isinstance(e, Encoding) else get_encoding(e) for e in names
+        )
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._names: list[str] = []
+        self._text_table: list[tuple[str, int]] = []
+        self._bytes_table: list[tuple[str, int]] = []
+        self._text_seen: set[str] = set()
+        self._bytes_seen: set[str] = set()
+        self._version = 0
+        self._snapshot = _Snapshot(0, (self._text_table, self._bytes_table))
+
+    # -- registration ------------------------------------------------------------------------
+
+    @property
+    def encodings(self) -> list[str]:
+        return [e.name for e in self._encodings]
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The names of the registered secrets (never their values), in order of registration."""
+        with self._lock:
+            return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @property
+    def pattern_count(self) -> int:
+        """How many distinct text forms the automaton holds."""
+        return len(self._text_table)
+
+    def add(self, value: str | bytes, name: str | None = None) -> bool:
+        """Register a secret and all its forms. Returns False (with a warning) when refused."""
+        if not isinstance(value, (str, bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"secret {name or '<unnamed>'!r} must be str or bytes, not {type(value).__name__}"
+            )
+        label = name or "<unnamed>"
+        secret = SecretValue.of(value)
+        core = secret.text.strip() if secret.text is not None else secret.data
+        if len(core) < self.min_length:
+            reason = "empty or whitespace-only" if not core else "too short"
+            warnings.warn(
+                f"secret {label!r} is {reason} (fewer than {self.min_length} characters) "
+                "and will not be redacted",
+                RedactorWarning,
+                stacklevel=2,
+            )
+            return False
+        forms = {f for f in forms_of(secret, self._encodings) if len(f) >= self.min_length}
+        bytes_forms = {_latin1(f) for f in forms}
+        if secret.text is None:
+            # Not UTF-8: the raw bytes on the bytes path, and on the text path the str that a
+            # surrogateescape decoder (sys.stdout on a POSIX locale) would make of them.
+            forms.add(secret.data.decode("utf-8", "surrogateescape"))
+            bytes_forms.add(secret.data.decode("latin-1"))
+        with self._lock:
+            secret_id = len(self._names)
+            self._names.append(label)
+            for table, seen, new in (
+                (self._text_table, self._text_seen, forms),
+                (self._bytes_table, self._bytes_seen, bytes_forms),
+            ):
+                for form in new - seen:
+                    seen.add(form)
+                    table.append((form, secret_id))
+            self._version += 1
+        return True
+
+    def add_many(self, items: Iterable[tuple[str | None, str | bytes]]) -> int:
+        """Register ``(name, value)`` pairs; returns how many were accepted."""
+        return sum(self.add(value, name) for name, value in items)
+
+    # -- matching ----------------------------------------------------------------------------
+
+    def _current(self) -> _Snapshot:
+        snap = self._snapshot
+        if snap.version == self._version:
+            return snap
+        with self._build_lock:
+            snap = self._snapshot
+            if snap.version != self._version:
+                with self._lock:
+                    snap = _Snapshot(self._version, (self._text_table, self._bytes_table))
+                self._snapshot = snap
+        return snap
+
+    def matcher(self, binary: bool = False) -> AhoCorasickMatcher:
+        """The current matcher (text or bytes view); immutable, safe to keep for one operation."""
+        return self._current().matcher(binary)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every region covered by a secret form replaced once."""
+        if not isinstance(text, str):
+            raise TypeError(f"redact() takes str, not {type(text).__name__}")
+        if not text:
+            return text
+        spans = self._current().matcher(False).spans(text)
+        return splice(text, spans, self.replacement) if spans else text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """The same on bytes: UTF-8 forms are matched, anything else passes through untouched."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"redact_bytes() takes bytes, not {type(data).__name__}")
+        data = bytes(data)
+        if not data:
+            return data
+        spans = self._current().matcher(True).spans(data.decode("latin-1"))
+        return splice(data, spans, self._replacement_bytes) if spans else data
+
+    def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
+        """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
+        if not text:
+            return text, Counter()
+        spans = self._current().matcher(False).spans(text, with_ids=True)
+        return (splice(text, spans, self.replacement) if spans else text), self.count_names(spans)
+
+    def count_names(self, spans: Sequence[Span]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        names = self._names
+        for _, _, ids in spans:
+            for name in {names[i] for i in ids or ()}:
+                counts[name] += 1
+        return counts
+
+    def contains_secret(self, text: str) -> bool:
+        return bool(text) and bool(self._current().matcher(False).spans(text))
+
+    def stream(self) -> StreamRedactor:
+        """A chunk-safe redactor for a text stream: ``feed()`` what arrives, ``flush()`` at the end."""
+        from ._stream import StreamRedactor
+
+        return StreamRedactor(self)
+
+    def bytes_stream(self) -> BytesStreamRedactor:
+        """The same for a binary stream (a pipe, a log file)."""
+        from ._stream import BytesStreamRedactor
+
+        return BytesStreamRedactor(self)
+
+    def __repr__(self) -> str:
+        return f"<Redactor secrets={len(self._names)} patterns={self.pattern_count}>"
+
+
+def splice(text, spans: Sequence[Span], replacement):
+    """Replace each span of ``text`` (str or bytes) with ``replacement``."""
+    parts = []
+    pos = 0
+    for start, stop, _ in spans:
+        parts.append(text[pos:start])
+        parts.append(replacement)
+        pos = stop
+    parts.append(text[pos:])
+    return text[:0].join(parts)

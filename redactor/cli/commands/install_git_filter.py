@@ -1,0 +1,10 @@
+"""`redactor install-git-filter` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("install-git-filter", help="(not built yet)")
+    p.set_defaults(func=lambda args: print("redactor install-git-filter: not built yet") or 2)

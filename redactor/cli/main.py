@@ -1,0 +1,68 @@
+"""Parse the command line and dispatch to one module per verb (like pre-commit's ``commands/``).
+
+Each module in :mod:`redactor.cli.commands` has ``add_parser(subparsers)`` which registers its
+options and sets ``func``, a callable taking the parsed arguments and returning the exit code.
+Command modules import their heavy dependencies inside ``func`` so that ``redactor --help`` and
+``redactor filter`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+from collections.abc import Sequence
+
+from redactor import __version__
+
+# verb -> module under redactor.cli.commands, in the order `--help` lists them
+COMMANDS = {
+    "demo": "demo",
+    "scrub": "scrub",
+    "filter": "filter",
+    "run": "run",
+    "secrets": "secrets",
+    "install-git-filter": "install_git_filter",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redactor",
+        description="Keep secret values out of notebooks, logs and CI output.",
+    )
+    parser.add_argument("--version", action="version", version=f"redactor {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS.values():
+        importlib.import_module(f"redactor.cli.commands.{module}").add_parser(subparsers)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Our warnings name secrets, never values: print them plainly, without source lines.
+    print(f"redactor: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    warnings.showwarning = _show_warning
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # A closed downstream pipe (`redactor ... | head`) ends quietly, as with `cat`.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Secret scopes: where secret values come from (built by the scopes issue)."""
