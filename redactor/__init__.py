@@ -8,25 +8,50 @@ integrations live in their own modules and depend only on these.
 from __future__ import annotations
 
 from ._default import add_secret, get_redactor, redact, set_redactor
-from ._encodings import Encoding, default_encodings, register as register_encoding, registry
+from ._encodings import Encoding, default_encodings, registry
+from ._encodings import register as register_encoding
 from ._engine import Redactor, RedactorWarning
 from ._stream import BytesStreamRedactor, StreamRedactor
 
 __version__ = "0.1.0"
 
+# Integrations load on first use, so `import redactor` stays cheap for the engine alone.
+_LAZY = {
+    "dbutils": "redactor.secrets",
+    "install": "redactor.stdio",
+    "uninstall": "redactor.stdio",
+    "RedactingFilter": "redactor.logging",
+    "structlog_processor": "redactor.structlog",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redactor' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "BytesStreamRedactor",
     "Encoding",
+    "RedactingFilter",
     "Redactor",
     "RedactorWarning",
     "StreamRedactor",
     "add_secret",
+    "dbutils",
     "default_encodings",
     "get_redactor",
+    "install",
     "redact",
     "register_encoding",
     "registry",
     "set_redactor",
+    "structlog_processor",
+    "uninstall",
 ]
 
 

@@ -39,7 +39,7 @@ def _latin1(form: str) -> str:
 class _Snapshot:
     """An immutable view of the first ``n`` patterns; matchers are built on first use."""
 
-    __slots__ = ("version", "_tables", "_counts", "_matchers", "_lock")
+    __slots__ = ("_counts", "_lock", "_matchers", "_tables", "version")
 
     def __init__(
         self, version: int, tables: tuple[list[tuple[str, int]], list[tuple[str, int]]]

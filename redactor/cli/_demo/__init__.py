@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 # Module names under redactor.cli._demo, in the order they run.
-STEPS = ["engine"]
+STEPS = ["engine", "scopes", "hooks", "notebook", "ci"]
 
 
 class DemoFailure(Exception):
@@ -57,5 +57,7 @@ def run_all(out: TextIO | None = None, steps: list[str] | None = None) -> int:
                 failures += 1
                 print(f"  FAILED: {exc}", file=ctx.out)
     ctx.say()
-    ctx.say("demo finished: " + ("all steps passed" if not failures else f"{failures} step(s) failed"))
+    ctx.say(
+        "demo finished: " + ("all steps passed" if not failures else f"{failures} step(s) failed")
+    )
     return 1 if failures else 0

@@ -11,7 +11,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="show redaction at work on fixture logs, notebooks and a local scope",
         description="Run every demonstration step on built-in fixtures; exits non-zero if one fails.",
     )
-    p.add_argument("--step", action="append", metavar="NAME", help="run only this step (repeatable)")
+    p.add_argument(
+        "--step", action="append", metavar="NAME", help="run only this step (repeatable)"
+    )
     p.set_defaults(func=run)
 
 
