@@ -1,0 +1,144 @@
+"""``RedactingFilter``: a ``logging.Filter`` that redacts a record before a handler sees it.
+
+Attach it to a *handler* (``handler.addFilter(RedactingFilter())``), not to a logger: a logger's
+filters do not run for records that propagate up from child loggers, a handler's filters run for
+every record it is about to emit. ``redactor.install()`` does this for every handler it can find
+(see :mod:`redactor.stdio`).
+
+What it changes on the record, in place (so every later handler sees the redacted record too):
+
+* ``msg`` becomes the redacted, fully formatted message and ``args`` becomes ``None``: a secret
+  split across the template and an argument is caught, and no handler can re-format the raw args.
+* ``exc_info`` is rendered into ``exc_text`` (redacted) and cleared, so a formatter cannot render
+  the live exception again; standard formatters print ``exc_text``.
+* ``stack_info``, ``message`` (set by an earlier formatter), ``threadName``/``processName``/
+  ``taskName`` and every ``extra`` field are redacted; strings, bytes, and dicts/lists/tuples/sets
+  of them are walked, other objects are replaced with their redacted ``repr`` only if that
+  ``repr`` holds a secret.
+
+It never raises: if anything goes wrong, the record is replaced with a fixed message that says so
+(it fails closed) and is still emitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from ._default import get_redactor
+
+if TYPE_CHECKING:
+    from ._engine import Redactor
+
+__all__ = ["RedactingFilter", "redact_value"]
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` or a filter.
+_STANDARD = frozenset(
+    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
+) | {"message", "asctime", "taskName"}
+
+# Standard attributes a user can set and that a formatter prints.
+_NAMES = ("threadName", "processName", "taskName")
+
+_FAILED = "[redactor: this log record could not be redacted and was withheld]"
+
+
+def redact_value(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
+    """``value`` with every string in it redacted; containers are copied, never changed in place."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, (bytes, bytearray)):
+        return redactor.redact_bytes(bytes(value))
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if _depth > 50:
+        return redactor.redact(repr(value))
+    if isinstance(value, dict):
+        return {
+            redact_value(k, redactor, _depth + 1): redact_value(v, redactor, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_value(v, redactor, _depth + 1) for v in value]
+    if isinstance(value, tuple):
+        items = [redact_value(v, redactor, _depth + 1) for v in value]
+        if hasattr(value, "_fields"):  # a namedtuple keeps its type
+            return type(value)(*items)
+        return tuple(items)
+    if isinstance(value, (set, frozenset)):
+        return type(value)(redact_value(v, redactor, _depth + 1) for v in value)
+    # Any other object is printed by a formatter through str() or repr(): check both.
+    for render in (repr, str):
+        text = render(value)
+        if redactor.contains_secret(text):
+            return redactor.redact(text)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts message, args, exception, stack and extra fields of every record it sees.
+
+    ``redactor=None`` uses the process-wide default at the moment of each record, so secrets
+    registered later are redacted from then on.
+    """
+
+    def __init__(self, redactor: Redactor | None = None, name: str = "") -> None:
+        super().__init__(name)
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactor = self.redactor or get_redactor()
+        try:
+            # A second filter (another handler) redacts again: cheap, and catches secrets that
+            # were registered in between.
+            self._redact(record, redactor)
+        except Exception:
+            _withhold(record)
+        return True
+
+    @staticmethod
+    def _redact(record: logging.LogRecord, redactor: Redactor) -> None:
+        message = record.getMessage()
+        record.msg = redactor.redact(message)
+        record.args = None
+        if record.exc_info:
+            exc_text = record.exc_text or _format_exception(record.exc_info)
+            record.exc_info = None
+            record.exc_text = exc_text
+        if record.exc_text:
+            record.exc_text = redactor.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redactor.redact(record.stack_info)
+        data = record.__dict__
+        if isinstance(data.get("message"), str):
+            data["message"] = redactor.redact(data["message"])
+        for key in _NAMES:
+            if isinstance(data.get(key), str):
+                data[key] = redactor.redact(data[key])
+        for key in [k for k in data if k not in _STANDARD]:
+            data[key] = redact_value(data[key], redactor)
+
+
+def _format_exception(exc_info: Any) -> str:
+    """What ``logging.Formatter.formatException`` makes of ``exc_info``."""
+    if exc_info is True or not isinstance(exc_info, tuple):
+        if isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        else:
+            return ""
+    text = "".join(traceback.format_exception(*exc_info))
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _withhold(record: logging.LogRecord) -> None:
+    """Fail closed: keep the record's level and origin, drop everything that could hold a secret."""
+    data = record.__dict__
+    for key in [k for k in data if k not in _STANDARD]:
+        data.pop(key, None)
+    record.msg = _FAILED
+    record.args = None
+    record.exc_info = None
+    record.exc_text = None
+    record.stack_info = None
+    data.pop("message", None)
