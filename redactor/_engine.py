@@ -24,6 +24,9 @@ __all__ = ["Redactor", "RedactorWarning", "splice"]
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
 DEFAULT_MIN_LENGTH = 6
+# Texts longer than this are scanned in windows through a stream (same result, proven by the
+# chunking property): pyahocorasick copies its input to UCS-4, 4 bytes a character per call.
+_WINDOW = 1 << 22
 
 
 class RedactorWarning(UserWarning):
@@ -183,6 +186,8 @@ class Redactor:
             raise TypeError(f"redact() takes str, not {type(text).__name__}")
         if not text:
             return text
+        if len(text) > _WINDOW:
+            return _windowed(self.stream(), text)
         spans = self._current().matcher(False).spans(text)
         return splice(text, spans, self.replacement) if spans else text
 
@@ -193,6 +198,8 @@ class Redactor:
         data = bytes(data)
         if not data:
             return data
+        if len(data) > _WINDOW:
+            return _windowed(self.bytes_stream(), data)
         spans = self._current().matcher(True).spans(data.decode("latin-1"))
         return splice(data, spans, self._replacement_bytes) if spans else data
 
@@ -228,6 +235,12 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"<Redactor secrets={len(self._names)} patterns={self.pattern_count}>"
+
+
+def _windowed(stream, text):
+    parts = [stream.feed(text[i : i + _WINDOW]) for i in range(0, len(text), _WINDOW)]
+    parts.append(stream.flush())
+    return text[:0].join(parts)
 
 
 def splice(text, spans: Sequence[Span], replacement):

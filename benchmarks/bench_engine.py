@@ -1,0 +1,311 @@
+"""Engine benchmark: build time, peak memory, throughput and latency, with baselines in the same run.
+
+    python benchmarks/bench_engine.py            # 50 MB texts, 10 / 1,000 / 10,000 secrets
+    python benchmarks/bench_engine.py --quick    # 5 MB texts, 10 / 1,000 secrets
+
+Every engine measurement runs in a fresh subprocess so that peak memory (ru_maxrss) belongs to it
+alone. Baselines, on the same texts and the same pattern set (every default form of every secret):
+a regex alternation of escaped forms (Airflow's and Jenkins' approach), a per-form ``str.replace``
+loop (the GitHub Actions runner's approach), ``grep -F -o -f`` (LC_ALL=C, start-up included) and,
+when the ``hyperscan`` package imports, a raw Hyperscan literal scan as the practical ceiling. The
+slow baselines run on a slice and are reported in MB/s. The machines are shared and noisy: read
+the ratios, which are measured in one run, not the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import timeit
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+MB = 1_000_000
+
+TARGETS = {
+    "throughput_vs_grep_at_1k": 0.5,
+    "throughput_vs_regex_at_1k": 100.0,
+    "latency_100b_1k_us": 5.0,
+    "build_10k_s": 2.0,
+    "build_10k_peak_mb": 300.0,
+}
+
+
+def make_secrets(n: int, seed: int = 7) -> list[str]:
+    rnd = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(24, 40))) for _ in range(n)]
+
+
+def make_texts(size: int, secrets: list[str], folder: Path) -> dict[str, Path]:
+    """A log-like text and a base64-heavy text of ``size`` bytes, each with 10 planted secrets."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"log": folder / f"log-{size}.txt", "b64": folder / f"b64-{size}.txt"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    rnd = random.Random(1)
+    words = [
+        "GET",
+        "POST",
+        "user",
+        "request",
+        "completed",
+        "in",
+        "ms",
+        "status",
+        "200",
+        "cache",
+        "miss",
+        "retry",
+        "worker",
+        "job",
+        "rows",
+        "loaded",
+        "table",
+        "sales",
+        "token",
+        "ok",
+    ]
+    lines, total, i = [], 0, 0
+    while total < size:
+        i += 1
+        line = (
+            f"2026-11-28T10:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z "
+            f"{rnd.choice(['INFO', 'DEBUG', 'WARN'])} [{rnd.randrange(16):02d}] "
+            + " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 14)))
+            + f" id={rnd.getrandbits(64):016x}\n"
+        )
+        lines.append(line)
+        total += len(line)
+    step = len(lines) // 10
+    for k in range(10):
+        lines[k * step + 1] = (
+            lines[k * step + 1].rstrip("\n") + f" password={secrets[k % len(secrets)]}\n"
+        )
+    paths["log"].write_text("".join(lines), encoding="ascii")
+    blob = base64.encodebytes(rnd.randbytes(size * 3 // 4)).decode("ascii")
+    parts = blob.split("\n")
+    step = len(parts) // 10
+    for k in range(10):
+        parts[k * step + 1] = base64.b64encode(secrets[k % len(secrets)].encode()).decode()
+    paths["b64"].write_text("\n".join(parts), encoding="ascii")
+    return paths
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- worker: one engine measurement in a fresh process ------------------------------------------
+
+
+def worker(n: int, texts: dict[str, str], latency: bool) -> dict:
+    from redactor import Redactor
+
+    secrets = make_secrets(n)
+    base_rss = rss_mb()
+    t0 = time.perf_counter()
+    r = Redactor()
+    for i, s in enumerate(secrets):
+        r.add(s, name=f"bench/{i}")
+    r.redact("warm")  # builds the automaton
+    build_s = time.perf_counter() - t0
+    build_peak = rss_mb() - base_rss
+    out: dict = {
+        "secrets": n,
+        "patterns": r.pattern_count,
+        "build_s": build_s,
+        "build_peak_mb": build_peak,
+    }
+    for kind, path in texts.items():
+        text = Path(path).read_text(encoding="ascii")
+        best = min(_timed(r.redact, text) for _ in range(3))
+        redacted = r.redact(text)
+        out[f"{kind}_mb_s"] = len(text) / MB / best
+        out[f"{kind}_regions"] = redacted.count("[REDACTED]")
+        del text, redacted
+    out["peak_mb"] = rss_mb() - base_rss
+    if latency:
+        rnd = random.Random(3)
+        msg100 = "INFO request completed in 12ms status=200 user=alice id=" + "".join(
+            rnd.choice("0123456789abcdef") for _ in range(45)
+        )
+        msg10k = (msg100 * 103)[:10_000]
+        for label, msg in (("100b", msg100[:100]), ("10kb", msg10k)):
+            number = 20_000 if label == "100b" else 200
+            per = min(timeit.repeat(lambda m=msg: r.redact(m), number=number, repeat=5)) / number
+            out[f"latency_{label}_us"] = per * 1e6
+    return out
+
+
+def _timed(fn, arg) -> float:
+    t = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - t
+
+
+# -- baselines --------------------------------------------------------------------------------
+
+
+def forms_for(n: int) -> list[str]:
+    from redactor import Redactor
+
+    r = Redactor()
+    for s in make_secrets(n):
+        r.add(s)
+    return [f for f, _ in r._text_table]
+
+
+def regex_baseline(forms: list[str], text: str) -> float:
+    rx = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+    t = time.perf_counter()
+    rx.sub("[REDACTED]", text)
+    return len(text) / MB / (time.perf_counter() - t)
+
+
+def replace_baseline(forms: list[str], text: str) -> float:
+    t = time.perf_counter()
+    for f in forms:
+        text = text.replace(f, "[REDACTED]")
+    return len(text) / MB / (time.perf_counter() - t)
+
+
+def grep_baseline(forms: list[str], path: Path, tmp: Path) -> float | None:
+    if not shutil.which("grep"):
+        return None
+    pats = tmp / "patterns.txt"
+    pats.write_text("\n".join(f for f in forms if "\n" not in f and "\r" not in f) + "\n")
+    size = path.stat().st_size
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run(
+            ["grep", "-F", "-o", "-f", str(pats), str(path)],
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "LC_ALL": "C"},
+            check=False,
+        )
+        best = min(best, time.perf_counter() - t)
+    return size / MB / best
+
+
+def hyperscan_baseline(forms: list[str], path: Path) -> float | None:
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    exprs = [f.encode() for f in forms]
+    db.compile(
+        expressions=exprs,
+        ids=list(range(len(exprs))),
+        elements=len(exprs),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(exprs),
+        literal=True,
+    )
+    data = path.read_bytes()
+    hits = []
+    best = float("inf")
+    for _ in range(3):
+        hits.clear()
+        t = time.perf_counter()
+        db.scan(data, match_event_handler=lambda *a: hits.append(a[1]))
+        best = min(best, time.perf_counter() - t)
+    return len(data) / MB / best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="5 MB texts, 10 and 1,000 secrets")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        spec = json.loads(args.worker)
+        print(json.dumps(worker(spec["n"], spec["texts"], spec["latency"])))
+        return 0
+
+    size = 5 * MB if args.quick else 50 * MB
+    counts = [10, 1000] if args.quick else [10, 1000, 10_000]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    texts = make_texts(size, make_secrets(max(counts)), RESULTS / "data")
+    print(
+        f"texts: {size / MB:.0f} MB log-like and base64-heavy; secrets {counts}; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus\n"
+    )
+    rows = []
+    for n in counts:
+        spec = json.dumps(
+            {"n": n, "texts": {k: str(v) for k, v in texts.items()}, "latency": n == 1000}
+        )
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", spec], capture_output=True, text=True, check=True
+        )
+        row = json.loads(proc.stdout)
+        forms = forms_for(n)
+        log = texts["log"].read_text(encoding="ascii")
+        slice_len = 1 * MB if n <= 10 else 100_000
+        row["regex_mb_s"] = regex_baseline(forms, log[:slice_len])
+        row["replace_mb_s"] = replace_baseline(forms, log[:slice_len])
+        row["grep_log_mb_s"] = grep_baseline(forms, texts["log"], RESULTS)
+        row["grep_b64_mb_s"] = grep_baseline(forms, texts["b64"], RESULTS)
+        row["hyperscan_log_mb_s"] = hyperscan_baseline(forms, texts["log"])
+        row["hyperscan_b64_mb_s"] = hyperscan_baseline(forms, texts["b64"])
+        rows.append(row)
+        del log
+
+    def f(v, fmt="{:.1f}"):
+        return "-" if v is None else fmt.format(v)
+
+    print(
+        "| secrets | patterns | build s | build peak MB | scan peak MB | log MB/s | b64 MB/s "
+        "| grep -F log | grep -F b64 | regex | str.replace | hyperscan log | vs grep | vs regex |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        vs_grep = r["log_mb_s"] / r["grep_log_mb_s"] if r["grep_log_mb_s"] else None
+        vs_regex = r["log_mb_s"] / r["regex_mb_s"]
+        r["vs_grep"], r["vs_regex"] = vs_grep, vs_regex
+        r["vs_replace"] = r["log_mb_s"] / r["replace_mb_s"]
+        print(
+            f"| {r['secrets']:,} | {r['patterns']:,} | {r['build_s']:.2f} | {r['build_peak_mb']:.0f} "
+            f"| {r['peak_mb']:.0f} | {r['log_mb_s']:.1f} | {r['b64_mb_s']:.1f} | {f(r['grep_log_mb_s'])} "
+            f"| {f(r['grep_b64_mb_s'])} | {r['regex_mb_s']:.3f} | {r['replace_mb_s']:.2f} "
+            f"| {f(r['hyperscan_log_mb_s'], '{:.0f}')} | {f(vs_grep, '{:.2f}x')} | {vs_regex:.0f}x |"
+        )
+    one_k = next(r for r in rows if r["secrets"] == 1000)
+    print(
+        f"\nper-call latency with 1,000 secrets: 100 bytes {one_k['latency_100b_us']:.2f} us, "
+        f"10 KB {one_k['latency_10kb_us']:.1f} us"
+    )
+    checks = {
+        "throughput_vs_grep_at_1k": (one_k["vs_grep"], ">="),
+        "throughput_vs_regex_at_1k": (one_k["vs_regex"], ">="),
+        "latency_100b_1k_us": (one_k["latency_100b_us"], "<="),
+    }
+    ten_k = next((r for r in rows if r["secrets"] == 10_000), None)
+    if ten_k:
+        checks["build_10k_s"] = (ten_k["build_s"], "<=")
+        checks["build_10k_peak_mb"] = (ten_k["build_peak_mb"], "<=")
+    print("\ntargets:")
+    for key, (value, op) in checks.items():
+        target = TARGETS[key]
+        ok = value is not None and (value >= target if op == ">=" else value <= target)
+        print(f"  {key}: {f(value, '{:.2f}')} (target {op} {target}) {'met' if ok else 'NOT met'}")
+    out = RESULTS / ("engine-quick.json" if args.quick else "engine.json")
+    out.write_text(json.dumps({"rows": rows, "targets": TARGETS}, indent=1))
+    print(f"\nresults written to {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
