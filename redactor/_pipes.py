@@ -1,0 +1,394 @@
+"""Streaming byte pumps shared by ``redactor filter`` and ``redactor run``.
+
+A CI log is a byte stream of unknown size and encoding. :class:`MaskingFilter` turns it into a
+redacted byte stream: bytes are released as soon as they are known to be safe, and the only bytes
+held back are
+
+* the tail the engine's stream redactor keeps because it could still grow into a secret (shorter
+  than the longest pattern), and
+* at the start of a line, the few bytes that could still be the start of a GitHub Actions
+  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes; leading blanks are
+  released at once), and the rest of a line once it *is* such a command, up to
+  :data:`MAX_COMMAND_LINE` bytes, because the value it registers must be masked in that very line.
+
+So memory stays bounded whatever the input, including gigabytes without a newline.
+
+An ``::add-mask::VALUE`` line registers VALUE (its ``%25``, ``%0D``, ``%0A`` escapes undone, as the
+runner does) for everything after it, and the line itself is passed on as ``::add-mask::`` followed
+by the replacement, the way the runner echoes ``::add-mask::***``. Like the runner, the command
+name is case-insensitive, leading whitespace is allowed, properties (``::add-mask k=v::VALUE``)
+are accepted and ignored, and ``\\r``, ``\\n`` and ``\\r\\n`` all end a line.
+
+:func:`pump` moves bytes from one file descriptor to another through a filter with ``os.read``
+(which returns as soon as anything is available) and ``os.write`` (no Python buffering).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import select
+import signal
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._engine import Redactor
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_COMMAND_LINE",
+    "MaskingFilter",
+    "escape_mask_data",
+    "pump",
+    "unescape_mask_data",
+    "write_all",
+]
+
+CHUNK_SIZE = 64 * 1024
+# An ::add-mask:: line is held whole until its end; a longer one is not honoured (its value is
+# dropped from the output and a warning says so). GitHub limits a secret to 48 KB, whose escaped
+# form is at most three times that.
+MAX_COMMAND_LINE = 256 * 1024
+
+_TOKEN = b"::add-mask"
+_BLANKS = b" \t\v\f"
+# A line start (after \r or \n) followed by blanks and the whole command token: only these
+# positions need the line-level state machine; everything between them is released in one piece.
+_COMMAND_START = re.compile(rb"[\r\n][ \t\v\f]*::add-mask[: ]", re.IGNORECASE)
+_LEADING = re.compile(rb"[ \t\v\f\r\n]*")
+_EOL = re.compile(rb"[\r\n]")
+
+
+def unescape_mask_data(data: bytes) -> bytes:
+    """Undo the workflow-command data escapes exactly as the runner does (``%25`` last)."""
+    return data.replace(b"%0D", b"\r").replace(b"%0A", b"\n").replace(b"%25", b"%")
+
+
+def escape_mask_data(value: bytes) -> bytes:
+    """The escaping ``@actions/core`` applies to command data (the inverse of the above)."""
+    return value.replace(b"%", b"%25").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+
+
+def _token_prefix(probe: bytes) -> bool:
+    """Is ``probe`` (at most the token's length) the beginning of ``::add-mask``?"""
+    return _TOKEN.startswith(probe.lower())
+
+
+class MaskingFilter:
+    """A chunk-safe redacting filter for one byte stream, with ``::add-mask::`` support.
+
+    ``feed(chunk)`` returns the bytes that are safe to emit now and ``flush()`` the rest at the end
+    of the stream. For any chunking of the same input the concatenated output is the same; without
+    ``::add-mask::`` lines it equals ``redactor.redact_bytes(whole_input)``.
+
+    ``label`` names the stream in the names under which add-mask values are registered (and so in
+    warnings), e.g. ``"stdout"``; names never contain a value.
+    """
+
+    def __init__(
+        self,
+        redactor: Redactor,
+        *,
+        add_mask: bool = True,
+        label: str = "input",
+        max_command_line: int = MAX_COMMAND_LINE,
+    ) -> None:
+        self._redactor = redactor
+        self._stream = redactor.bytes_stream()
+        self._add_mask = add_mask
+        self._label = label
+        self._max_command = max_command_line
+        self._replacement = redactor.replacement.encode("utf-8")
+        self._at_start = True  # the next byte starts a line (only blanks seen so far)
+        self._cand = b""  # held bytes that may still become the command token
+        self._cmd: bytearray | None = None  # a command line being collected
+        self._swallow = False  # dropping the rest of an over-long command line
+        self._lines = 0  # newlines passed so far, for the names of registered values
+        self.registered = 0  # add-mask values registered (each line of a value counts once)
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back right now (bounded by the longest pattern and MAX_COMMAND_LINE)."""
+        held = len(self._cand) + (len(self._cmd) if self._cmd is not None else 0)
+        return held + self._stream.pending
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        if not self._add_mask:
+            return self._stream.feed(data)
+        out: list[bytes] = []
+        release: list[bytes] = []  # passed-through bytes not yet given to the stream
+        pos, n = 0, len(data)
+        while pos < n:
+            if self._cmd is not None or self._swallow:
+                m = _EOL.search(data, pos)
+                end = m.start() if m else n
+                if self._swallow:
+                    pos = end
+                    if m:
+                        self._swallow = False
+                        self._at_start = True
+                    continue
+                self._cmd += data[pos:end]
+                pos = end
+                if len(self._cmd) > self._max_command:
+                    self._overflow(out, release)
+                elif m:
+                    self._finish_command(out, release)
+                continue
+            if self._at_start:
+                if not self._cand:
+                    # Blank lines and leading blanks are released at once: a runner trims them.
+                    stop = _LEADING.match(data, pos).end()
+                    if stop > pos:
+                        release.append(data[pos:stop])
+                        pos = stop
+                        if pos == n:
+                            break
+                need = len(_TOKEN) + 1 - len(self._cand)
+                probe = self._cand + data[pos : pos + need]
+                if len(probe) <= len(_TOKEN) and _token_prefix(probe):
+                    self._cand = probe  # still undecided: wait for more input
+                    pos = n
+                    break
+                taken = len(probe) - len(self._cand)
+                if _token_prefix(probe[: len(_TOKEN)]) and probe[len(_TOKEN) :] in (b":", b" "):
+                    self._cand = b""
+                    self._at_start = False
+                    self._cmd = bytearray(probe)
+                    pos += taken
+                    continue
+                release.append(self._cand)  # not a command: the held bytes are ordinary text
+                self._cand = b""
+                self._at_start = False
+            # Inside an ordinary line: jump to the next line that starts with the command token.
+            m = _COMMAND_START.search(data, pos)
+            if m:
+                stop = m.start() + 1
+            else:
+                stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
+                if stop == 0:  # no line end: the whole rest is the middle of a line
+                    release.append(data[pos:])
+                    pos = n
+                    break
+            release.append(data[pos:stop])
+            pos = stop
+            self._at_start = True
+        self._release(out, release)
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        """Everything still held, redacted; an unterminated ``::add-mask::`` line is honoured."""
+        out: list[bytes] = []
+        release: list[bytes] = []
+        if self._cmd is not None:
+            self._finish_command(out, release)
+        if self._cand:
+            release.append(self._cand)
+            self._cand = b""
+        self._release(out, release)
+        out.append(self._stream.flush())
+        self._at_start, self._swallow = True, False
+        return b"".join(out)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _release(self, out: list[bytes], release: list[bytes]) -> None:
+        if release:
+            chunk = b"".join(release)
+            release.clear()
+            self._lines += chunk.count(b"\n")
+            out.append(self._stream.feed(chunk))
+
+    @staticmethod
+    def _split_command(line: bytes) -> tuple[bytes, bytes] | None:
+        """``(head through the '::' separator, escaped data)``, or None if not an add-mask command.
+
+        Parsed as the runner's ``ActionCommand.TryParseV2``: the command info runs from after the
+        leading ``::`` to the next ``::``; its first word is the (case-insensitive) command name.
+        """
+        sep = line.find(b"::", 2)
+        if sep < 0:
+            return None
+        name = line[2:sep].split(b" ", 1)[0]
+        if name.lower() != _TOKEN[2:]:
+            return None
+        return line[: sep + 2], line[sep + 2 :]
+
+    def _finish_command(self, out: list[bytes], release: list[bytes]) -> None:
+        # Everything before the command line is fed under the old secrets, so that the output
+        # does not depend on how the input was chunked.
+        self._release(out, release)
+        line = bytes(self._cmd or b"")
+        self._cmd = None
+        self._at_start = True  # the line end that follows is released as ordinary text
+        parts = self._split_command(line)
+        if parts is None:
+            release.append(line)
+            return
+        head, escaped = parts
+        value = unescape_mask_data(escaped)
+        if not value.strip():
+            warnings.warn(
+                f"empty ::add-mask:: value on {self._where()} ignored",
+                _warning_category(),
+                stacklevel=2,
+            )
+            release.append(line)
+            return
+        self._register(value, escaped)
+        release.append(head + self._replacement)
+
+    def _overflow(self, out: list[bytes], release: list[bytes]) -> None:
+        self._release(out, release)
+        line = bytes(self._cmd or b"")
+        self._cmd = None
+        self._swallow = True
+        parts = self._split_command(line)
+        head = parts[0] if parts else line[: len(_TOKEN)] + b"::"
+        warnings.warn(
+            f"::add-mask:: line on {self._where()} is longer than {self._max_command} bytes: "
+            "its value was not registered and is left out of the output",
+            _warning_category(),
+            stacklevel=2,
+        )
+        release.append(head + self._replacement)
+
+    def _where(self) -> str:
+        return f"{self._label} line {self._lines + 1}"
+
+    def _register(self, value: bytes, escaped: bytes) -> None:
+        name = f"::add-mask:: on {self._where()}"
+        redactor = self._redactor
+        if not redactor.add(value, name):  # too short: the engine warns, naming the line
+            return
+        self.registered += 1
+        minimum = redactor.min_length
+        if escaped != value:
+            redactor.add(escaped, name)  # the form the command line itself shows
+        lines = [ln.strip() for ln in re.split(rb"[\r\n]+", value)]
+        if len(lines) > 1:
+            # Each line of a multi-line value on its own, as the runner does, whatever the
+            # redactor's encodings; lines too short to mask safely are skipped silently.
+            for ln in lines:
+                if len(ln) >= minimum:
+                    redactor.add(ln, name)
+
+
+def _warning_category() -> type[Warning]:
+    from ._engine import RedactorWarning
+
+    return RedactorWarning
+
+
+# -- moving bytes between file descriptors ---------------------------------------------------
+
+
+class OutputClosed(Exception):
+    """The reader of the output went away (EPIPE): nothing more can be written."""
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte (looping on short writes, waiting on a non-blocking fd)."""
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        except BrokenPipeError:
+            raise OutputClosed() from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise OutputClosed() from None
+            raise
+        view = view[written:]
+
+
+def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
+    """``os.read`` that also works on a non-blocking fd (waits for data instead of failing)."""
+    while True:
+        try:
+            return os.read(fd, size)
+        except BlockingIOError:
+            select.select([fd], [], [])
+
+
+class Interrupts:
+    """SIGINT/SIGTERM handling for a pump in the main thread that never tears a stream's state.
+
+    The handler only records the signal, except while the pump is blocked in ``os.read``: then it
+    raises, so that the read ends at once. A signal that arrives while a chunk is being redacted
+    or written lets that chunk finish, and the pump stops after it. Either way the held tail is
+    flushed (redacted) before the command exits with ``128 + signal``.
+    """
+
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        self.signum: int | None = None
+        self.reading = False
+        self._signals = signals
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signum = signum
+        if self.reading:
+            raise _Interrupted()
+
+    def __enter__(self) -> Interrupts:
+        for sig in self._signals:
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def pump(
+    in_fd: int,
+    out_fd: int,
+    filt: MaskingFilter,
+    *,
+    interrupts: Interrupts | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> bool:
+    """Copy ``in_fd`` to ``out_fd`` through ``filt`` until end of input, then flush.
+
+    Returns True when the input ended (or ``interrupts`` caught a signal), False when the output
+    was closed (EPIPE) first; the caller decides what a closed output means for its producer.
+    """
+    try:
+        try:
+            while interrupts is None or interrupts.signum is None:
+                if interrupts is not None:
+                    interrupts.reading = True
+                    try:
+                        if interrupts.signum is not None:
+                            break
+                        data = read_some(in_fd, chunk_size)
+                    finally:
+                        interrupts.reading = False
+                else:
+                    data = read_some(in_fd, chunk_size)
+                if not data:
+                    break
+                out = filt.feed(data)
+                if out:
+                    write_all(out_fd, out)
+        except _Interrupted:
+            interrupts.reading = False  # type: ignore[union-attr]
+            # the bytes of a read cut short were never seen: nothing of them can leak
+        rest = filt.flush()
+        if rest:
+            write_all(out_fd, rest)
+    except OutputClosed:
+        return False
+    return True
