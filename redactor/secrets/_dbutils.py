@@ -1,0 +1,155 @@
+"""``dbutils.secrets``: the Databricks notebook API over redactor's scopes.
+
+Every value ``get``/``getBytes`` returns is first registered with the process-wide redactor
+(:func:`redactor.get_redactor`) as ``scope/key``, so any installed hook redacts it from the moment
+the caller holds it. Return types and helper types follow the Databricks SDK: ``list`` gives
+``SecretMetadata(key=...)`` items, ``listScopes`` gives ``SecretScope(name=...)`` items with
+``getName()``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import threading
+import weakref
+from typing import NamedTuple
+
+__all__ = ["DBUtils", "SecretMetadata", "SecretScope", "SecretsUtil", "dbutils"]
+
+
+class SecretScope(NamedTuple):
+    name: str
+
+    def getName(self) -> str:  # noqa: N802 - the Databricks name
+        return self.name
+
+
+class SecretMetadata(NamedTuple):
+    key: str
+
+
+_HELP = """\
+dbutils.secrets provides utilities for leveraging secrets within notebooks.
+Values returned by get and getBytes are registered with redactor and shown as [REDACTED].
+
+get(scope: String, key: String): String -> Gets the string representation of a secret value with scope and key
+getBytes(scope: String, key: String): byte[] -> Gets the bytes representation of a secret value with scope and key
+list(scope: String): Seq -> Lists secret metadata for secrets within a scope
+listScopes: Seq -> Lists secret scopes
+
+Scopes and secrets are managed with `redactor secrets create-scope|put-secret|...`.
+"""
+
+_METHOD_HELP = {
+    "get": "get(scope: str, key: str) -> str: the secret's value as text (registered for redaction)",
+    "getBytes": "getBytes(scope: str, key: str) -> bytes: the secret's value as bytes (registered)",
+    "list": "list(scope: str) -> list[SecretMetadata]: the keys of a scope, never values",
+    "listScopes": "listScopes() -> list[SecretScope]: every scope",
+}
+
+
+class _Registered:
+    """Which (name, value digest) pairs each redactor already holds, so a ``get`` in a loop does
+    not grow the redactor's name list. Digests live in memory only."""
+
+    def __init__(self) -> None:
+        self._seen: weakref.WeakKeyDictionary[object, set[tuple[str, bytes]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def register(self, name: str, value: str | bytes) -> None:
+        from redactor import get_redactor
+
+        redactor = get_redactor()
+        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+        ident = (name, hashlib.sha256(data).digest())
+        with self._lock:
+            seen = self._seen.setdefault(redactor, set())
+            if ident in seen:
+                return
+        redactor.add(value, name)
+        with self._lock:
+            seen.add(ident)
+
+
+_registered = _Registered()
+
+
+def _check_args(scope: object, key: object) -> None:
+    for what, arg in (("scope", scope), ("key", key)):
+        if not isinstance(arg, str):
+            raise TypeError(f"{what} must be a str, not {type(arg).__name__}")
+
+
+class SecretsUtil:
+    """The ``dbutils.secrets`` object."""
+
+    def get(self, scope: str, key: str) -> str:
+        """The value of ``scope/key`` as text, registered for redaction before it is returned."""
+        from . import SecretsError, get_secret
+
+        _check_args(scope, key)
+        value = get_secret(scope, key)
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                # Register the bytes anyway: the caller has seen that they exist.
+                _registered.register(f"{scope}/{key}", value)
+                raise SecretsError(
+                    f"secret {key!r} in scope {scope!r} holds bytes that are not UTF-8 text; "
+                    "use dbutils.secrets.getBytes"
+                ) from None
+        _registered.register(f"{scope}/{key}", value)
+        return value
+
+    def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802 - the Databricks name
+        """The value of ``scope/key`` as bytes (text is UTF-8 encoded), registered first."""
+        from . import get_secret
+
+        _check_args(scope, key)
+        value = get_secret(scope, key)
+        data = value.encode("utf-8") if isinstance(value, str) else value
+        _registered.register(f"{scope}/{key}", data)
+        return data
+
+    def list(self, scope: str) -> builtins.list[SecretMetadata]:
+        """The keys in ``scope`` (never values)."""
+        from . import list_secrets
+
+        if not isinstance(scope, str):
+            raise TypeError(f"scope must be a str, not {type(scope).__name__}")
+        return [SecretMetadata(s.key) for s in list_secrets(scope)]
+
+    def listScopes(self) -> builtins.list[SecretScope]:  # noqa: N802 - the Databricks name
+        """Every scope, local and Key Vault-backed."""
+        from . import list_scopes
+
+        return [SecretScope(s.name) for s in list_scopes()]
+
+    def help(self, method: str | None = None) -> None:
+        print(_METHOD_HELP.get(method, _HELP) if method else _HELP)
+
+    def __repr__(self) -> str:
+        return "<dbutils.secrets: get, getBytes, list, listScopes, help>"
+
+
+class DBUtils:
+    """The ``dbutils`` object; only ``secrets`` is provided."""
+
+    def __init__(self) -> None:
+        self.secrets = SecretsUtil()
+
+    def help(self) -> None:
+        print(
+            "This module provides dbutils.secrets (get, getBytes, list, listScopes, help), "
+            "backed by redactor's secret scopes.\nRun dbutils.secrets.help() for details."
+        )
+
+    def __repr__(self) -> str:
+        return "<redactor dbutils: secrets>"
+
+
+dbutils = DBUtils()

@@ -1,0 +1,122 @@
+"""The exceptions of the secrets API.
+
+Every message names scopes, keys, files and limits, never a secret value or key material, so an
+exception can be printed, logged or shown in a notebook traceback safely. Each class carries the
+error code the Databricks Secrets API uses for the same condition (``error_code``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "InvalidNameError",
+    "InvalidValueError",
+    "LimitExceededError",
+    "MasterKeyError",
+    "NewerFormatError",
+    "ReadOnlyScopeError",
+    "ScopeExistsError",
+    "ScopeNotFoundError",
+    "SecretDisabledError",
+    "SecretNotFoundError",
+    "SecretsError",
+    "StoreCorruptError",
+    "TamperedError",
+    "WrongMasterKeyError",
+]
+
+
+class SecretsError(Exception):
+    """Base class; ``str(exc)`` never contains a secret value."""
+
+    error_code = "INTERNAL_ERROR"
+
+
+class InvalidNameError(SecretsError, ValueError):
+    """A scope or key name breaks the naming rules."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidValueError(SecretsError, ValueError):
+    """A value is too large, of the wrong type, or not encodable."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class LimitExceededError(SecretsError):
+    """Too many secrets in a scope, or too many scopes."""
+
+    error_code = "RESOURCE_LIMIT_EXCEEDED"
+
+
+class ScopeNotFoundError(SecretsError, LookupError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"secret scope {scope!r} does not exist")
+        self.scope = scope
+
+
+class SecretNotFoundError(SecretsError, LookupError):
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+    def __init__(self, scope: str, key: str, detail: str = "") -> None:
+        super().__init__(f"secret {key!r} does not exist in scope {scope!r}{detail}")
+        self.scope = scope
+        self.key = key
+
+
+class SecretDisabledError(SecretsError, LookupError):
+    """The Key Vault secret exists but is disabled."""
+
+    error_code = "PERMISSION_DENIED"
+
+    def __init__(self, scope: str, key: str) -> None:
+        super().__init__(f"secret {key!r} in scope {scope!r} is disabled in its Azure Key Vault")
+        self.scope = scope
+        self.key = key
+
+
+class ScopeExistsError(SecretsError):
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"secret scope {scope!r} already exists")
+        self.scope = scope
+
+
+class ReadOnlyScopeError(SecretsError):
+    """Azure Key Vault-backed scopes are read-only from this side, as in Databricks."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class MasterKeyError(SecretsError):
+    """The master key cannot be had: bad key file permissions, malformed key, no passphrase."""
+
+
+class WrongMasterKeyError(MasterKeyError):
+    """The master key does not unwrap the store's data key."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class StoreCorruptError(SecretsError):
+    """The store file is truncated, damaged or not a redactor store."""
+
+    error_code = "DATA_LOSS"
+
+
+class TamperedError(StoreCorruptError):
+    """A ciphertext failed authentication: changed, or moved from another row or store."""
+
+
+class NewerFormatError(SecretsError):
+    """The store was written by a newer redactor."""
+
+
+class BackendError(SecretsError):
+    """A remote backend (Azure Key Vault) failed: sign-in, network, TLS, missing SDK."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
