@@ -1,10 +1,235 @@
-"""`redactor run` (placeholder until its issue lands)."""
+"""`redactor run [SOURCES] -- CMD ARGS...`: run a command with its stdout and stderr redacted.
+
+The two streams stay apart (each through its own pipe and thread, order within each kept), stdin
+is inherited, and ``::add-mask::`` lines on either stream register secrets for both.
+
+Exit status is the command's own; ``128 + N`` when it died of signal N; 127 when it cannot be
+found and 126 when it cannot be executed. SIGINT and SIGTERM sent to ``redactor run`` are
+forwarded to the command, which decides when to stop; ``redactor run`` exits once it has. A
+Ctrl-C typed at a terminal already reaches the command (the terminal signals the whole
+foreground process group), so on Linux it is not sent a second time.
+
+When the reader of our stdout (or stderr) goes away, the command's pipe for that stream is
+closed too, so the command sees the closed pipe exactly as it would without ``redactor run``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from .filter import ADD_MASK_HELP, add_mask_arguments
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from redactor import Redactor
+
+_FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="(not built yet)")
-    p.set_defaults(func=lambda args: print("redactor run: not built yet") or 2)
+    from redactor.sources import add_source_arguments
+
+    p = subparsers.add_parser(
+        "run",
+        help="run a command with its stdout and stderr redacted",
+        usage="redactor run [SOURCES] [--no-add-mask | --add-mask-only] -- CMD [ARGS ...]",
+        description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
+        "stdin passed through, and exit with its exit status. " + ADD_MASK_HELP,
+        epilog="Exit status: CMD's; 128+N if CMD died of signal N; 127 if CMD was not found; "
+        "126 if it could not be executed; 2 on a configuration error. SIGINT and SIGTERM are "
+        "forwarded to CMD.",
+    )
+    add_source_arguments(p)
+    add_mask_arguments(p)
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS ...]")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from redactor.cli.errors import fail
+
+    from .filter import redactor_from_args, source_errors
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        return fail("no command given: redactor run [SOURCES] -- CMD [ARGS ...]")
+    try:
+        redactor = redactor_from_args(args)
+    except source_errors() as exc:
+        return fail(str(exc))
+    return _Runner(redactor, command, add_mask=args.add_mask).run()
+
+
+class _Runner:
+    def __init__(self, redactor: Redactor, command: list[str], *, add_mask: bool) -> None:
+        self.redactor = redactor
+        self.command = command
+        self.add_mask = add_mask
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.errors: list[str] = []
+        self.early: list[int] = []  # signals caught before the command was running
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def _spawn(self) -> int | None:
+        """Start the command; on failure return the exit status (126/127) after saying why."""
+        import subprocess
+
+        from redactor.cli.errors import fail
+
+        # The name as typed, redacted: a command line should hold no secret, but if it does,
+        # this message will not repeat it.
+        shown = self.redactor.redact(self.command[0])
+        try:
+            self.proc = subprocess.Popen(  # stdin is inherited
+                self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+            )
+        except FileNotFoundError:
+            return fail(f"command not found: {shown}", 127)
+        except PermissionError:
+            return fail(f"permission denied: {shown}", 126)
+        except OSError as exc:
+            code = 127 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 126
+            return fail(f"cannot execute {shown}: {exc.strerror or type(exc).__name__}", code)
+        return None
+
+    def _pump_thread(self, src, out_fd: int, label: str) -> threading.Thread:
+        from redactor._pipes import MaskingFilter, pump
+
+        def work() -> None:
+            filt = MaskingFilter(self.redactor, add_mask=self.add_mask, label=label)
+            try:
+                # pump() returns False when our reader went away; closing the pipe below then
+                # tells the command, as if it had written to that reader itself.
+                pump(src.fileno(), out_fd, filt)
+            except OSError as exc:
+                self.errors.append(f"cannot copy the command's {label}: {exc.strerror or exc}")
+            finally:
+                src.close()
+
+        thread = threading.Thread(target=work, name=f"redactor-run-{label}", daemon=True)
+        thread.start()
+        return thread
+
+    # -- signals -----------------------------------------------------------------------------
+
+    def _forward(self, signum: int) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.send_signal(signum)
+            except ProcessLookupError:  # pragma: no cover - exited in between
+                pass
+
+    def _early_handler(self, signum: int, frame: object) -> None:
+        if self.proc is None:
+            self.early.append(signum)
+        else:
+            self._forward(signum)
+
+    def run(self) -> int:
+        main = threading.current_thread() is threading.main_thread()
+        old = {}
+        if main:
+            old = {s: signal.signal(s, self._early_handler) for s in _FORWARDED}
+        try:
+            status = self._spawn()
+            if status is not None:
+                return status
+            assert self.proc is not None
+            if main and hasattr(signal, "sigtimedwait"):
+                code = self._supervise_sigwait()
+            else:
+                code = self._supervise_handlers()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+        from redactor.cli.errors import fail
+
+        for message in self.errors:
+            fail(message, 1)
+        return code
+
+    def _start_pumps(self) -> list[threading.Thread]:
+        assert self.proc is not None
+        return [
+            self._pump_thread(self.proc.stdout, 1, "stdout"),
+            self._pump_thread(self.proc.stderr, 2, "stderr"),
+        ]
+
+    def _supervise_sigwait(self) -> int:
+        """Linux: wait for signals synchronously, to tell a terminal's Ctrl-C from a kill()."""
+        proc = self.proc
+        assert proc is not None
+        waited = {*_FORWARDED, signal.SIGCHLD}
+        # Block before the pump threads start so that they inherit the mask: every signal then
+        # comes to sigtimedwait below, with the sender's details.
+        signal.pthread_sigmask(signal.SIG_BLOCK, waited)
+        try:
+            threads = self._start_pumps()
+            for signum in self.early:
+                self._forward(signum)
+            while proc.poll() is None:
+                info = signal.sigtimedwait(waited, 1.0)
+                if info is None or info.si_signo == signal.SIGCHLD:
+                    continue
+                # si_code > 0 (SI_KERNEL): sent by the kernel, i.e. the terminal's Ctrl-C or
+                # Ctrl-\, which the command in our process group received as well.
+                if info.si_code <= 0:
+                    self._forward(info.si_signo)
+            # The command is gone; its output may still be in the pipes (or a child of it
+            # may hold them open). A signal now means: stop waiting.
+            stopped = self._join(threads, lambda: signal.sigtimedwait(_FORWARDED, 0))
+        finally:
+            while signal.sigtimedwait(waited, 0) is not None:
+                pass  # consume what is pending so that unblocking delivers nothing
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, waited)
+        return self._status(stopped)
+
+    def _supervise_handlers(self) -> int:
+        """Elsewhere: handlers forward every SIGINT/SIGTERM (no way to tell who sent it)."""
+        proc = self.proc
+        assert proc is not None
+        threads = self._start_pumps()
+        for signum in self.early:
+            self._forward(signum)
+        after: list[int] = []
+        while True:
+            try:
+                proc.wait()
+                break
+            except KeyboardInterrupt:  # pragma: no cover - only without sigtimedwait
+                continue
+        if threading.current_thread() is threading.main_thread():
+            for sig in _FORWARDED:
+                signal.signal(sig, lambda n, f: after.append(n))
+        stopped = self._join(threads, lambda: after.pop() if after else None)
+        return self._status(stopped)
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], poll) -> int | None:
+        """Wait for the pumps to drain; returns a signal number if one asked us to stop first."""
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.05)
+                got = poll()
+                if got is not None:
+                    return getattr(got, "si_signo", got)
+        return None
+
+    def _status(self, stopped: int | None) -> int:
+        proc = self.proc
+        assert proc is not None
+        if stopped is not None:
+            return 128 + stopped
+        code = proc.returncode
+        if code is None:  # pragma: no cover
+            code = proc.wait()
+        return 128 - code if code < 0 else code
