@@ -1,10 +1,478 @@
-"""`redactor scrub` (placeholder until its issue lands)."""
+"""`redactor scrub`: remove every known secret value from saved notebooks, keeping the outputs.
+
+Files are rewritten atomically and only when something changed; a file that cannot be read as a
+notebook is reported by name and left untouched while the others are still processed. With many
+files the work is spread over the machine's cores: each worker gets the secrets once, through the
+process pool's initializer (inherited memory or a pipe, never a command line).
+
+Exit codes: 0 nothing found, 1 something was scrubbed (``--check``: would be) or a secret was found
+in a cell's source, 2 an error. ``--stdin`` is the git clean filter mode: the scrubbed notebook goes
+to stdout and the exit code is 0 unless the notebook could not be scrubbed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import stat
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from redactor.cli.errors import fail
+
+if TYPE_CHECKING:
+    from redactor import Redactor
+    from redactor.notebook import ScrubReport
+
+# Below this many files (or bytes) a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 8
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+PROGRESS_MIN_FILES = 10
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("scrub", help="(not built yet)")
-    p.set_defaults(func=lambda args: print("redactor scrub: not built yet") or 2)
+    from redactor.sources import add_source_arguments
+
+    p = subparsers.add_parser(
+        "scrub",
+        help="remove secret values from saved notebooks, keeping their outputs",
+        description=(
+            "Replace every known secret value in the outputs, attachments and metadata of "
+            "Jupyter notebooks with [REDACTED]. Binary outputs holding a secret are dropped "
+            "with a note. A secret in a cell's source is reported and fails the run "
+            "(--fix-sources replaces it). Files with nothing to redact are not rewritten."
+        ),
+        epilog=(
+            "exit codes: 0 nothing found; 1 a file was scrubbed (with --check: would be) or a "
+            "source holds a secret; 2 an error (the file is named and left untouched)"
+        ),
+    )
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="notebooks, or folders to search"
+    )
+    p.add_argument(
+        "--check", action="store_true", help="only report what would change; write nothing"
+    )
+    p.add_argument(
+        "--fix-sources",
+        action="store_true",
+        help="also replace secrets found in cell sources (default: report them and fail)",
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="report format")
+    p.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read one notebook on stdin and write it scrubbed to stdout (git clean filter)",
+    )
+    p.add_argument(
+        "--stdin-name",
+        default="<stdin>",
+        metavar="NAME",
+        help="the file name to use in messages with --stdin",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes (default: every core when there are many files)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors and findings")
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_source_arguments(p)
+    p.set_defaults(func=run)
+
+
+# -- one file -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    """What happened to one file; holds names and counts, never a value."""
+
+    path: str
+    status: str  # "unchanged" | "scrubbed" | "would-scrub" | "error"
+    report: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def unfixed_sources(self) -> list[dict[str, Any]]:
+        return [f for f in self.report.get("source_findings", []) if not f["fixed"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "status": self.status}
+        if self.error is not None:
+            out["error"] = self.error
+        else:
+            out.update({k: v for k, v in self.report.items() if k != "changed"})
+        return out
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` through a temporary file and a rename.
+
+    The permissions (and, when allowed, the owner) of the original are kept; a symlink is
+    followed, so the link stays a link. A crash leaves either the old or the new file.
+    """
+    target = Path(os.path.realpath(path))
+    st = target.stat()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                pass
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[bytes, ScrubReport]:
+    """Scrub the bytes of one ``.ipynb`` file. Raises ``NotebookError`` for anything else."""
+    from redactor.notebook import NotebookError, scrub_text
+
+    if not data.strip():
+        raise NotebookError("empty file, not a notebook")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    new, report = scrub_text(text, redactor, fix_sources=fix_sources)
+    if new is text:
+        return data, report
+    return new.encode("utf-8"), report
+
+
+def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool) -> FileResult:
+    """Scrub one file in place (or only look, with ``check``)."""
+    from redactor.notebook import NotebookError
+
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(name, "error", error=f"cannot read: {exc.strerror or exc}")
+    try:
+        new, report = scrub_data(data, redactor, fix_sources)
+    except NotebookError as exc:
+        return FileResult(name, "error", error=str(exc))
+    status = "unchanged"
+    if report.changed:
+        status = "would-scrub" if check else "scrubbed"
+        if not check:
+            try:
+                atomic_write(path, new)
+            except OSError as exc:
+                return FileResult(name, "error", error=f"cannot write: {exc.strerror or exc}")
+    return FileResult(name, status, report.to_dict())
+
+
+# -- many files -----------------------------------------------------------------------------------
+
+_worker_redactor: Redactor | None = None
+
+
+def _init_worker(items: list[tuple[str, str | bytes]], min_length: int, encodings: Any) -> None:
+    global _worker_redactor
+    from redactor import Redactor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
+        r = Redactor(min_length=min_length, encodings=encodings)
+        r.add_many(items)
+    _worker_redactor = r
+
+
+def _work(path: str, check: bool, fix_sources: bool) -> FileResult:
+    assert _worker_redactor is not None
+    return scrub_file(Path(path), _worker_redactor, check=check, fix_sources=fix_sources)
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def scrub_files(
+    paths: list[Path],
+    items: list[tuple[str, str | bytes]],
+    *,
+    min_length: int,
+    encodings: list[str] | None,
+    check: bool = False,
+    fix_sources: bool = False,
+    jobs: int = 0,
+) -> Iterator[FileResult]:
+    """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path."""
+    from redactor import Redactor
+
+    if jobs <= 0:
+        total = 0
+        for p in paths:
+            try:
+                total += p.stat().st_size
+            except OSError:
+                pass
+        many = len(paths) >= PARALLEL_MIN_FILES and total >= PARALLEL_MIN_BYTES
+        jobs = min(cpu_count(), len(paths)) if many else 1
+    if jobs <= 1 or len(paths) <= 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = Redactor(min_length=min_length, encodings=encodings)
+            r.add_many(items)
+        for p in paths:
+            yield scrub_file(p, r, check=check, fix_sources=fix_sources)
+        return
+    chunksize = max(1, min(16, len(paths) // (jobs * 8)))
+    work = partial(_work, check=check, fix_sources=fix_sources)
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(items, min_length, encodings)
+    ) as pool:
+        yield from pool.map(work, [str(p) for p in paths], chunksize=chunksize)
+
+
+def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Files as given; folders searched for ``*.ipynb``; missing paths become errors."""
+    files: list[Path] = []
+    errors: list[FileResult] = []
+    seen: set[Path] = set()
+    for p in paths:
+        if p.is_dir():
+            found = sorted(x for x in p.rglob("*.ipynb") if x.is_file())
+        elif p.exists():
+            found = [p]
+        else:
+            errors.append(FileResult(str(p), "error", error="no such file or directory"))
+            continue
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(f)
+    return files, errors
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled and total >= PROGRESS_MIN_FILES and stream.isatty()
+        self.done = 0
+        self._last = 0.0
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and self.done < self.total:
+            return
+        self._last = now
+        width = 30
+        filled = width * self.done // self.total
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\rscrubbing [{bar}] {self.done}/{self.total}")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.close()
+        self._last = 0.0
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * (44 + 2 * len(str(self.total))) + "\r")
+            self.stream.flush()
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe(result: FileResult) -> str:
+    """One line for a changed file: counts per secret name, never a value."""
+    report = result.report
+    verb = "would scrub" if result.status == "would-scrub" else "scrubbed"
+    counts = ", ".join(f"{name}: {n}" for name, n in report["counts"].items())
+    line = f"{verb} {result.path}: {_plural(report['redactions'], 'redaction')} ({counts})"
+    if report["removed"]:
+        line += f", {_plural(len(report['removed']), 'binary output')} removed"
+    return line
+
+
+def describe_source(path: str, finding: dict[str, Any]) -> str:
+    where = f"{path}: cell {finding['cell']}, line {finding['line']}"
+    if finding["fixed"]:
+        return f"{where}: secret {finding['secret']} replaced in the source"
+    return f"{where}: secret {finding['secret']} in the source (remove it, or pass --fix-sources)"
+
+
+def exit_code(results: list[FileResult]) -> int:
+    if any(r.status == "error" for r in results):
+        return 2
+    if any(r.status in ("scrubbed", "would-scrub") or r.unfixed_sources for r in results):
+        return 1
+    return 0
+
+
+def summary(results: list[FileResult]) -> dict[str, int]:
+    def count(status: str) -> int:
+        return sum(r.status == status for r in results)
+
+    return {
+        "files": len(results),
+        "scrubbed": count("scrubbed"),
+        "would_scrub": count("would-scrub"),
+        "unchanged": count("unchanged"),
+        "errors": count("error"),
+        "source_findings": sum(len(r.unfixed_sources) for r in results),
+        "redactions": sum(r.report.get("redactions", 0) for r in results),
+    }
+
+
+def _summary_line(s: dict[str, int], check: bool) -> str:
+    parts = []
+    if s["would_scrub"] or check:
+        parts.append(f"{_plural(s['would_scrub'], 'file')} would be scrubbed")
+    if s["scrubbed"] or not check:
+        parts.append(f"{_plural(s['scrubbed'], 'file')} scrubbed")
+    parts.append(f"{s['unchanged']} unchanged")
+    if s["source_findings"]:
+        parts.append(_plural(s["source_findings"], "secret") + " in sources")
+    if s["errors"]:
+        parts.append(_plural(s["errors"], "error"))
+    return "redactor scrub: " + ", ".join(parts)
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes]], Any]:
+    from redactor.sources import NoSecretsConfigured, config_from_args, iter_secrets
+
+    cfg = config_from_args(args)
+    if cfg.empty:
+        raise NoSecretsConfigured()
+    return list(iter_secrets(cfg)), cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from redactor import Redactor
+    from redactor.sources import ConfigError
+
+    if not args.stdin and not args.paths:
+        return fail("no notebook given: pass one or more PATHs (or --stdin)")
+    if args.stdin and args.paths:
+        return fail("--stdin reads one notebook from stdin: do not pass PATHs as well")
+    try:
+        items, cfg = _load_secrets(args)
+        # Built here once so that warnings (too short secrets, by name) appear once.
+        redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings)
+        redactor.add_many(items)
+    except (ConfigError, ValueError) as exc:
+        return fail(str(exc))
+    if not len(redactor):
+        print(
+            "redactor: warning: the configured sources hold no secret value; nothing to redact",
+            file=sys.stderr,
+        )
+    if args.stdin:
+        return _run_stdin(args, redactor)
+
+    files, results = expand_paths(args.paths)
+    progress = Progress(len(files), sys.stderr, not (args.no_progress or args.quiet))
+    try:
+        for result in scrub_files(
+            files,
+            items,
+            min_length=cfg.min_length,
+            encodings=cfg.encodings,
+            check=args.check,
+            fix_sources=args.fix_sources,
+            jobs=args.jobs,
+        ):
+            progress.step()
+            results.append(result)
+            if args.format == "text":
+                progress.clear()
+                _print_text(result, args.quiet)
+    finally:
+        progress.close()
+    code = exit_code(results)
+    if args.format == "json":
+        doc = {
+            "files": [r.to_dict() for r in results],
+            "summary": summary(results),
+            "exit_code": code,
+        }
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not args.quiet:
+        print(_summary_line(summary(results), args.check))
+    return code
+
+
+def _print_text(result: FileResult, quiet: bool) -> None:
+    if result.status == "error":
+        print(f"redactor: error: {result.path}: {result.error}; left untouched", file=sys.stderr)
+        return
+    if result.status != "unchanged" and not quiet:
+        print(describe(result))
+    for finding in result.report.get("source_findings", []):
+        print(describe_source(result.path, finding))
+
+
+def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
+    from redactor.notebook import NotebookError
+
+    name = args.stdin_name
+    data = sys.stdin.buffer.read()
+    try:
+        new, report = scrub_data(data, redactor, args.fix_sources)
+    except NotebookError as exc:
+        # Nothing on stdout: as a git filter this fails `git add` instead of staging a secret.
+        return fail(f"{name}: {exc}")
+    result = FileResult(
+        name, ("would-scrub" if args.check else "scrubbed") if report.changed else "unchanged"
+    )
+    result.report = report.to_dict()
+    if not args.check:
+        sys.stdout.buffer.write(new)
+        sys.stdout.buffer.flush()
+    if args.format == "json":
+        doc = {"files": [result.to_dict()], "summary": summary([result])}
+        print(json.dumps(doc, indent=2), file=sys.stderr)
+    else:
+        if result.status != "unchanged" and not args.quiet:
+            print(f"redactor: {describe(result)}", file=sys.stderr)
+        for finding in result.report["source_findings"]:
+            print(f"redactor: {describe_source(name, finding)}", file=sys.stderr)
+    if args.check and report.changed:
+        return 1
+    return 1 if result.unfixed_sources else 0

@@ -1,0 +1,668 @@
+"""Scrub known secret values out of one Jupyter notebook, keeping every output that is safe.
+
+Two pure functions, no I/O (files, git, Jupyter and nbconvert are the callers' business):
+
+* :func:`scrub_notebook` takes a notebook (a ``dict`` as ``json.load`` returns it, or an
+  ``nbformat.NotebookNode``) and returns a scrubbed notebook and a :class:`ScrubReport`. The input
+  is never mutated; unchanged parts of the result are shared with it.
+* :func:`scrub_text` does the same on the JSON text of an ``.ipynb`` file and returns text that
+  differs from the input only in the redacted strings: a notebook with nothing to redact comes back
+  as the very same string, and a rewritten one keeps its indentation, key order, escaping, line
+  endings and trailing newline.
+
+What is scrubbed (nbformat v4): stream text (``stdout``, ``stderr`` and the ``stdin`` stream that
+JupyterLab saves for ``input()``); every text-like type of ``display_data`` and ``execute_result``
+(``text/*``, ``image/svg+xml``, ``application/javascript``; ``application/json`` and ``*+json``
+walked recursively, keys included); error ``ename``, ``evalue`` and the ANSI ``traceback``; output
+metadata; markdown and raw cell attachments; cell and notebook metadata (widget state under
+``metadata.widgets``, nested Output-widget outputs and base64 buffers, papermill parameters).
+
+Binary entries (``image/png``, ``image/jpeg``, ``application/pdf``, any base64 value) are decoded and
+never edited: when the decoded bytes hold a secret, the entry is dropped and a ``text/plain`` note
+says so. A secret in a cell's *source* is user code: it is reported (cell, line, secret name) and
+left alone unless ``fix_sources=True``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import itertools
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._default import get_redactor
+from ._engine import Redactor, splice
+from ._matchers import Span
+
+__all__ = [
+    "NotebookError",
+    "RemovedOutput",
+    "ScrubReport",
+    "SourceFinding",
+    "is_binary_mime",
+    "is_json_mime",
+    "is_text_mime",
+    "parse_notebook",
+    "scrub_notebook",
+    "scrub_text",
+]
+
+# Split into lists of lines on disk by nbformat (rwbase._non_text_split_mimes), like text/*.
+_TEXT_MIMES = frozenset({"application/javascript", "image/svg+xml"})
+# Known base64 types that are not image/*: decoded, never edited as text.
+_BINARY_MIMES = frozenset({"application/pdf", "application/octet-stream", "application/zip"})
+_B64_WS = re.compile(r"\s+")
+
+
+def is_json_mime(mime: str) -> bool:
+    """``application/json`` and ``application/*+json``: arbitrary nested JSON (nbformat's rule)."""
+    return mime == "application/json" or (
+        mime.startswith("application/") and mime.endswith("+json")
+    )
+
+
+def is_text_mime(mime: str) -> bool:
+    return mime.startswith("text/") or mime in _TEXT_MIMES
+
+
+def is_binary_mime(mime: str) -> bool:
+    return (mime.startswith("image/") and mime not in _TEXT_MIMES) or mime in _BINARY_MIMES
+
+
+class NotebookError(ValueError):
+    """The input is not a notebook this module can scrub. The message never quotes the content."""
+
+
+@dataclass(frozen=True)
+class SourceFinding:
+    """A secret found in a cell's source. ``cell`` and ``line`` count from 1, as editors do."""
+
+    cell: int
+    line: int
+    secret: str
+    cell_id: str | None = None
+    fixed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cell": self.cell,
+            "cell_id": self.cell_id,
+            "line": self.line,
+            "secret": self.secret,
+            "fixed": self.fixed,
+        }
+
+
+@dataclass(frozen=True)
+class RemovedOutput:
+    """A binary entry dropped because its decoded bytes held a secret (``cell`` is None at the
+    notebook level, e.g. a widget buffer)."""
+
+    cell: int | None
+    where: str
+    mime: str
+    secrets: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cell": self.cell,
+            "where": self.where,
+            "mime": self.mime,
+            "secrets": list(self.secrets),
+        }
+
+
+@dataclass
+class ScrubReport:
+    """What was found, by secret name and by field; never a value.
+
+    ``counts`` and ``fields`` count the regions replaced or removed (source literals only when they
+    were fixed); ``source_findings`` lists every secret found in a source, fixed or not.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
+    fields: Counter[str] = field(default_factory=Counter)
+    source_findings: list[SourceFinding] = field(default_factory=list)
+    removed: list[RemovedOutput] = field(default_factory=list)
+    changed: bool = False
+
+    @property
+    def redactions(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def unfixed_sources(self) -> list[SourceFinding]:
+        return [f for f in self.source_findings if not f.fixed]
+
+    def merge(self, other: ScrubReport) -> ScrubReport:
+        """Add ``other`` (a second pass with another redactor) to this report."""
+        self.counts.update(other.counts)
+        self.fields.update(other.fields)
+        self.source_findings.extend(other.source_findings)
+        self.removed.extend(other.removed)
+        self.changed = self.changed or other.changed
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "redactions": self.redactions,
+            "counts": dict(sorted(self.counts.items())),
+            "fields": dict(sorted(self.fields.items())),
+            "source_findings": [f.to_dict() for f in self.source_findings],
+            "removed": [r.to_dict() for r in self.removed],
+        }
+
+
+_DROP = object()  # returned by a walker when its container must drop the entry
+
+
+class _Scrubber:
+    """One pass over one notebook. Every method returns its input object when nothing changed,
+    so unchanged subtrees are shared and 'changed' is an identity test."""
+
+    def __init__(self, redactor: Redactor, fix_sources: bool) -> None:
+        self.r = redactor
+        self.text_matcher = redactor.matcher(False)
+        self.bytes_matcher = redactor.matcher(True)
+        self.fix_sources = fix_sources
+        self.report = ScrubReport()
+        self.replacement = redactor.replacement
+
+    # -- strings -------------------------------------------------------------------------------
+
+    def _count(self, spans: list[Span], where: str) -> None:
+        counts = self.r.count_names(spans)
+        self.report.counts.update(counts)
+        self.report.fields[where] += len(spans)
+
+    def text(self, s: str, where: str) -> str:
+        if not s:
+            return s
+        spans = self.text_matcher.spans(s, with_ids=True)
+        if not spans:
+            return s
+        self._count(spans, where)
+        return splice(s, spans, self.replacement)
+
+    def lines(self, value: Any, where: str) -> Any:
+        """A multi-line field: a str, or (on disk) a list of lines that may split a secret.
+
+        The list is matched as one text; only the lines a secret touches are rewritten, re-split
+        like nbformat does (``splitlines(True)``), so the rest of the list keeps its layout.
+        """
+        if isinstance(value, str):
+            return self.text(value, where)
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            return self.any(value, where)
+        joined = "".join(value)
+        spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
+        if not spans:
+            return value
+        self._count(spans, where)
+        return self._resplit(value, joined, spans)
+
+    def _resplit(self, value: list[str], joined: str, spans: list[Span]) -> list[str]:
+        ends = list(itertools.accumulate(len(x) for x in value))
+        groups: list[list[Any]] = []  # [first element, last element, spans]
+        for span in spans:
+            first = bisect.bisect_right(ends, span[0])
+            last = bisect.bisect_left(ends, span[1])
+            if groups and first <= groups[-1][1]:
+                groups[-1][1] = max(groups[-1][1], last)
+                groups[-1][2].append(span)
+            else:
+                groups.append([first, last, [span]])
+        out: list[str] = []
+        pos = 0
+        for first, last, group_spans in groups:
+            out.extend(value[pos:first])
+            base = ends[first - 1] if first else 0
+            chunk = joined[base : ends[last]]
+            shifted = [(s - base, e - base, ids) for s, e, ids in group_spans]
+            out.extend(splice(chunk, shifted, self.replacement).splitlines(True))
+            pos = last + 1
+        out.extend(value[pos:])
+        return out
+
+    # -- generic JSON ----------------------------------------------------------------------------
+
+    def any(self, value: Any, where: str) -> Any:
+        """Any JSON value: strings redacted, dict keys included; base64 buffers checked as bytes."""
+        if isinstance(value, str):
+            return self.text(value, where)
+        if isinstance(value, list):
+            return self._list(value, where)
+        if isinstance(value, dict):
+            if "output_type" in value:  # an Output widget's nested outputs
+                return self.output(value, None, where)
+            if value.get("encoding") == "base64" and isinstance(value.get("data"), str):
+                if self._binary_secrets(value["data"], where, None, "base64 buffer"):
+                    return _DROP
+            return self._dict(value, where, self.any)
+        return value
+
+    def _list(self, value: list, where: str) -> list:
+        out = None
+        for i, item in enumerate(value):
+            new = self.any(item, where)
+            if new is not item and out is None:
+                out = value[:i]
+            if out is not None and new is not _DROP:
+                out.append(new)
+        return value if out is None else out
+
+    def _dict(self, value: dict, where: str, walk: Any) -> dict:
+        out: dict | None = None
+        for i, (key, item) in enumerate(value.items()):
+            new_key = self.text(key, where) if isinstance(key, str) else key
+            new = walk(item, where)
+            if out is None and (new is not item or new_key is not key):
+                out = dict(itertools.islice(value.items(), i))
+            if out is not None and new is not _DROP:
+                out[self._unique(out, new_key)] = new
+        return value if out is None else _same_type(value, out)
+
+    @staticmethod
+    def _unique(d: dict, key: Any) -> Any:
+        # Two keys redacted to the same text must not overwrite each other.
+        if key not in d:
+            return key
+        n = 2
+        while f"{key} #{n}" in d:
+            n += 1
+        return f"{key} #{n}"
+
+    # -- binary ----------------------------------------------------------------------------------
+
+    def _binary_secrets(self, b64: str, where: str, cell: int | None, mime: str) -> bool:
+        """True (and counted) when ``b64`` decodes to bytes that hold a secret."""
+        try:
+            data = base64.b64decode(_B64_WS.sub("", b64), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        if not data:
+            return False
+        spans = self.bytes_matcher.spans(data.decode("latin-1"), with_ids=True)
+        if not spans:
+            return False
+        self._count(spans, where)
+        names = tuple(sorted(self.r.count_names(spans)))
+        self.report.removed.append(RemovedOutput(cell, where, mime, names))
+        return True
+
+    # -- outputs ---------------------------------------------------------------------------------
+
+    def bundle(self, bundle: Any, prefix: str, cell: int | None) -> Any:
+        """A mimebundle (output data or an attachment)."""
+        if not isinstance(bundle, dict):
+            return self.any(bundle, prefix)
+        out: dict | None = None
+        removed: list[str] = []
+        for i, (mime, value) in enumerate(bundle.items()):
+            where = f"{prefix}.{mime}"
+            new = self._mime_value(mime, value, where, cell)
+            if new is _DROP:
+                removed.append(mime)
+            if out is None and new is not value:
+                out = dict(itertools.islice(bundle.items(), i))
+            if out is not None and new is not _DROP:
+                out[mime] = new
+        if out is None:
+            return bundle
+        if removed:
+            out["text/plain"] = _with_note(out.get("text/plain"), removed)
+        return _same_type(bundle, out)
+
+    def _mime_value(self, mime: str, value: Any, where: str, cell: int | None) -> Any:
+        if not isinstance(mime, str) or is_json_mime(mime):
+            return self.any(value, where)
+        if is_text_mime(mime):
+            return self.lines(value, where)
+        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+            b64 = "".join(value)
+        elif isinstance(value, str):
+            b64 = value
+        else:
+            return self.any(value, where)
+        if self._binary_secrets(b64, where, cell, mime):
+            return _DROP
+        if is_binary_mime(mime):
+            return value  # never edit encoded bytes
+        return self.lines(value, where)  # an unknown type holding text
+
+    def output(self, output: Any, cell: int | None, where: str = "outputs") -> Any:
+        if not isinstance(output, dict):
+            return self.any(output, where)
+        kind = output.get("output_type")
+        kind = kind if isinstance(kind, str) else "output"
+        out: dict | None = None
+        for i, (key, value) in enumerate(output.items()):
+            if key in ("output_type", "execution_count"):
+                new = value
+            elif key == "text" and kind == "stream":
+                name = output.get("name")
+                new = self.lines(value, f"stream.{name if isinstance(name, str) else 'stream'}")
+            elif key == "name" and kind == "stream":
+                new = value
+            elif key == "data":
+                new = self.bundle(value, kind, cell)
+            elif key == "traceback" and isinstance(value, list):
+                # Each entry is one frame (ANSI-coloured, may hold newlines): redacted one by one.
+                new = self._list(value, "error.traceback")
+            elif key in ("ename", "evalue"):
+                new = self.any(value, f"error.{key}")
+            else:
+                new = self.any(value, f"{kind}.{key}")
+            if out is None and new is not value:
+                out = dict(itertools.islice(output.items(), i))
+            if out is not None and new is not _DROP:
+                out[key] = new
+        return output if out is None else _same_type(output, out)
+
+    # -- cells -----------------------------------------------------------------------------------
+
+    def source(self, value: Any, cell: int, cell_id: str | None) -> Any:
+        if isinstance(value, list) and all(isinstance(x, str) for x in value):
+            joined = "".join(value)
+        elif isinstance(value, str):
+            joined = value
+        else:
+            return value
+        spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
+        if not spans:
+            return value
+        names = self.r.secret_names
+        for start, _, ids in spans:
+            line = joined.count("\n", 0, start) + 1
+            for secret in sorted({names[i] for i in ids or ()}):
+                self.report.source_findings.append(
+                    SourceFinding(cell, line, secret, cell_id, self.fix_sources)
+                )
+        if not self.fix_sources:
+            return value
+        self._count(spans, "source")
+        if isinstance(value, str):
+            return splice(value, spans, self.replacement)
+        return self._resplit(value, joined, spans)
+
+    def cell(self, cell: Any, index: int) -> Any:
+        if not isinstance(cell, dict):
+            return self.any(cell, "cell")
+        number = index + 1
+        cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
+        out: dict | None = None
+        for i, (key, value) in enumerate(cell.items()):
+            if key in ("id", "cell_type", "execution_count"):
+                new = value
+            elif key == "source":
+                new = self.source(value, number, cell_id)
+            elif key == "outputs" and isinstance(value, list):
+                new = self._outputs(value, number)
+            elif key == "attachments" and isinstance(value, dict):
+                new = self._dict(value, "attachments", lambda b, w: self.bundle(b, w, number))
+            elif key == "metadata":
+                new = self.any(value, "cell.metadata")
+            else:
+                new = self.any(value, f"cell.{key}")
+            if out is None and new is not value:
+                out = dict(itertools.islice(cell.items(), i))
+            if out is not None and new is not _DROP:
+                out[key] = new
+        return cell if out is None else _same_type(cell, out)
+
+    def _outputs(self, outputs: list, cell: int) -> list:
+        out = None
+        for i, item in enumerate(outputs):
+            new = self.output(item, cell)
+            if new is not item and out is None:
+                out = outputs[:i]
+            if out is not None and new is not _DROP:
+                out.append(new)
+        return outputs if out is None else out
+
+    def notebook(self, nb: dict) -> dict:
+        out: dict | None = None
+        for i, (key, value) in enumerate(nb.items()):
+            if key in ("nbformat", "nbformat_minor"):
+                new = value
+            elif key == "cells":
+                new = value
+                cells = None
+                for j, cell in enumerate(value):
+                    new_cell = self.cell(cell, j)
+                    if new_cell is not cell and cells is None:
+                        cells = value[:j]
+                    if cells is not None:
+                        cells.append(new_cell)
+                new = value if cells is None else cells
+            elif key == "metadata" and isinstance(value, dict):
+                new = self._metadata(value)
+            else:
+                new = self.any(value, key)
+            if out is None and new is not value:
+                out = dict(itertools.islice(nb.items(), i))
+            if out is not None:
+                out[key] = new
+        return nb if out is None else _same_type(nb, out)
+
+    def _metadata(self, meta: dict) -> dict:
+        out: dict | None = None
+        for i, (key, value) in enumerate(meta.items()):
+            new_key = self.text(key, "metadata") if isinstance(key, str) else key
+            where = "metadata.widgets" if key == "widgets" else "metadata"
+            new = self.any(value, where)
+            if out is None and (new is not value or new_key is not key):
+                out = dict(itertools.islice(meta.items(), i))
+            if out is not None and new is not _DROP:
+                out[self._unique(out, new_key)] = new
+        return meta if out is None else _same_type(meta, out)
+
+
+def _with_note(text_plain: Any, removed: list[str]) -> Any:
+    note = "".join(
+        f"[{mime} output removed by redactor: it contained a secret]" for mime in removed
+    )
+    if isinstance(text_plain, list) and all(isinstance(x, str) for x in text_plain):
+        if text_plain and not text_plain[-1].endswith("\n"):
+            return [*text_plain[:-1], text_plain[-1] + "\n", note]
+        return [*text_plain, note]
+    if isinstance(text_plain, str) and text_plain:
+        return text_plain + ("" if text_plain.endswith("\n") else "\n") + note
+    return note
+
+
+def _same_type(original: dict, new: dict) -> dict:
+    # Keep NotebookNode (attribute access) when the caller passed one.
+    return new if type(original) is dict else type(original)(new)
+
+
+def _check_notebook(nb: Any) -> None:
+    if not isinstance(nb, dict):
+        raise NotebookError(f"not a Jupyter notebook: the top level is a JSON {_kind(nb)}")
+    if "worksheets" in nb:
+        raise NotebookError(
+            "an nbformat 3 notebook: convert it first with "
+            "`jupyter nbconvert --to notebook --nbformat 4`"
+        )
+    version = nb.get("nbformat")
+    if "cells" not in nb or not isinstance(version, int):
+        raise NotebookError("not a Jupyter notebook: no 'nbformat' and 'cells' at the top level")
+    if version != 4:
+        raise NotebookError(f"unsupported nbformat version {version} (only version 4 is)")
+    if not isinstance(nb["cells"], list):
+        raise NotebookError("not a Jupyter notebook: 'cells' is not a list")
+
+
+def _kind(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def scrub_notebook(
+    nb: Mapping[str, Any], redactor: Redactor | None = None, *, fix_sources: bool = False
+) -> tuple[Any, ScrubReport]:
+    """Scrub one notebook (``dict`` or ``NotebookNode``); returns ``(notebook, report)``.
+
+    ``redactor`` defaults to the process-wide one. The input is not mutated: the result is the
+    same object when nothing changed, and otherwise shares every unchanged part with the input.
+    """
+    _check_notebook(nb)
+    scrubber = _Scrubber(redactor if redactor is not None else get_redactor(), fix_sources)
+    result = scrubber.notebook(nb)  # type: ignore[arg-type]
+    scrubber.report.changed = result is not nb
+    if scrubber.report.changed and type(nb) is not dict:
+        import nbformat
+
+        result = nbformat.from_dict(result)  # a NotebookNode all the way down, like the input
+    return result, scrubber.report
+
+
+# -- text in, text out ----------------------------------------------------------------------------
+
+_STRING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_FIRST_INDENT = re.compile(r"[\[{][ \t]*\r?\n([ \t]*)\S")
+
+
+def parse_notebook(text: str) -> Any:
+    """``json.loads`` with an error that says where, and never quotes the content."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = "; the file looks truncated" if exc.pos >= len(text.rstrip()) else ""
+        raise NotebookError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
+        ) from None
+    except RecursionError:
+        raise NotebookError("not valid JSON: nested too deeply") from None
+
+
+def scrub_text(
+    text: str, redactor: Redactor | None = None, *, fix_sources: bool = False
+) -> tuple[str, ScrubReport]:
+    """Scrub the JSON text of an ``.ipynb`` file; returns ``(text, report)``.
+
+    When nothing changed the very same string is returned. Otherwise only the redacted strings
+    differ, unless an entry had to be dropped or a multi-line secret removed lines; then the
+    notebook is re-serialized with the layout detected in ``text`` (indent, key order, ASCII
+    escaping, line endings, trailing newline), which reproduces files written by nbformat, by
+    JupyterLab and by most JSON tools exactly.
+    """
+    bom = text.startswith("\ufeff")
+    body = text[1:] if bom else text
+    old = parse_notebook(body)
+    new, report = scrub_notebook(old, redactor, fix_sources=fix_sources)
+    if not report.changed:
+        return text, report
+    result = _replace_tokens(body, old, new)
+    if result is None:
+        result = _dump_like(body, old, new)
+    return ("\ufeff" + result if bom else result), report
+
+
+def _strings(value: Any) -> Iterator[str | None]:
+    """Every string (keys included) in document order; None marks a non-string scalar."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        yield None
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+        yield None
+    elif isinstance(value, list):
+        yield None
+        for item in value:
+            yield from _strings(item)
+        yield None
+    else:
+        yield None
+
+
+def _replace_tokens(body: str, old: Any, new: Any) -> str | None:
+    """Rewrite only the string tokens that changed; None when the shape changed."""
+    pairs = []
+    for a, b in itertools.zip_longest(_strings(old), _strings(new), fillvalue=False):
+        if (a is None) != (b is None) or a is False or b is False:
+            return None
+        if a is not None:
+            pairs.append((a, b))
+    tokens = list(_STRING_TOKEN.finditer(body))
+    if len(tokens) != len(pairs):
+        return None
+    ensure_ascii = body.isascii()
+    parts: list[str] = []
+    pos = 0
+    for token, (a, b) in zip(tokens, pairs):
+        if a is b or a == b:
+            continue
+        if json.loads(token.group()) != a:
+            return None
+        parts.append(body[pos : token.start()])
+        parts.append(json.dumps(b, ensure_ascii=ensure_ascii or not _utf8_safe(b)))
+        pos = token.end()
+    parts.append(body[pos:])
+    result = "".join(parts)
+    try:
+        if json.loads(result) != new:
+            return None
+    except ValueError:
+        return None
+    return result
+
+
+def _dump_like(body: str, old: Any, new: Any) -> str:
+    """Serialize ``new`` the way ``body`` (the serialization of ``old``) was written."""
+    match = _FIRST_INDENT.match(body.lstrip())
+    indent: str | None = match.group(1) if match else None
+    crlf = "\r\n" in body
+    trailing = body[len(body.rstrip()) :]
+    ensure_ascii = body.isascii()
+    separators = [(",", ": "), (", ", ": "), (",", ":")] if indent is None else [(",", ": ")]
+    chosen = None
+    for sort_keys in (True, False):
+        for seps in separators:
+            params = {
+                "indent": indent,
+                "sort_keys": sort_keys,
+                "ensure_ascii": ensure_ascii,
+                "separators": seps,
+            }
+            if _dumps(old, params, crlf) + trailing == body:
+                chosen = params
+                break
+        if chosen:
+            break
+    if chosen is None:  # a layout json.dumps cannot reproduce: keep what was detected
+        chosen = {
+            "indent": indent,
+            "sort_keys": False,
+            "ensure_ascii": ensure_ascii,
+            "separators": separators[0],
+        }
+    out = _dumps(new, chosen, crlf) + trailing
+    if not chosen["ensure_ascii"] and not _utf8_safe(out):
+        # A lone surrogate (valid in JSON as an escape) cannot be written as UTF-8.
+        out = _dumps(new, {**chosen, "ensure_ascii": True}, crlf) + trailing
+    return out
+
+
+def _utf8_safe(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _dumps(value: Any, params: dict[str, Any], crlf: bool) -> str:
+    out = json.dumps(value, **params)
+    # JSON strings cannot hold a raw newline, so every newline in the output is layout.
+    return out.replace("\n", "\r\n") if crlf else out
