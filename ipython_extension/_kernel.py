@@ -1,0 +1,359 @@
+"""The kernel side: one hook on the kernel's ``Session``, which every outgoing message goes through.
+
+ipykernel sends everything (streams, ``display_data``, ``execute_result``, ``error``, every
+``*_reply``, ``input_request``, comm messages) through the single ``jupyter_client`` ``Session``
+of the kernel, ``ip.kernel.session``. Per-path hooks (``display_pub.register_hook``,
+``OutStream.register_hook``) miss most of these, or run on the wrong thread; the session does not.
+
+Two instance attributes of that session are replaced:
+
+* ``serialize(msg, ident)``: redacts every string in ``content`` and ``metadata`` (recursively,
+  dict keys too) before packing. Anything serialized by anyone is redacted: the catch-all.
+* ``send(stream, msg_or_type, ...)``: does the same, and also keeps ``stream`` messages chunk-safe.
+  The kernel flushes stdout/stderr on a 0.2 s timer, so one ``print`` of a secret can arrive as two
+  ``stream`` messages. Each (parent ``msg_id``, stream name) gets a stream redactor that passes text
+  on at once except the shortest tail that could be the start of a secret; that tail is sent,
+  redacted, right before the next non-stream message of the same parent (a ``display_data``, the
+  ``execute_reply``, ``input_request``, the ``idle`` status), so output order is kept and nothing
+  is lost. Output that arrives after the cell's ``idle`` (from a thread) is released after
+  ``late_release`` seconds of silence instead. Binary ``buffers`` (comms) are redacted as bytes.
+
+Header and parent header are left alone: they carry message ids that routing depends on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from redactor import get_redactor
+from redactor._engine import Redactor
+
+__all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
+
+#: Seconds of silence after which text held back for a finished cell (thread output) goes out.
+LATE_RELEASE_SECONDS = 1.0
+
+_MAX_DEPTH = 64
+
+
+def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
+    """``value`` (JSON-like) with every string redacted; containers are copied only if changed."""
+    if isinstance(value, str):
+        if len(value) < redactor.min_length:
+            return value
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        if _depth > _MAX_DEPTH:
+            return redactor.redact(repr(value))
+        out = {}
+        changed = False
+        for k, v in value.items():
+            nk = redact_content(k, redactor, _depth + 1) if isinstance(k, str) else k
+            nv = redact_content(v, redactor, _depth + 1)
+            changed = changed or nk is not k or nv is not v
+            out[nk] = nv
+        return out if changed else value
+    if isinstance(value, (list, tuple)):
+        if _depth > _MAX_DEPTH:
+            return redactor.redact(repr(value))
+        items = [redact_content(v, redactor, _depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        out_bytes = redactor.redact_bytes(data)
+        return value if out_bytes == data else out_bytes
+    return value
+
+
+class _Held:
+    """One (parent, stream name): its stream redactor and where to send a released tail."""
+
+    __slots__ = ("ident", "parent", "redactor", "socket", "stream")
+
+    def __init__(self, redactor: Redactor, socket: Any, parent: dict, ident: Any) -> None:
+        self.redactor = redactor
+        self.stream = redactor.stream()
+        self.socket = socket
+        self.parent = parent
+        self.ident = ident
+
+
+class StreamHoldBack:
+    """The hold-back bookkeeping, without sockets: what to send now, what to release later.
+
+    ``feed(key, text)`` returns the text to send now for that (parent id, stream name) key;
+    ``release(parent_id)`` returns ``[(key, held, text)]`` for every stream of that parent that
+    still holds something, and forgets them.
+    """
+
+    def __init__(self, redactor_getter: Callable[[], Redactor] = get_redactor) -> None:
+        self._get = redactor_getter
+        self._held: dict[tuple[str, str], _Held] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def feed(
+        self, key: tuple[str, str], text: str, socket: Any = None, parent: Any = None, ident=None
+    ) -> str:
+        redactor = self._get()
+        held = self._held.get(key)
+        prefix = ""
+        if held is not None and held.redactor is not redactor:
+            # The default redactor was replaced: release through the old one, start afresh.
+            prefix = held.stream.flush()
+            held = None
+        if held is None:
+            held = self._held[key] = _Held(redactor, socket, parent or {}, ident)
+        else:
+            held.socket, held.ident = socket, ident
+            if parent:
+                held.parent = parent
+        out = held.stream.feed(text)
+        if not held.stream.pending:
+            del self._held[key]  # nothing held: no state to keep for this key
+        return prefix + out if prefix else out
+
+    def pending(self, key: tuple[str, str]) -> int:
+        held = self._held.get(key)
+        return held.stream.pending if held is not None else 0
+
+    def release(self, parent_id: str | None = None) -> list[tuple[tuple[str, str], _Held, str]]:
+        """Flush the streams of ``parent_id`` (all of them for ``None``)."""
+        out = []
+        for key in [k for k in self._held if parent_id is None or k[0] == parent_id]:
+            held = self._held.pop(key)
+            text = held.stream.flush()
+            if text:
+                out.append((key, held, text))
+        return out
+
+
+class _Local(threading.local):
+    raw = False
+
+
+class SessionHook:
+    """Installs itself on one ``jupyter_client.session.Session`` instance, and removes itself."""
+
+    def __init__(
+        self,
+        session: Any,
+        redactor: Redactor | None = None,
+        *,
+        late_release: float = LATE_RELEASE_SECONDS,
+        redact_buffers: bool = True,
+    ) -> None:
+        self.session = session
+        self.redactor = redactor
+        self.late_release = late_release
+        self.redact_buffers = redact_buffers
+        self.active = False
+        self._holdback = StreamHoldBack(self._redactor)
+        self._lock = threading.RLock()
+        self._local = _Local()
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._timers: dict[tuple[str, str], threading.Timer] = {}
+        self._saved: dict[str, Any] = {}
+        self.messages = 0  # how many messages went through the hook (for %redactor)
+
+    def _redactor(self) -> Redactor:
+        return self.redactor or get_redactor()
+
+    # -- install / uninstall -----------------------------------------------------------------
+
+    def install(self) -> None:
+        if self.active:
+            return
+        instance_attrs = vars(self.session)
+        for name in ("send", "serialize"):
+            self._saved[name] = instance_attrs.get(name, _MISSING)
+        self._orig_send = self.session.send
+        self._orig_serialize = self.session.serialize
+        self.session.send = self._send
+        self.session.serialize = self._serialize
+        self.active = True
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def uninstall(self) -> None:
+        """Send whatever is held back, then put the session's methods back."""
+        if not self.active:
+            return
+        self.release_all()
+        instance_attrs = vars(self.session)
+        for name, ours in (("send", self._send), ("serialize", self._serialize)):
+            if instance_attrs.get(name) == ours:
+                saved = self._saved.get(name, _MISSING)
+                if saved is _MISSING:
+                    delattr(self.session, name)
+                else:
+                    setattr(self.session, name, saved)
+        # If someone wrapped the session after us, our wrappers stay in their chain but pass
+        # everything through untouched from now on.
+        self.active = False
+
+    def _after_fork(self) -> None:
+        # A forked child (multiprocessing) must not inherit a lock held by another thread.
+        self._lock = threading.RLock()
+        self._timers = {}
+
+    # -- the wrappers --------------------------------------------------------------------------
+
+    def _serialize(self, msg: dict, ident: Any = None) -> list[bytes]:
+        if self.active and not self._local.raw:
+            msg = self._redact_msg(msg, self._redactor())
+        return self._orig_serialize(msg, ident)
+
+    def _send(
+        self,
+        stream: Any,
+        msg_or_type: Any,
+        content: dict | None = None,
+        parent: dict | None = None,
+        ident: Any = None,
+        buffers: list | None = None,
+        track: bool = False,
+        header: dict | None = None,
+        metadata: dict | None = None,
+    ) -> Any:
+        if not self.active:
+            return self._orig_send(
+                stream, msg_or_type, content, parent, ident, buffers, track, header, metadata
+            )
+        if isinstance(msg_or_type, dict):
+            msg = msg_or_type
+        else:
+            msg = self.session.msg(
+                msg_or_type, content=content, parent=parent, header=header, metadata=metadata
+            )
+        self.messages += 1
+        msg_type = (msg.get("header") or {}).get("msg_type") or msg.get("msg_type")
+        parent_header = msg.get("parent_header") or {}
+        parent_id = parent_header.get("msg_id") or ""
+        body = msg.get("content")
+        if (
+            msg_type == "stream"
+            and isinstance(body, dict)
+            and isinstance(body.get("text"), str)
+            and isinstance(body.get("name"), str)
+        ):
+            return self._send_stream(stream, msg, body, parent_id, parent_header, ident, track)
+        redactor = self._redactor()
+        if parent_id:
+            self._release(parent_id)
+        if msg_type == "status" and isinstance(body, dict):
+            if body.get("execution_state") == "idle" and parent_id:
+                with self._lock:
+                    self._finished[parent_id] = None
+                    while len(self._finished) > 512:
+                        self._finished.popitem(last=False)
+        out = self._redact_msg(msg, redactor)
+        bufs = buffers or msg.get("buffers") or []
+        if bufs and self.redact_buffers:
+            bufs = [redact_content(b, redactor) for b in bufs]
+        return self._send_raw(stream, out, ident, bufs, track)
+
+    def _send_stream(
+        self,
+        socket: Any,
+        msg: dict,
+        body: dict,
+        parent_id: str,
+        parent_header: dict,
+        ident: Any,
+        track: bool,
+    ) -> Any:
+        key = (parent_id, body["name"])
+        with self._lock:
+            self._cancel_timer(key)
+            text = self._holdback.feed(key, body["text"], socket, parent_header, ident)
+            late = parent_id in self._finished and self._holdback.pending(key)
+            if late:
+                self._schedule(key)
+            if not text:
+                msg = dict(msg)
+                msg["tracker"] = _done_tracker()
+                return msg  # everything is held back for now: nothing to send yet
+            out = dict(msg)
+            out["content"] = dict(body, text=text)
+            if out.get("metadata"):
+                out["metadata"] = redact_content(out["metadata"], self._redactor())
+            return self._send_raw(socket, out, ident, [], track)
+
+    def _send_raw(self, stream: Any, msg: dict, ident: Any, buffers: list, track: bool) -> Any:
+        """The original send, with serialize told that the message is redacted already."""
+        local = self._local
+        was, local.raw = local.raw, True
+        try:
+            return self._orig_send(stream, msg, ident=ident, buffers=buffers, track=track)
+        finally:
+            local.raw = was
+
+    def _redact_msg(self, msg: dict, redactor: Redactor) -> dict:
+        content = msg.get("content")
+        metadata = msg.get("metadata")
+        new_content = redact_content(content, redactor) if content else content
+        new_metadata = redact_content(metadata, redactor) if metadata else metadata
+        if new_content is content and new_metadata is metadata:
+            return msg
+        out = dict(msg)
+        out["content"] = new_content
+        out["metadata"] = new_metadata
+        return out
+
+    # -- releasing held-back stream text -----------------------------------------------------
+
+    def _release(self, parent_id: str | None) -> None:
+        with self._lock:
+            for key, held, text in self._holdback.release(parent_id):
+                self._cancel_timer(key)
+                msg = self.session.msg(
+                    "stream", content={"name": key[1], "text": text}, parent=held.parent
+                )
+                self._send_raw(held.socket, msg, held.ident, [], False)
+
+    def release_all(self) -> None:
+        """Send everything held back for every cell (unload, shutdown)."""
+        self._release(None)
+
+    def _schedule(self, key: tuple[str, str]) -> None:
+        timer = threading.Timer(self.late_release, self._late, args=(key,))
+        timer.daemon = True
+        self._timers[key] = timer
+        timer.start()
+
+    def _cancel_timer(self, key: tuple[str, str]) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _late(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            if self._timers.get(key) is None:
+                return
+            self._timers.pop(key, None)
+            self._release(key[0])
+
+    @property
+    def pending(self) -> int:
+        """How many (cell, stream) pairs hold text back right now."""
+        return len(self._holdback)
+
+
+_MISSING = object()
+
+
+def _done_tracker() -> Any:
+    try:
+        from jupyter_client.session import DONE
+
+        return DONE
+    except ImportError:  # pragma: no cover
+        return None

@@ -1,0 +1,82 @@
+"""``%redactor``: what is being redacted and how, without ever showing a value.
+
+* ``%redactor`` (or ``%redactor status``): number of secrets and their names, pattern count,
+  encodings, and the hooks in place.
+* ``%redactor add-env NAME [NAME ...]``: register the value of each environment variable (under its
+  name), so a secret never has to appear in a cell's source.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import warnings
+from typing import Any
+
+import redactor
+
+__all__ = ["redactor_magic", "status_lines"]
+
+USAGE = """\
+usage: %redactor [status]               the state: secrets (names only), patterns, encodings, hooks
+       %redactor add-env NAME [NAME...]  register the values of these environment variables
+"""
+
+
+def status_lines(hooks: list[str]) -> list[str]:
+    r = redactor.get_redactor()
+    names = r.secret_names
+    lines = [
+        f"redactor {redactor.__version__}: {len(names)} secret{'s' if len(names) != 1 else ''}"
+        + (f" ({', '.join(names)})" if names else ""),
+        f"patterns: {r.pattern_count}",
+        f"encodings: {', '.join(r.encodings)}",
+        f"replacement: {r.replacement}",
+        "hooks: " + ("; ".join(hooks) if hooks else "none"),
+    ]
+    return lines
+
+
+def _add_env(names: list[str]) -> int:
+    if not names:
+        print(
+            "%redactor add-env: give the name of at least one environment variable", file=sys.stderr
+        )
+        return 2
+    status = 0
+    for name in names:
+        value = os.environ.get(name)
+        if value is None:
+            print(f"%redactor add-env: environment variable {name} is not set", file=sys.stderr)
+            status = 1
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ok = redactor.add_secret(value, name)
+        if ok:
+            print(f"registered {name}")
+        else:
+            reason = str(caught[0].message) if caught else "refused"
+            print(f"%redactor add-env: {reason}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def redactor_magic(line: str, hooks: Any = None) -> None:
+    """The ``%redactor`` line magic (``hooks`` is a callable listing the hooks in place)."""
+    try:
+        args = shlex.split(line)
+    except ValueError as exc:
+        print(f"%redactor: {exc}", file=sys.stderr)
+        return
+    verb = args[0] if args else "status"
+    if verb == "status":
+        for text in status_lines(hooks() if hooks else []):
+            print(text)
+    elif verb in ("add-env", "add_env"):
+        _add_env(args[1:])
+    elif verb in ("help", "-h", "--help"):
+        print(USAGE, end="")
+    else:
+        print(f"%redactor: unknown command {verb!r}\n{USAGE}", end="", file=sys.stderr)
