@@ -21,7 +21,7 @@ __all__ = ["DBUtils", "SecretMetadata", "SecretScope", "SecretsUtil", "dbutils"]
 class SecretScope(NamedTuple):
     name: str
 
-    def getName(self) -> str:  # noqa: N802 - the Databricks name
+    def getName(self) -> str:
         return self.name
 
 
@@ -105,7 +105,7 @@ class SecretsUtil:
         _registered.register(f"{scope}/{key}", value)
         return value
 
-    def getBytes(self, scope: str, key: str) -> bytes:  # noqa: N802 - the Databricks name
+    def getBytes(self, scope: str, key: str) -> bytes:
         """The value of ``scope/key`` as bytes (text is UTF-8 encoded), registered first."""
         from . import get_secret
 
@@ -123,7 +123,7 @@ class SecretsUtil:
             raise TypeError(f"scope must be a str, not {type(scope).__name__}")
         return [SecretMetadata(s.key) for s in list_secrets(scope)]
 
-    def listScopes(self) -> builtins.list[SecretScope]:  # noqa: N802 - the Databricks name
+    def listScopes(self) -> builtins.list[SecretScope]:
         """Every scope, local and Key Vault-backed."""
         from . import list_scopes
 

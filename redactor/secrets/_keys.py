@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 ENV_MASTER_KEY = "REDACTOR_MASTER_KEY"
-ENV_PASSPHRASE = "REDACTOR_PASSPHRASE"
+ENV_PASSPHRASE = "REDACTOR_PASSPHRASE"  # noqa: S105 - a variable name
 KEY_FILE_NAME = "master.key"
 PENDING_KEY_FILE_NAME = "master.key.new"
 KEY_LEN = 32
@@ -63,7 +63,7 @@ SCRYPT_PARAMS = {"n": 2**17, "r": 8, "p": 1}
 
 KIND_ENV = "env"
 KIND_FILE = "file"
-KIND_PASSPHRASE = "passphrase"
+KIND_PASSPHRASE = "passphrase"  # noqa: S105 - a kind name
 
 
 def key_id_of(key: bytes) -> str:

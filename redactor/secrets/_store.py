@@ -618,8 +618,6 @@ class LocalStore:
         except UnicodeDecodeError:
             raise TamperedError(f"secret {key!r} in scope {scope!r} is damaged") from None
 
-    _ROW = "scope_norm, key_norm, key, kind, version, dek_id, nonce, ct"
-
     def get_secret(self, scope: str, key: str) -> str | bytes:
         """The value as stored: ``str`` for text, ``bytes`` for bytes."""
         validate_name(scope, "scope name")
@@ -632,7 +630,8 @@ class LocalStore:
                 info = self._find_scope(conn, scope)
                 self._require_local_read(info)
                 row = conn.execute(
-                    f"SELECT {self._ROW} FROM secrets WHERE scope_norm = ? AND key_norm = ?",
+                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets "
+                    "WHERE scope_norm = ? AND key_norm = ?",
                     (scope.lower(), key.lower()),
                 ).fetchone()
                 if row is None:
@@ -659,7 +658,8 @@ class LocalStore:
                 info = self._find_scope(conn, scope)
                 self._require_local_read(info)
                 rows = conn.execute(
-                    f"SELECT {self._ROW} FROM secrets WHERE scope_norm = ? ORDER BY key_norm",
+                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets "
+                    "WHERE scope_norm = ? ORDER BY key_norm",
                     (scope.lower(),),
                 ).fetchall()
                 dk = self._data_key(conn, meta) if rows else None
@@ -802,9 +802,11 @@ class LocalStore:
         new_dek = AESGCM.generate_key(bit_length=256)
         new = AESGCM(new_dek)
         new_id = os.urandom(8).hex()
-        rows = conn.execute(f"SELECT {self._ROW} FROM secrets").fetchall()
+        rows = conn.execute(
+            "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets"
+        ).fetchall()
         for row in rows:
-            s_norm, k_norm, key, kind, version = row[:5]
+            s_norm, k_norm, _key, kind, version = row[:5]
             _, value = self._decrypt_row(old, s_norm, row)
             data = value.encode("utf-8") if isinstance(value, str) else value
             nonce = os.urandom(NONCE_LEN)

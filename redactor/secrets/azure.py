@@ -48,8 +48,8 @@ from ._errors import (
 from ._store import SecretInfo
 
 __all__ = [
-    "ENV_CA_BUNDLE",
     "ENV_CACHE_TTL",
+    "ENV_CA_BUNDLE",
     "ENV_VERIFY_CHALLENGE_RESOURCE",
     "KeyVaultScope",
     "clear_cache",
