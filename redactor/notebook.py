@@ -32,7 +32,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,32 +282,34 @@ class _Scrubber:
     # -- binary ----------------------------------------------------------------------------------
 
     def _binary_secrets(self, b64: str, where: str, cell: int | None, mime: str) -> bool:
-        """True (and counted) when ``b64`` decodes to bytes that hold a secret."""
-        try:
-            data = base64.b64decode(_B64_WS.sub("", b64), validate=True)
-        except (binascii.Error, ValueError):
-            return False
+        """True (and counted, and recorded as removed) when ``b64`` decodes to bytes that hold a
+        secret."""
+        data = _b64decode(b64)
         if not data:
             return False
         spans = self.bytes_matcher.spans(data.decode("latin-1"), with_ids=True)
         if not spans:
             return False
+        self._removed(spans, where, cell, mime)
+        return True
+
+    def _removed(self, spans: list[Span], where: str, cell: int | None, mime: str) -> None:
         self._count(spans, where)
         names = tuple(sorted(self.r.count_names(spans)))
         self.report.removed.append(RemovedOutput(cell, where, mime, names))
-        return True
 
     # -- outputs ---------------------------------------------------------------------------------
 
-    def bundle(self, bundle: Any, prefix: str, cell: int | None) -> Any:
-        """A mimebundle (output data or an attachment)."""
+    def bundle(self, bundle: Any, prefix: str, cell: int | None, attachment: bool = False) -> Any:
+        """A mimebundle: output data, or an attachment (where every type is base64)."""
         if not isinstance(bundle, dict):
             return self.any(bundle, prefix)
+        value_of = self._attachment_value if attachment else self._mime_value
         out: dict | None = None
         removed: list[str] = []
         for i, (mime, value) in enumerate(bundle.items()):
             where = f"{prefix}.{mime}"
-            new = self._mime_value(mime, value, where, cell)
+            new = value_of(mime, value, where, cell)
             if new is _DROP:
                 removed.append(mime)
             if out is None and new is not value:
@@ -317,8 +319,31 @@ class _Scrubber:
         if out is None:
             return bundle
         if removed:
-            out["text/plain"] = _with_note(out.get("text/plain"), removed)
+            note = _with_b64_note if attachment else _with_note
+            out["text/plain"] = note(out.get("text/plain"), removed)
         return _same_type(bundle, out)
+
+    def _attachment_value(self, mime: str, value: Any, where: str, cell: int | None) -> Any:
+        """JupyterLab stores every attachment base64-encoded, text ones included: text is
+        decoded, redacted and encoded again; binary data holding a secret is dropped."""
+        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+            b64 = "".join(value)
+        elif isinstance(value, str):
+            b64 = value
+        else:
+            return self.any(value, where)
+        data = _b64decode(b64)
+        if data is None:  # not base64: plain text written by some other tool
+            return self.lines(value, where)
+        spans = self.bytes_matcher.spans(data.decode("latin-1"), with_ids=True) if data else []
+        if not spans:
+            return value
+        if not is_binary_mime(mime) and _is_utf8(data):
+            self._count(spans, where)
+            redacted = splice(data, spans, self.replacement.encode("utf-8"))
+            return base64.b64encode(redacted).decode("ascii")
+        self._removed(spans, where, cell, mime)
+        return _DROP
 
     def _mime_value(self, mime: str, value: Any, where: str, cell: int | None) -> Any:
         if not isinstance(mime, str) or is_json_mime(mime):
@@ -406,7 +431,9 @@ class _Scrubber:
             elif key == "outputs" and isinstance(value, list):
                 new = self._outputs(value, number)
             elif key == "attachments" and isinstance(value, dict):
-                new = self._dict(value, "attachments", lambda b, w: self.bundle(b, w, number))
+                new = self._dict(
+                    value, "attachments", lambda b, w: self.bundle(b, w, number, attachment=True)
+                )
             elif key == "metadata":
                 new = self.any(value, "cell.metadata")
             else:
@@ -478,6 +505,31 @@ def _with_note(text_plain: Any, removed: list[str]) -> Any:
     return note
 
 
+def _with_b64_note(text_plain: Any, removed: list[str]) -> str:
+    existing = _b64decode("".join(text_plain) if isinstance(text_plain, list) else text_plain)
+    text = existing.decode("utf-8", "replace") if existing else ""
+    noted = _with_note(text, removed)
+    return base64.b64encode(noted.encode("utf-8")).decode("ascii")
+
+
+def _b64decode(b64: Any) -> bytes | None:
+    """The bytes of strict base64 (whitespace allowed), or None."""
+    if not isinstance(b64, str):
+        return None
+    try:
+        return base64.b64decode(_B64_WS.sub("", b64), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _same_type(original: dict, new: dict) -> dict:
     # Keep NotebookNode (attribute access) when the caller passed one.
     return new if type(original) is dict else type(original)(new)
@@ -506,23 +558,42 @@ def _kind(value: Any) -> str:
     )
 
 
+Redactors = Redactor | Sequence[Redactor] | None
+
+
+def _redactors(redactor: Redactors) -> list[Redactor]:
+    if redactor is None:
+        return [get_redactor()]
+    if isinstance(redactor, Redactor):
+        return [redactor]
+    return list(redactor)
+
+
 def scrub_notebook(
-    nb: Mapping[str, Any], redactor: Redactor | None = None, *, fix_sources: bool = False
+    nb: Mapping[str, Any], redactor: Redactors = None, *, fix_sources: bool = False
 ) -> tuple[Any, ScrubReport]:
     """Scrub one notebook (``dict`` or ``NotebookNode``); returns ``(notebook, report)``.
 
-    ``redactor`` defaults to the process-wide one. The input is not mutated: the result is the
-    same object when nothing changed, and otherwise shares every unchanged part with the input.
+    ``redactor`` defaults to the process-wide one; a sequence of redactors is applied in turn
+    (e.g. the process-wide one and one built from configured sources). The input is not mutated:
+    the result is the same object when nothing changed, and otherwise shares every unchanged part
+    with the input.
     """
     _check_notebook(nb)
-    scrubber = _Scrubber(redactor if redactor is not None else get_redactor(), fix_sources)
-    result = scrubber.notebook(nb)  # type: ignore[arg-type]
-    scrubber.report.changed = result is not nb
-    if scrubber.report.changed and type(nb) is not dict:
+    result: Any = nb
+    report = ScrubReport()
+    for r in _redactors(redactor):
+        if not len(r):
+            continue
+        scrubber = _Scrubber(r, fix_sources)
+        result = scrubber.notebook(result)
+        report.merge(scrubber.report)
+    report.changed = result is not nb
+    if report.changed and type(nb) is not dict:
         import nbformat
 
         result = nbformat.from_dict(result)  # a NotebookNode all the way down, like the input
-    return result, scrubber.report
+    return result, report
 
 
 # -- text in, text out ----------------------------------------------------------------------------
@@ -545,7 +616,7 @@ def parse_notebook(text: str) -> Any:
 
 
 def scrub_text(
-    text: str, redactor: Redactor | None = None, *, fix_sources: bool = False
+    text: str, redactor: Redactors = None, *, fix_sources: bool = False
 ) -> tuple[str, ScrubReport]:
     """Scrub the JSON text of an ``.ipynb`` file; returns ``(text, report)``.
 

@@ -81,7 +81,7 @@ def leaky_notebook(password: str, token: str) -> nbformat.NotebookNode:
     md = new_markdown_cell("Connect to the warehouse:\n\n![diagram](attachment:diagram.png)")
     md.attachments = {
         "diagram.png": {"image/png": b64(png(f"pw={password}"))},
-        "notes.txt": {"text/plain": f"password: {password}\n"},
+        "notes.txt": {"text/plain": b64(f"password: {password}\n".encode())},
     }
     setup = new_code_cell(
         "import os\npassword = os.environ['SQL_DB_PASSWORD']\nprint('connecting', password)",
@@ -155,7 +155,7 @@ def leaky_notebook(password: str, token: str) -> nbformat.NotebookNode:
         new_output("stream", name="stderr", text="a warning without secrets\n"),
     ]
     raw = new_raw_cell("raw cell")
-    raw.attachments = {"key.txt": {"text/plain": [f"token: {token}\n"]}}
+    raw.attachments = {"key.txt": {"text/plain": b64(f"token: {token}\n".encode())}}
     nb.cells = [md, setup, ask, show, plot, fail, clean, raw]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
