@@ -103,6 +103,14 @@ def make_texts(size: int, secrets: list[str], folder: Path) -> dict[str, Path]:
 
 
 def rss_mb() -> float:
+    """Peak resident memory of this process in MB. VmHWM belongs to this exec alone, whereas
+    ru_maxrss carries over the parent's peak across fork+exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
