@@ -159,6 +159,12 @@ def _ca_bundle() -> str | None:
     return path
 
 
+def _message(exc: BaseException, limit: int = 4000) -> str:
+    """The SDK's whole message (sign-in errors list every credential tried), bounded."""
+    text = str(getattr(exc, "message", None) or exc).strip() or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "message", None) or exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
@@ -217,7 +223,7 @@ class KeyVaultScope:
         if isinstance(exc, ResourceNotFoundError) and key is not None:
             return SecretNotFoundError(self.name, key, f" (Key Vault {self.vault_url})")
         if isinstance(exc, ClientAuthenticationError):
-            return BackendError(f"cannot sign in to {where}: {_first_line(exc)}")
+            return BackendError(f"cannot sign in to {where}: {_message(exc)}")
         if isinstance(exc, HttpResponseError) and exc.status_code == 403:
             inner = ""
             error = getattr(exc, "error", None)
@@ -230,6 +236,15 @@ class KeyVaultScope:
                 f"access denied by {where}: the signed-in identity needs the Get and List "
                 "permissions on secrets"
             )
+        if isinstance(exc, ValueError):
+            # The SDK refuses a sign-in challenge for a resource other than *.vault.azure.net.
+            hint = ""
+            if "challenge" in str(exc).lower():
+                hint = (
+                    f" (only for a vault emulator on a local address: set "
+                    f"{ENV_VERIFY_CHALLENGE_RESOURCE}=0)"
+                )
+            return BackendError(f"{where} refused: {_first_line(exc)}{hint}")
         if isinstance(exc, ServiceRequestError):
             return BackendError(f"cannot reach {where}: {_first_line(exc)}")
         return BackendError(f"{where} failed: {type(exc).__name__}: {_first_line(exc)}")
@@ -249,7 +264,7 @@ class KeyVaultScope:
 
         try:
             secret = self._client().get_secret(name)
-        except AzureError as exc:
+        except (AzureError, ValueError) as exc:
             raise self._error(exc, key) from None
         value = secret.value if secret.value is not None else ""
         if ttl > 0:
@@ -264,7 +279,7 @@ class KeyVaultScope:
             return [
                 p for p in self._client().list_properties_of_secrets() if p.enabled is not False
             ]
-        except AzureError as exc:
+        except (AzureError, ValueError) as exc:
             raise self._error(exc, None) from None
 
     def list(self) -> list[SecretInfo]:
