@@ -54,11 +54,21 @@ MAX_COMMAND_LINE = 256 * 1024
 
 _TOKEN = b"::add-mask"
 _BLANKS = b" \t\v\f"
-# A line start (after \r or \n) followed by blanks and the whole command token: only these
-# positions need the line-level state machine; everything between them is released in one piece.
-_COMMAND_START = re.compile(rb"[\r\n][ \t\v\f]*::add-mask[: ]", re.IGNORECASE)
 _LEADING = re.compile(rb"[ \t\v\f\r\n]*")
 _EOL = re.compile(rb"[\r\n]")
+
+
+def _next_command_line(data: bytes, pos: int) -> int:
+    """Where the first line after ``pos`` that starts with blanks and "::" begins, or -1."""
+    k = data.find(b"::", pos)
+    while k >= 0:
+        j = k
+        while j > pos and data[j - 1] in _BLANKS:
+            j -= 1
+        if j > pos and data[j - 1] in b"\r\n":
+            return j
+        k = data.find(b"::", k + 1)
+    return -1
 
 
 def unescape_mask_data(data: bytes) -> bytes:
@@ -164,11 +174,10 @@ class MaskingFilter:
                 release.append(self._cand)  # not a command: the held bytes are ordinary text
                 self._cand = b""
                 self._at_start = False
-            # Inside an ordinary line: jump to the next line that starts with the command token.
-            m = _COMMAND_START.search(data, pos)
-            if m:
-                stop = m.start() + 1
-            else:
+            # Inside an ordinary line: jump to the next line whose first non-blank bytes are "::"
+            # (found with one fast substring search); everything before it is ordinary text.
+            stop = _next_command_line(data, pos)
+            if stop < 0:
                 stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
                 if stop == 0:  # no line end: the whole rest is the middle of a line
                     release.append(data[pos:])
@@ -267,15 +276,23 @@ class MaskingFilter:
             return
         self.registered += 1
         minimum = redactor.min_length
-        if escaped != value:
+        if escaped != value and _core_length(escaped) >= minimum:
             redactor.add(escaped, name)  # the form the command line itself shows
-        lines = [ln.strip() for ln in re.split(rb"[\r\n]+", value)]
+        lines = re.split(rb"[\r\n]+", value)
         if len(lines) > 1:
             # Each line of a multi-line value on its own, as the runner does, whatever the
             # redactor's encodings; lines too short to mask safely are skipped silently.
             for ln in lines:
-                if len(ln) >= minimum:
-                    redactor.add(ln, name)
+                if _core_length(ln) >= minimum:
+                    redactor.add(ln.strip(), name)
+
+
+def _core_length(value: bytes) -> int:
+    """The length the engine checks against ``min_length`` (text trimmed, or raw bytes)."""
+    try:
+        return len(value.decode("utf-8").strip())
+    except UnicodeDecodeError:
+        return len(value)
 
 
 def _warning_category() -> type[Warning]:
