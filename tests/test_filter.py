@@ -1,0 +1,376 @@
+"""`redactor filter` as a real process in real pipes: exact outputs, latency, memory, signals."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from redactor.sources import SourceConfig, build_redactor
+
+SECRET = "hunter2-Sup3r-Secret"
+OTHER = 'p@ss "quoted" & more'
+REDACTOR = [sys.executable, "-m", "redactor"]
+TIMEOUT = 60  # generous upper bounds for a loaded 2-core CI machine, never timing assertions
+
+
+@pytest.fixture
+def secrets_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secrets.env"
+    path.write_text(f"TOKEN={SECRET}\nOTHER='{OTHER}'\n", encoding="utf-8")
+    return path
+
+
+def filter_cmd(secrets_file: Path | None, *extra: str) -> list[str]:
+    sources = ["--secrets-file", str(secrets_file)] if secrets_file else []
+    return [*REDACTOR, "filter", "--no-config", *sources, *extra]
+
+
+def run_filter(secrets_file: Path | None, data: bytes, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        filter_cmd(secrets_file, *extra), input=data, capture_output=True, timeout=TIMEOUT
+    )
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def read_exactly(fd: int, size: int, timeout: float = TIMEOUT) -> bytes:
+    """Read ``size`` bytes, failing (not hanging) if they do not all arrive in time."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while len(buf) < size:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"only {buf!r} arrived"
+        chunk = os.read(fd, size - len(buf))
+        assert chunk, f"EOF after {buf!r}"
+        buf += chunk
+    return buf
+
+
+def nothing_arrives(fd: int, wait: float = 0.3) -> bool:
+    ready, _, _ = select.select([fd], [], [], wait)
+    return not ready
+
+
+# -- the basics --------------------------------------------------------------------------------
+
+
+def test_redacts_every_encoding_exactly(secrets_file: Path) -> None:
+    data = (
+        f"plain {SECRET}\n"
+        "basic aHVudGVyMi1TdXAzci1TZWNyZXQ=\n"  # base64
+        'json {"o": "p@ss \\"quoted\\" & more"}\n'
+        "html p@ss &quot;quoted&quot; &amp; more\n"
+        "url p%40ss%20%22quoted%22%20%26%20more\n"
+        "nothing to see\n"
+    ).encode()
+    result = run_filter(secrets_file, data)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    assert result.stdout == (
+        b"plain [REDACTED]\n"
+        b"basic [REDACTED]\n"
+        b'json {"o": "[REDACTED]"}\n'
+        b"html [REDACTED]\n"
+        b"url [REDACTED]\n"
+        b"nothing to see\n"
+    )
+
+
+def test_binary_and_invalid_utf8_pass_through_untouched(secrets_file: Path) -> None:
+    rnd = random.Random(7)
+    pieces = [bytes(range(256)) * 4]
+    for _ in range(50):
+        pieces += [rnd.randbytes(rnd.randrange(4000)), b"\xff" + SECRET.encode() + b"\xc3"]
+    data = b"".join(pieces)
+    expected = build_redactor(SourceConfig(secrets_files=[secrets_file])).redact_bytes(data)
+    assert expected.count(b"[REDACTED]") >= 50
+    result = run_filter(secrets_file, data)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+    clean = b"".join(pieces[0::2][:1] + pieces[1::2])
+    assert run_filter(secrets_file, clean).stdout == clean
+
+
+def test_no_secret_configured_is_an_error_that_says_how(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*REDACTOR, "filter", "--no-config"],
+        input=b"x\n",
+        capture_output=True,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode() == (
+        "redactor: error: no secret is configured: pass --scope NAME, --secret-env NAME, "
+        "--env-pattern GLOB or --secrets-file PATH, or set them under [tool.redactor] in "
+        'pyproject.toml (e.g. env-pattern = ["*_TOKEN"]) '
+        "(or pass --add-mask-only to rely on '::add-mask::' lines alone)\n"
+    )
+
+
+def test_add_mask_only_runs_with_no_configured_secret(tmp_path: Path) -> None:
+    data = b"a\n::add-mask::only-from-the-log\nsee only-from-the-log\n"
+    result = run_filter(None, data, "--add-mask-only")
+    assert result.returncode == 0
+    assert result.stdout == b"a\n::add-mask::[REDACTED]\nsee [REDACTED]\n"
+    assert result.stderr == b""
+    both = run_filter(None, b"", "--add-mask-only", "--no-add-mask")
+    assert both.returncode == 2
+    assert b"not allowed with argument" in both.stderr
+
+
+def test_missing_secrets_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_filter(tmp_path / "nope.env", b"x")
+    assert result.returncode == 2
+    assert (
+        result.stderr.decode()
+        == f"redactor: error: secrets file {tmp_path / 'nope.env'} does not exist\n"
+    )
+
+
+def test_sources_from_pyproject(tmp_path: Path, secrets_file: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.redactor]\nsecrets-file = ["secrets.env"]\n', encoding="utf-8"
+    )
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    result = subprocess.run(
+        [*REDACTOR, "filter"],
+        input=f"x {SECRET}\n".encode(),
+        capture_output=True,
+        timeout=TIMEOUT,
+        cwd=sub,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"x [REDACTED]\n", b"")
+
+
+def test_env_sources_and_no_value_in_warnings(tmp_path: Path) -> None:
+    env = {**os.environ, "DEPLOY_TOKEN": "env-token-value-1", "SHORT_TOKEN": "abc"}
+    result = subprocess.run(
+        [*REDACTOR, "filter", "--no-config", "--env-pattern", "*_TOKEN"],
+        input=b"env-token-value-1 abc\n::add-mask::xyz\n",
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+    assert result.returncode == 0
+    assert result.stdout == b"[REDACTED] abc\n::add-mask::[REDACTED]\n"
+    assert result.stderr.decode() == (
+        "redactor: warning: secret 'env/SHORT_TOKEN' is too short (fewer than 6 characters) "
+        "and will not be redacted\n"
+        "redactor: warning: secret '::add-mask:: on input line 2' is too short (fewer than 6 "
+        "characters) and will not be redacted\n"
+    )
+
+
+# -- add-mask in a live stream -----------------------------------------------------------------
+
+
+def test_add_mask_mid_stream_from_a_slow_producer(secrets_file: Path) -> None:
+    producer = subprocess.Popen(
+        python(
+            """
+            import os, time
+            for piece in [b"start\\n", b"::add-", b"mask::late-", b"secret-1234%0Asecond-line-5678",
+                          b"\\n", b"using late-secret-", b"1234 and second-line-5678\\n",
+                          b"::add-mask::bad%25value-99\\r\\n", b"bad%value-99 bad%25value-99\\n"]:
+                os.write(1, piece)
+                time.sleep(0.05)
+            """
+        ),
+        stdout=subprocess.PIPE,
+    )
+    filt = subprocess.Popen(
+        filter_cmd(secrets_file),
+        stdin=producer.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    producer.stdout.close()
+    out, err = filt.communicate(timeout=TIMEOUT)
+    assert producer.wait(timeout=TIMEOUT) == 0
+    assert filt.returncode == 0, err
+    assert out == (
+        b"start\n"
+        b"::add-mask::[REDACTED]\n"
+        b"using [REDACTED] and [REDACTED]\n"
+        b"::add-mask::[REDACTED]\r\n"
+        b"[REDACTED] [REDACTED]\n"
+    )
+
+
+def test_secret_split_across_writes_from_both_streams_merged(secrets_file: Path) -> None:
+    # `cmd 2>&1 | redactor filter`: halves of one secret from stdout and stderr, with pauses.
+    producer = subprocess.Popen(
+        python(
+            f"""
+            import os, time
+            s = {SECRET!r}.encode()
+            for i in range(5):
+                os.write(1, b"out " + s[:7]); time.sleep(0.03)
+                os.write(2, s[7:13]); time.sleep(0.03)
+                os.write(1, s[13:] + b" end\\n"); time.sleep(0.03)
+            """
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    filt = subprocess.Popen(filter_cmd(secrets_file), stdin=producer.stdout, stdout=subprocess.PIPE)
+    producer.stdout.close()
+    out, _ = filt.communicate(timeout=TIMEOUT)
+    assert out == b"out [REDACTED] end\n" * 5
+
+
+# -- latency and memory ------------------------------------------------------------------------
+
+
+def test_output_leaves_before_the_producer_writes_more(secrets_file: Path) -> None:
+    """A line is released while the producer is still running and silent (no EOF, no next line)."""
+    filt = subprocess.Popen(filter_cmd(secrets_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    w, r = filt.stdin.fileno(), filt.stdout.fileno()
+    try:
+        os.write(w, b"step 1 done\n")
+        assert read_exactly(r, 12) == b"step 1 done\n"
+        os.write(w, b"no newline yet")  # a partial line is not held either
+        assert read_exactly(r, 14) == b"no newline yet"
+        # A secret's beginning is held (it may be the secret), and nothing else is:
+        os.write(w, b"\ntoken=" + SECRET[:9].encode())
+        assert read_exactly(r, 7) == b"\ntoken="
+        assert nothing_arrives(r)
+        os.write(w, SECRET[9:].encode() + b"\n")
+        assert read_exactly(r, 11) == b"[REDACTED]\n"
+        # The start of a line that may be ::add-mask:: is held until it is decided.
+        os.write(w, b"::add-m")
+        assert nothing_arrives(r)
+        os.write(w, b"ore\n")
+        assert read_exactly(r, 11) == b"::add-more\n"
+    finally:
+        filt.stdin.close()
+        assert filt.wait(timeout=TIMEOUT) == 0
+        filt.stdout.close()
+
+
+def _hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_huge_line_in_bounded_memory(secrets_file: Path) -> None:
+    """100 MB without a newline: the filter's peak RSS grows by a few MB at most."""
+
+    def peak_after(blocks: int, block: bytes, redacted: bytes) -> int:
+        filt = subprocess.Popen(
+            filter_cmd(secrets_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        digest, expected = hashlib.sha256(), hashlib.sha256()
+        for _ in range(blocks):
+            expected.update(redacted)
+        expected.update(b"\nEND\n")
+        got = bytearray()  # only the last few bytes, to spot the end marker
+
+        def reader() -> None:
+            for chunk in iter(lambda: os.read(filt.stdout.fileno(), 1 << 20), b""):
+                digest.update(chunk)
+                got[:] = (bytes(got) + chunk)[-5:]
+                if bytes(got) == b"\nEND\n":
+                    done.set()
+
+        done = threading.Event()
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        batch = block * (1 << 20 // len(block) or 1)
+        per_batch = len(batch) // len(block)
+        sent = 0
+        while sent + per_batch <= blocks:
+            filt.stdin.write(batch)
+            sent += per_batch
+        filt.stdin.write(block * (blocks - sent) + b"\nEND\n")
+        filt.stdin.flush()
+        assert done.wait(TIMEOUT * 3), "the filter did not pass everything through"
+        peak = _hwm_kib(filt.pid)  # measured while the filter is still running
+        filt.stdin.close()
+        assert filt.wait(timeout=TIMEOUT) == 0
+        thread.join(TIMEOUT)
+        filt.stdout.close()
+        assert digest.hexdigest() == expected.hexdigest()
+        return peak
+
+    block = (b"0123456789abcdef" * 64)[:1004] + SECRET.encode()
+    redacted = block[:1004] + b"[REDACTED]"
+    small = peak_after(10, block, redacted)
+    huge = peak_after(100 * (1 << 20) // len(block), block, redacted)  # 100 MB, ~100k secrets
+    print(f"peak RSS: {small} KiB after 10 kB, {huge} KiB after 100 MB")
+    assert huge - small < 16 * 1024, f"peak RSS grew from {small} KiB to {huge} KiB"
+
+
+# -- the end of the stream ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("head") is None, reason="needs head")
+def test_closed_pipe_downstream_ends_quietly(secrets_file: Path) -> None:
+    producer = subprocess.Popen(
+        python(
+            f"""
+            import signal, sys
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            line = b"x {SECRET} y\\n" * 100
+            while True:
+                sys.stdout.buffer.write(line)
+            """
+        ),
+        stdout=subprocess.PIPE,
+    )
+    filt = subprocess.Popen(
+        filter_cmd(secrets_file),
+        stdin=producer.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    producer.stdout.close()
+    head = subprocess.run(
+        ["head", "-c", "10"], stdin=filt.stdout, capture_output=True, timeout=TIMEOUT
+    )
+    filt.stdout.close()
+    assert head.stdout == b"x [REDACTE"
+    assert filt.wait(timeout=TIMEOUT) == 0  # quietly, as documented
+    assert filt.stderr.read() == b""
+    filt.stderr.close()
+    # ... and the producer meets the closed pipe as it would without the filter.
+    assert producer.wait(timeout=TIMEOUT) == -signal.SIGPIPE
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_flushes_what_is_held_then_exits(secrets_file: Path, sig: int) -> None:
+    filt = subprocess.Popen(
+        filter_cmd(secrets_file),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.write(filt.stdin.fileno(), b"line one\n::add-ma")
+    assert read_exactly(filt.stdout.fileno(), 9) == b"line one\n"
+    filt.send_signal(sig)
+    assert filt.wait(timeout=TIMEOUT) == 128 + sig
+    assert filt.stdout.read() == b"::add-ma"
+    assert filt.stderr.read() == b""
+    for f in (filt.stdin, filt.stdout, filt.stderr):
+        f.close()
