@@ -99,7 +99,13 @@ class RedactingFilter(logging.Filter):
 
     @staticmethod
     def _redact(record: logging.LogRecord, redactor: Redactor) -> None:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            # What logging's handleError would print to stderr: template and args, redacted here.
+            message = (
+                f"{record.msg!s} (log arguments that did not fit the message: {record.args!r})"
+            )
         record.msg = redactor.redact(message)
         record.args = None
         if record.exc_info:
