@@ -630,7 +630,7 @@ class LocalStore:
                 info = self._find_scope(conn, scope)
                 self._require_local_read(info)
                 row = conn.execute(
-                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets "
+                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB) FROM secrets "
                     "WHERE scope_norm = ? AND key_norm = ?",
                     (scope.lower(), key.lower()),
                 ).fetchone()
@@ -658,7 +658,7 @@ class LocalStore:
                 info = self._find_scope(conn, scope)
                 self._require_local_read(info)
                 rows = conn.execute(
-                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets "
+                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB) FROM secrets "
                     "WHERE scope_norm = ? ORDER BY key_norm",
                     (scope.lower(),),
                 ).fetchall()
@@ -803,7 +803,7 @@ class LocalStore:
         new = AESGCM(new_dek)
         new_id = os.urandom(8).hex()
         rows = conn.execute(
-            "SELECT scope_norm, key_norm, key, kind, version, dek_id, nonce, ct FROM secrets"
+            "SELECT scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB) FROM secrets"
         ).fetchall()
         for row in rows:
             s_norm, k_norm, _key, kind, version = row[:5]
