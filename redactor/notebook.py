@@ -607,9 +607,10 @@ def parse_notebook(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = "; the file looks truncated" if exc.pos >= len(text.rstrip()) else ""
+        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = "; the file looks truncated" if truncated else ""
         raise NotebookError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}"
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}){hint}"
         ) from None
     except RecursionError:
         raise NotebookError("not valid JSON: nested too deeply") from None
