@@ -406,6 +406,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_stdin(args, redactor)
 
     files, results = expand_paths(args.paths)
+    if args.format == "text":
+        for result in results:
+            _print_text(result, args.quiet)
     progress = Progress(len(files), sys.stderr, not (args.no_progress or args.quiet))
     try:
         for result in scrub_files(
