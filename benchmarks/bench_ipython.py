@@ -1,0 +1,245 @@
+"""Overhead of the IPython extension in a real kernel.
+
+Two cells, timed from the client (execute request to the kernel's ``idle``, every output message
+received), in the same kernel, alternating between "extension unloaded" and "extension loaded
+with 1,000 registered secrets" so that both see the same machine state:
+
+* ``print``: 10 MB printed in 1 KB writes (``sys.stdout.write`` 10,240 times);
+* ``html``: 1,000 ``display()`` calls of a DataFrame-sized HTML repr (a 20 x 8 table, ~5 KB of
+  HTML plus its text/plain form), built as strings, no pandas needed.
+
+Prints best-of-N wall times and the ratio with/without (target: at most 1.10), and writes the
+figures to ``benchmarks/results/bench_ipython.json``.
+
+    python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+SETUP = textwrap.dedent(
+    """
+    import sys, secrets as _secrets
+    from IPython.display import display
+
+    _LINE = ("2026-05-14T10:00:00Z INFO worker-3 processed batch id=%06d rows=512 "
+             "status=ok elapsed=0.132s note=" + "lorem ipsum dolor sit amet " * 40)
+    _LINES = [(_LINE % i)[:1023] + "\\n" for i in range(64)]
+
+    def _print_cell(total_kb):
+        w = sys.stdout.write
+        lines = _LINES
+        for i in range(total_kb):
+            w(lines[i & 63])
+        sys.stdout.flush()
+
+    class _Frame:
+        def __init__(self, i):
+            cols = ["col_%d" % c for c in range(8)]
+            head = "".join("<th>%s</th>" % c for c in cols)
+            rows = "".join(
+                "<tr><th>%d</th>%s</tr>" % (r, "".join("<td>%.4f</td>" % ((i * 31 + r * 7 + c) / 13.0) for c in range(8)))
+                for r in range(20)
+            )
+            self.html = ('<div><table border="1" class="dataframe"><thead><tr style="text-align: right;">'
+                         "<th></th>%s</tr></thead><tbody>%s</tbody></table></div>" % (head, rows))
+            self.text = "\\n".join("%d  %s" % (r, "  ".join("%.4f" % ((i * 31 + r * 7 + c) / 13.0) for c in range(8))) for r in range(20))
+        def _repr_html_(self):
+            return self.html
+        def __repr__(self):
+            return self.text
+
+    def _html_cell(n):
+        for i in range(n):
+            display(_Frame(i))
+    """
+)
+
+
+# --hyperscan-prototype: what the overhead would be with a Hyperscan matcher in the engine (the
+# design's ``_matchers/`` "fast" backend, not built yet). Benchmark only: it patches the engine's
+# pyahocorasick matcher inside the kernel with a Hyperscan "any match at all?" prefilter.
+HYPERSCAN_PROTOTYPE = textwrap.dedent(
+    """
+    import hyperscan as _hs
+    import redactor._matchers as _M
+    _orig_init, _orig_spans = _M.AhoCorasickMatcher.__init__, _M.AhoCorasickMatcher.spans
+    def _init(self, patterns):
+        patterns = list(patterns)
+        _orig_init(self, patterns)
+        words = sorted({p for p, _ in patterns})
+        self._hs = None
+        if words:
+            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            db.compile(expressions=[w.encode("utf-8", "surrogatepass") for w in words], ids=list(range(len(words))),
+                       elements=len(words), flags=[_hs.HS_FLAG_SINGLEMATCH] * len(words), literal=True)
+            self._hs = db
+    def _spans(self, text, with_ids=False):
+        db = self.__dict__.get("_hs")
+        if db is not None:
+            hit = []
+            def on_match(*args):
+                hit.append(1)
+                return True  # stop at the first match: the full matcher takes over
+            db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+            if not hit:
+                return []
+        return _orig_spans(self, text, with_ids)
+    _M.AhoCorasickMatcher.__init__ = _init
+    _M.AhoCorasickMatcher.spans = _spans
+    """
+)
+
+
+def _kernelspec(tmp: Path) -> str:
+    spec = tmp / "share" / "jupyter" / "kernels" / "redactor-bench"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "bench", "language": "python"})
+    )
+    return str(tmp / "share" / "jupyter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 2 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 5)")
+    parser.add_argument("--secrets", type=int, default=1000)
+    parser.add_argument(
+        "--hyperscan-prototype",
+        action="store_true",
+        help="patch a Hyperscan prefilter into the engine's matcher (needs the hyperscan package)",
+    )
+    args = parser.parse_args(argv)
+    import tempfile
+
+    from jupyter_client.manager import start_new_kernel
+
+    total_kb = 1024 if args.quick else 10 * 1024
+    n_html = 100 if args.quick else 1000
+    rounds = args.rounds or (2 if args.quick else 5)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["JUPYTER_PATH"] = _kernelspec(Path(tmp))
+        env = dict(os.environ)
+        env.pop("PYTEST_CURRENT_TEST", None)
+        km, kc = start_new_kernel(kernel_name="redactor-bench", startup_timeout=120, env=env)
+        try:
+            stats = {"bytes": 0, "messages": 0}
+
+            def hook(msg):
+                stats["messages"] += 1
+                content = msg["content"]
+                stats["bytes"] += len(content.get("text", "")) + sum(
+                    len(v) for v in content.get("data", {}).values() if isinstance(v, str)
+                )
+
+            def run(code: str) -> float:
+                t0 = time.perf_counter()
+                reply = kc.execute_interactive(code, output_hook=hook, timeout=600)
+                elapsed = time.perf_counter() - t0
+                if reply["content"]["status"] != "ok":
+                    raise RuntimeError(f"cell failed: {reply['content'].get('evalue')}")
+                return elapsed
+
+            run(SETUP)
+            if args.hyperscan_prototype:
+                run(HYPERSCAN_PROTOTYPE)
+            run(
+                "import redactor\n"
+                f"for _i in range({args.secrets}):\n"
+                "    redactor.add_secret(_secrets.token_urlsafe(24 + _i % 16), 'bench-%d' % _i)\n"
+                "redactor.redact('warm up the automaton')\n"
+            )
+            loaded = False
+            cells = {"print": f"_print_cell({total_kb})", "html": f"_html_cell({n_html})"}
+            times: dict[str, dict[str, list[float]]] = {k: {"off": [], "on": []} for k in cells}
+            volume: dict[str, dict[str, int]] = {}
+            for i in range(rounds):
+                # ABBA order, so that neither state always runs first after a switch
+                for state in ("off", "on") if i % 2 == 0 else ("on", "off"):
+                    want = state == "on"
+                    if want != loaded:
+                        run("%load_ext redactor" if want else "%unload_ext redactor")
+                        loaded = want
+                    for name, code in cells.items():
+                        stats["bytes"] = stats["messages"] = 0
+                        times[name][state].append(run(code))
+                        volume[name] = dict(stats)
+            patterns = kc.execute_interactive(
+                "import redactor; print(redactor.get_redactor().pattern_count)",
+                timeout=60,
+                output_hook=lambda m: (
+                    volume.setdefault("patterns", {"n": int(m["content"].get("text", "0") or 0)})
+                    if m["msg_type"] == "stream"
+                    else None
+                ),
+            )
+            del patterns
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+    rows = []
+    matcher = (
+        "pyahocorasick + Hyperscan prefilter (prototype)"
+        if args.hyperscan_prototype
+        else "engine default"
+    )
+    print(
+        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; matcher: {matcher}"
+    )
+    print(f"{'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}")
+    results = {}
+    for name in cells:
+        off, on = min(times[name]["off"]), min(times[name]["on"])
+        ratio = on / off
+        results[name] = {
+            "off_best_s": off,
+            "on_best_s": on,
+            "ratio": ratio,
+            "off_all_s": times[name]["off"],
+            "on_all_s": times[name]["on"],
+            "output_bytes": volume[name]["bytes"],
+            "messages": volume[name]["messages"],
+        }
+        rows.append(ratio)
+        print(
+            f"{name:<8} {volume[name]['bytes'] / 1e6:>10.1f}MB {volume[name]['messages']:>6} "
+            f"{off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
+        )
+    print(
+        f"target: ratio <= 1.10; patterns in the automaton: {volume.get('patterns', {}).get('n')}"
+    )
+    out_dir = Path(__file__).parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    suffix = "-hyperscan-prototype" if args.hyperscan_prototype else ""
+    (out_dir / f"bench_ipython{suffix}.json").write_text(
+        json.dumps(
+            {
+                "quick": args.quick,
+                "hyperscan_prototype": args.hyperscan_prototype,
+                "secrets": args.secrets,
+                "rounds": rounds,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
