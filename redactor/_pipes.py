@@ -356,8 +356,11 @@ class Interrupts:
             raise _Interrupted()
 
     def __enter__(self) -> Interrupts:
-        for sig in self._signals:
-            self._old[sig] = signal.signal(sig, self._handle)
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # else: signals stay as they are
+            for sig in self._signals:
+                self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:

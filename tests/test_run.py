@@ -386,3 +386,67 @@ def test_ctrl_c_at_a_terminal_is_not_forwarded_a_second_time() -> None:
     code, out = _under_a_terminal(SIGINFO_CHILD % "os.setpgid(0, 0)")
     assert out == b"ready\ngot []\n"
     assert code == 0
+
+
+def test_sighup_and_sigusr1_are_forwarded_too() -> None:
+    child = """
+    import signal, sys, time
+    got = []
+    for s in (signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(s, lambda n, f: got.append(signal.Signals(n).name))
+    print("ready", flush=True)
+    while len(got) < 2:
+        time.sleep(0.01)
+    print(*got, flush=True)
+    """
+    proc = subprocess.Popen(run_cmd(*py(child)), stdout=subprocess.PIPE, env=ENV)
+    read_until(proc.stdout.fileno(), b"ready\n")
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(0.2)  # two distinct signals; the order is checked only if both arrive apart
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(timeout=TIMEOUT) == 0
+    assert proc.stdout.read() in (b"SIGHUP SIGUSR1\n", b"SIGUSR1 SIGHUP\n")
+    proc.stdout.close()
+
+
+def test_output_held_open_by_a_grandchild_is_drained_and_a_signal_ends_the_wait() -> None:
+    # The command exits at once but leaves a background child holding its stdout open.
+    child = """
+    import subprocess, sys
+    p = subprocess.Popen([sys.executable, "-c",
+        "import os, time; time.sleep(0.3); print('late', os.environ['APP_TOKEN'], flush=True); time.sleep(120)"])
+    print("grandchild", p.pid, flush=True)
+    """
+    proc = subprocess.Popen(run_cmd(*py(child)), stdout=subprocess.PIPE, env=ENV)
+    out = read_until(proc.stdout.fileno(), b"late [REDACTED]\n")
+    grandchild = int(out.split()[1])
+    try:
+        assert out == b"grandchild %d\nlate [REDACTED]\n" % grandchild
+        assert proc.poll() is None  # still draining: the grandchild holds the pipe
+        proc.terminate()
+        assert proc.wait(timeout=TIMEOUT) == 128 + signal.SIGTERM
+    finally:
+        os.kill(grandchild, signal.SIGKILL)
+        proc.stdout.close()
+
+
+def test_runner_from_a_thread_uses_plain_waiting(capfd) -> None:
+    # Off the main thread there are no signal handlers to install: the portable path.
+    import threading
+
+    from redactor import Redactor
+    from redactor.cli.commands.run import _Runner
+
+    r = Redactor()
+    r.add(SECRET, "t")
+    codes = []
+    command = py(
+        f"import sys; print({SECRET!r}); print('e', {SECRET!r}, file=sys.stderr); sys.exit(4)"
+    )
+    thread = threading.Thread(target=lambda: codes.append(_Runner(r, command, add_mask=True).run()))
+    thread.start()
+    thread.join(TIMEOUT)
+    assert codes == [4]
+    captured = capfd.readouterr()
+    assert captured.out == "[REDACTED]\n"
+    assert captured.err == "e [REDACTED]\n"

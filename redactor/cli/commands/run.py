@@ -4,10 +4,11 @@ The two streams stay apart (each through its own pipe and thread, order within e
 is inherited, and ``::add-mask::`` lines on either stream register secrets for both.
 
 Exit status is the command's own; ``128 + N`` when it died of signal N; 127 when it cannot be
-found and 126 when it cannot be executed. SIGINT and SIGTERM sent to ``redactor run`` are
-forwarded to the command, which decides when to stop; ``redactor run`` exits once it has. A
-Ctrl-C typed at a terminal already reaches the command (the terminal signals the whole
-foreground process group), so on Linux it is not sent a second time.
+found and 126 when it cannot be executed. SIGINT and SIGTERM (and SIGHUP, SIGQUIT, SIGUSR1,
+SIGUSR2) sent to ``redactor run`` are forwarded to the command, which decides when to stop;
+``redactor run`` exits once it has and its output is drained. A Ctrl-C typed at a terminal
+already reaches the command (the terminal signals the whole foreground process group), so on
+Linux, where the sender of a signal can be told, it is not sent a second time.
 
 When the reader of our stdout (or stderr) goes away, the command's pipe for that stream is
 closed too, so the command sees the closed pipe exactly as it would without ``redactor run``.
@@ -28,7 +29,18 @@ if TYPE_CHECKING:
 
     from redactor import Redactor
 
-_FORWARDED = (signal.SIGINT, signal.SIGTERM)
+# SIGINT and SIGTERM, and the other signals a supervisor is expected to pass on rather than die of.
+_FORWARDED = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+    if hasattr(signal, name)
+)
+# Once the command has exited, these end the wait for output still held open by its children.
+_STOPPING = tuple(
+    s
+    for s in _FORWARDED
+    if s not in {getattr(signal, "SIGUSR1", None), getattr(signal, "SIGUSR2", None)}
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
         "stdin passed through, and exit with its exit status. " + ADD_MASK_HELP,
         epilog="Exit status: CMD's; 128+N if CMD died of signal N; 127 if CMD was not found; "
-        "126 if it could not be executed; 2 on a configuration error. SIGINT and SIGTERM are "
-        "forwarded to CMD.",
+        "126 if it could not be executed; 2 on a configuration error. SIGINT and SIGTERM (and "
+        "SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to CMD.",
     )
     add_source_arguments(p)
     add_mask_arguments(p)
@@ -186,7 +198,7 @@ class _Runner:
                     self._forward(info.si_signo)
             # The command is gone; its output may still be in the pipes (or a child of it
             # may hold them open). A signal now means: stop waiting.
-            stopped = self._join(threads, lambda: signal.sigtimedwait(_FORWARDED, 0))
+            stopped = self._join(threads, lambda: signal.sigtimedwait(_STOPPING, 0))
         finally:
             while signal.sigtimedwait(waited, 0) is not None:
                 pass  # consume what is pending so that unblocking delivers nothing
@@ -208,7 +220,7 @@ class _Runner:
             except KeyboardInterrupt:  # pragma: no cover - only without sigtimedwait
                 continue
         if threading.current_thread() is threading.main_thread():
-            for sig in _FORWARDED:
+            for sig in _STOPPING:
                 signal.signal(sig, lambda n, f: after.append(n))
         stopped = self._join(threads, lambda: after.pop() if after else None)
         return self._status(stopped)
