@@ -1,11 +1,92 @@
-"""Demo step (placeholder until its issue lands)."""
+"""Demo step: a script that leaks a (fake) token through print, logging and structlog, run once
+as it is and once after ``redactor.install()``.
+
+It runs in a child process (real stdout/stderr pipes, a real exit, so held-back text and atexit
+handling are part of what is shown). The token reaches the child through its environment, never
+its command line.
+"""
 
 from __future__ import annotations
 
-from . import DemoContext, DemoFailure
+import os
+import subprocess
+import sys
+import textwrap
+
+from . import DemoContext
 
 TITLE = "Live hooks: print, logging and structlog after redactor.install()"
 
+SCRIPT = textwrap.dedent(
+    """
+    import logging, os, sys
+    import structlog
+    token = os.environ["DEMO_API_TOKEN"]
+    if os.environ.get("DEMO_INSTALL") == "1":
+        import redactor
+        redactor.add_secret(token, "API_TOKEN")
+        redactor.install()
+    logging.basicConfig(stream=sys.stdout, format="logging: %(levelname)s %(message)s")
+    structlog.configure(
+        processors=[redactor.structlog_processor, structlog.processors.KeyValueRenderer()]
+        if os.environ.get("DEMO_INSTALL") == "1"
+        else [structlog.processors.KeyValueRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+    )
+    print("print: calling the API with", token)
+    logging.getLogger("client").warning("request failed, token=%s", token)
+    structlog.get_logger().info("retry", token=token, attempt=2)
+    print("stderr: Authorization: Bearer " + token, file=sys.stderr)
+    sys.stdout.write("split write: " + token[:8])
+    sys.stdout.write(token[8:] + "\\n")
+    print("print: done, nothing secret here")
+    """
+)
+
+
+def _run(token: str, install: bool) -> tuple[list[str], int]:
+    env = dict(os.environ, DEMO_API_TOKEN=token, DEMO_INSTALL="1" if install else "0")
+    env["PYTHONUNBUFFERED"] = (
+        "1"  # the same line order in both runs (stdout and stderr share a pipe)
+    )
+    env.pop("PYTHONSTARTUP", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return proc.stdout.decode("utf-8", "replace").splitlines(), proc.returncode
+
 
 def run(ctx: DemoContext) -> None:
-    raise DemoFailure("not built yet")
+    from dotenv import dotenv_values
+
+    token = dotenv_values(ctx.fixture("demo-secrets.env"), interpolate=False)["API_TOKEN"] or ""
+    ctx.check(len(token) >= 6, "the fixture holds the fake API_TOKEN")
+
+    before, code = _run(token, install=False)
+    ctx.check(code == 0, "the script runs as it is")
+    ctx.say("without redactor (the script's output, printed here with the token masked):")
+    for line in before:
+        ctx.say("  " + line.replace(token, "<API_TOKEN leaked here>"))
+    leaks = sum(line.count(token) for line in before)
+    ctx.check(leaks == 5, "5 lines leak the token: print, logging, structlog, stderr, split write")
+
+    after, code = _run(token, install=True)
+    ctx.check(code == 0, "the script runs after redactor.install()")
+    ctx.say("after redactor.add_secret(token) and redactor.install():")
+    for line in after:
+        ctx.say("  " + line)
+    ctx.check(not any(token in line for line in after), "the token appears in no output line")
+    ctx.check(
+        sum(line.count("[REDACTED]") for line in after) == 5,
+        "5 [REDACTED] markers, one per leak, including the write split in two",
+    )
+    ctx.check(
+        [line for line in before if token not in line]
+        == [line for line in after if "[REDACTED]" not in line],
+        "every line without the secret is unchanged",
+    )
