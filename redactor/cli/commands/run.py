@@ -58,7 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_source_arguments(p)
     add_mask_arguments(p)
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS ...]")
+    p.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        metavar="-- CMD [ARGS ...]",
+        help="the command to run and its arguments, after --",
+    )
     p.set_defaults(func=run)
 
 
