@@ -29,7 +29,7 @@ from traitlets import Bool, Instance, List, Unicode
 
 from ._default import get_redactor
 from ._engine import Redactor
-from .notebook import scrub_notebook
+from .notebook import ScrubReport, scrub_notebook
 
 __all__ = ["RedactPreprocessor"]
 
@@ -94,7 +94,7 @@ class RedactPreprocessor(Preprocessor):
         nb, report = scrub_notebook(nb, redactors, fix_sources=self.fix_sources)
         outputs = resources.get("outputs")
         if isinstance(outputs, dict):
-            self._scrub_files(outputs, redactors, report.counts)
+            self._scrub_files(outputs, redactors, report)
         for finding in report.unfixed_sources:
             self.log.warning(
                 "RedactPreprocessor: secret %s in the source of cell %d, line %d",
@@ -112,8 +112,12 @@ class RedactPreprocessor(Preprocessor):
         return nb, resources
 
     @staticmethod
-    def _scrub_files(outputs: dict[str, Any], redactors: list[Redactor], counts: Any) -> None:
-        """Files extracted before this preprocessor ran: redact text, drop binaries."""
+    def _scrub_files(
+        outputs: dict[str, Any], redactors: list[Redactor], report: ScrubReport
+    ) -> None:
+        """Files extracted before this preprocessor ran: redact text, drop binaries.
+
+        Counted in the report under the field ``extracted-file``."""
         for name in list(outputs):
             data = outputs[name]
             if not isinstance(data, (bytes, bytearray)):
@@ -125,7 +129,8 @@ class RedactPreprocessor(Preprocessor):
                 spans = r.matcher(True).spans(data.decode("latin-1"), with_ids=True)
                 if not spans:
                     continue
-                counts.update(r.count_names(spans))
+                report.counts.update(r.count_names(spans))
+                report.fields["extracted-file"] += len(spans)
                 try:
                     data.decode("utf-8")
                 except UnicodeDecodeError:
