@@ -35,7 +35,7 @@ from redactor._engine import Redactor
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
 
 #: Seconds of silence after which text held back for a finished cell (thread output) goes out.
-LATE_RELEASE_SECONDS = 1.0
+LATE_RELEASE_SECONDS = 2.0
 
 _MAX_DEPTH = 64
 
@@ -274,7 +274,10 @@ class SessionHook:
         with self._lock:
             self._cancel_timer(key)
             text = self._holdback.feed(key, body["text"], socket, parent_header, ident)
-            late = parent_id in self._finished and self._holdback.pending(key)
+            # Output of a finished cell (a thread), or with no parent at all, gets no further
+            # message that could release it: a timer does.
+            finished = not parent_id or parent_id in self._finished
+            late = finished and self._holdback.pending(key)
             if late:
                 self._schedule(key)
             if not text:

@@ -16,7 +16,9 @@ What it changes on the record, in place (so every later handler sees the redacte
   of them are walked, other objects are replaced with their redacted ``repr`` only if that
   ``repr`` holds a secret.
 
-It never raises: if anything goes wrong, the record is replaced with a fixed message that says so
+It never raises. Arguments that do not fit the template (which logging itself would report on
+stderr, unredacted) become ``"<template> (log arguments that did not fit the message: <args>)"``,
+redacted. If anything else goes wrong, the record is replaced with a fixed message that says so
 (it fails closed) and is still emitted.
 """
 

@@ -335,7 +335,7 @@ def test_output_from_threads_during_and_after_the_cell(kernel):
             time.sleep(0.5)
             print("late", s, flush=True)
             sys.stdout.write("split " + s[:12]); sys.stdout.flush()
-            time.sleep(0.4)
+            time.sleep(0.5)  # < LATE_RELEASE_SECONDS: the split is still caught
             sys.stdout.write(s[12:] + " done\\n"); sys.stdout.flush()
             sys.stdout.write("trailing " + s[:6]); sys.stdout.flush()
         threading.Thread(target=after).start()
@@ -345,7 +345,7 @@ def test_output_from_threads_during_and_after_the_cell(kernel):
     assert any(
         m["content"].get("data", {}).get("text/plain") == f"thread display {R}" for m in iopub
     )
-    late = kernel.drain(quiet=2.5)
+    late = kernel.drain(quiet=4.0)
     assert streams(late) == f"late {R}\nsplit {R} done\ntrailing {SECRET[:6]}"
 
 
