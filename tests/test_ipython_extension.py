@@ -260,6 +260,10 @@ def test_errors_in_error_message_and_execute_reply(kernel):
 def test_syntax_error_and_exception_group(kernel):
     _, reply, _ = kernel.run("eval(repr(s) + ' +')")
     assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "SyntaxError"
+    assert any(f"'{R}' +" in line for line in reply["content"]["traceback"])
+    if sys.version_info < (3, 11):
+        return  # no ExceptionGroup
     iopub, reply, _ = kernel.run(
         "raise ExceptionGroup('group', [ValueError(s), KeyError('plain')])"
     )
