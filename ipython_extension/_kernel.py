@@ -206,10 +206,10 @@ class SessionHook:
 
     # -- the wrappers --------------------------------------------------------------------------
 
-    def _serialize(self, msg: dict, ident: Any = None) -> list[bytes]:
+    def _serialize(self, msg: dict, ident: Any = None, **kwargs: Any) -> list[bytes]:
         if self.active and not self._local.raw:
             msg = self._redact_msg(msg, self._redactor())
-        return self._orig_serialize(msg, ident)
+        return self._orig_serialize(msg, ident, **kwargs)
 
     def _send(
         self,
@@ -222,10 +222,20 @@ class SessionHook:
         track: bool = False,
         header: dict | None = None,
         metadata: dict | None = None,
+        **kwargs: Any,
     ) -> Any:
         if not self.active:
             return self._orig_send(
-                stream, msg_or_type, content, parent, ident, buffers, track, header, metadata
+                stream,
+                msg_or_type,
+                content,
+                parent,
+                ident,
+                buffers,
+                track,
+                header,
+                metadata,
+                **kwargs,
             )
         if isinstance(msg_or_type, dict):
             msg = msg_or_type
@@ -244,7 +254,9 @@ class SessionHook:
             and isinstance(body.get("text"), str)
             and isinstance(body.get("name"), str)
         ):
-            return self._send_stream(stream, msg, body, parent_id, parent_header, ident, track)
+            return self._send_stream(
+                stream, msg, body, parent_id, parent_header, ident, track, kwargs
+            )
         redactor = self._redactor()
         if parent_id:
             self._release(parent_id)
@@ -258,7 +270,7 @@ class SessionHook:
         bufs = buffers or msg.get("buffers") or []
         if bufs and self.redact_buffers:
             bufs = [redact_content(b, redactor) for b in bufs]
-        return self._send_raw(stream, out, ident, bufs, track)
+        return self._send_raw(stream, out, ident, bufs, track, kwargs)
 
     def _send_stream(
         self,
@@ -269,6 +281,7 @@ class SessionHook:
         parent_header: dict,
         ident: Any,
         track: bool,
+        kwargs: dict[str, Any],
     ) -> Any:
         key = (parent_id, body["name"])
         with self._lock:
@@ -288,14 +301,24 @@ class SessionHook:
             out["content"] = dict(body, text=text)
             if out.get("metadata"):
                 out["metadata"] = redact_content(out["metadata"], self._redactor())
-            return self._send_raw(socket, out, ident, [], track)
+            return self._send_raw(socket, out, ident, [], track, kwargs)
 
-    def _send_raw(self, stream: Any, msg: dict, ident: Any, buffers: list, track: bool) -> Any:
+    def _send_raw(
+        self,
+        stream: Any,
+        msg: dict,
+        ident: Any,
+        buffers: list,
+        track: bool,
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         """The original send, with serialize told that the message is redacted already."""
         local = self._local
         was, local.raw = local.raw, True
         try:
-            return self._orig_send(stream, msg, ident=ident, buffers=buffers, track=track)
+            return self._orig_send(
+                stream, msg, ident=ident, buffers=buffers, track=track, **(kwargs or {})
+            )
         finally:
             local.raw = was
 

@@ -418,7 +418,10 @@ def install(
                             pass
                 _flush_c_stdio()
                 for num in (1, 2):
-                    pumps.append(_FdPump(num, redactor, hold))
+                    try:
+                        pumps.append(_FdPump(num, redactor, hold))
+                    except OSError:
+                        continue  # this descriptor is not open (a daemon): nothing to route
             ttys = {p.fd: p.was_tty for p in pumps}
             for name, num in (("stdout", 1), ("stderr", 2)):
                 current = getattr(sys, name)
