@@ -248,6 +248,17 @@ class _Scrubber:
             return self._dict(value, where, self.any)
         return value
 
+    def json(self, value: Any, where: str) -> Any:
+        """Plain JSON data (a JSON mime type, output metadata): one scan of all its strings
+        first, so that a large clean tree (a plotly figure) costs one automaton pass. A match
+        across the separator only means a closer look; a match inside a string is never missed.
+        """
+        if isinstance(value, (dict, list)):
+            joined = "\x00".join(_json_strings(value))
+            if not joined or not self.text_matcher.spans(joined):
+                return value
+        return self.any(value, where)
+
     def _list(self, value: list, where: str) -> list:
         out = None
         for i, item in enumerate(value):
@@ -347,7 +358,7 @@ class _Scrubber:
 
     def _mime_value(self, mime: str, value: Any, where: str, cell: int | None) -> Any:
         if not isinstance(mime, str) or is_json_mime(mime):
-            return self.any(value, where)
+            return self.json(value, where)
         if is_text_mime(mime):
             return self.lines(value, where)
         if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
@@ -384,7 +395,7 @@ class _Scrubber:
             elif key in ("ename", "evalue"):
                 new = self.any(value, f"error.{key}")
             else:
-                new = self.any(value, f"{kind}.{key}")
+                new = (self.json if key == "metadata" else self.any)(value, f"{kind}.{key}")
             if out is None and new is not value:
                 out = dict(itertools.islice(output.items(), i))
             if out is not None and new is not _DROP:
@@ -490,6 +501,22 @@ class _Scrubber:
             if out is not None and new is not _DROP:
                 out[self._unique(out, new_key)] = new
         return meta if out is None else _same_type(meta, out)
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    """Every string and key of a JSON tree, without recursion limits."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str):
+                    yield key
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _with_note(text_plain: Any, removed: list[str]) -> Any:
@@ -598,7 +625,6 @@ def scrub_notebook(
 
 # -- text in, text out ----------------------------------------------------------------------------
 
-_STRING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _FIRST_INDENT = re.compile(r"[\[{][ \t]*\r?\n([ \t]*)\S")
 
 
@@ -621,11 +647,12 @@ def scrub_text(
 ) -> tuple[str, ScrubReport]:
     """Scrub the JSON text of an ``.ipynb`` file; returns ``(text, report)``.
 
-    When nothing changed the very same string is returned. Otherwise only the redacted strings
-    differ, unless an entry had to be dropped or a multi-line secret removed lines; then the
-    notebook is re-serialized with the layout detected in ``text`` (indent, key order, ASCII
-    escaping, line endings, trailing newline), which reproduces files written by nbformat, by
-    JupyterLab and by most JSON tools exactly.
+    When nothing changed the very same string is returned. Otherwise the text is patched where
+    the notebook changed and nowhere else: a redacted string is re-encoded in place; a container
+    whose shape changed (an image dropped, lines merged) is re-serialized alone, with the layout
+    detected in ``text`` (indent, key order, ASCII escaping, line endings) and checked against
+    how its old value was written. Only when that check fails is the whole notebook serialized
+    again with the detected layout.
     """
     bom = text.startswith("\ufeff")
     body = text[1:] if bom else text
@@ -633,53 +660,143 @@ def scrub_text(
     new, report = scrub_notebook(old, redactor, fix_sources=fix_sources)
     if not report.changed:
         return text, report
-    result = _replace_tokens(body, old, new)
+    result = _patch_text(body, old, new)
     if result is None:
         result = _dump_like(body, old, new)
     return ("\ufeff" + result if bom else result), report
 
 
-def _strings(value: Any) -> Iterator[str | None]:
-    """Every string (keys included) in document order; None marks a non-string scalar."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        yield None
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)
-        yield None
-    elif isinstance(value, list):
-        yield None
-        for item in value:
-            yield from _strings(item)
-        yield None
-    else:
-        yield None
+_WS = re.compile(r"[ \t\n\r]*")
+_SCAN = json.JSONDecoder().scan_once  # the C scanner: (value, end index) of the value at an index
 
 
-def _replace_tokens(body: str, old: Any, new: Any) -> str | None:
-    """Rewrite only the string tokens that changed; None when the shape changed."""
-    pairs = []
-    for a, b in itertools.zip_longest(_strings(old), _strings(new), fillvalue=False):
-        if (a is None) != (b is None) or a is False or b is False:
-            return None
-        if a is not None:
-            pairs.append((a, b))
-    tokens = list(_STRING_TOKEN.finditer(body))
-    if len(tokens) != len(pairs):
+class _Layout:
+    """How a file was written, as far as its first lines tell; checked subtree by subtree."""
+
+    def __init__(self, body: str) -> None:
+        match = _FIRST_INDENT.match(body.lstrip())
+        self.indent: str | None = match.group(1) if match else None
+        self.crlf = "\r\n" in body
+        self.ensure_ascii = body.isascii()
+        self.sort_keys = True
+        self.separators = (",", ": ")
+        self._checked = False
+
+    def _dump(
+        self,
+        value: Any,
+        depth: int,
+        sort_keys: bool,
+        separators: tuple[str, str],
+        ensure_ascii: bool | None = None,
+    ) -> str:
+        text = json.dumps(
+            value,
+            indent=self.indent,
+            sort_keys=sort_keys,
+            ensure_ascii=self.ensure_ascii if ensure_ascii is None else ensure_ascii,
+            separators=separators,
+        )
+        if self.indent is not None and depth:
+            text = text.replace("\n", "\n" + self.indent * depth)
+        return text.replace("\n", "\r\n") if self.crlf else text
+
+    def serialize(self, old: Any, new: Any, depth: int, written: str) -> str | None:
+        """``new`` as this file would write it at ``depth``, or None when ``old`` does not
+        serialize to ``written`` (a layout json.dumps cannot reproduce)."""
+        candidates = [(self.sort_keys, self.separators)]
+        if not self._checked:
+            seps = [(",", ": ")] if self.indent is not None else [(",", ":"), (", ", ": ")]
+            candidates = [(sort, sep) for sort in (True, False) for sep in seps]
+        for sort_keys, separators in candidates:
+            if self._dump(old, depth, sort_keys, separators) == written:
+                self.sort_keys, self.separators, self._checked = sort_keys, separators, True
+                out = self._dump(new, depth, sort_keys, separators)
+                if not _utf8_safe(out):  # a lone surrogate: only its escape can be written
+                    out = self._dump(new, depth, sort_keys, separators, ensure_ascii=True)
+                return out
         return None
-    ensure_ascii = body.isascii()
+
+
+def _members(body: str, start: int, closing: str) -> Iterator[tuple[Any, int, int]]:
+    """(key or None, start, end) of each member of the object/array opening at ``start``."""
+    pos = _WS.match(body, start + 1).end()
+    if body[pos] == closing:
+        return
+    while True:
+        key = None
+        if closing == "}":
+            key, pos = _SCAN(body, pos)
+            pos = _WS.match(body, pos).end()
+            if body[pos] != ":":
+                raise ValueError("expected ':'")
+            pos = _WS.match(body, pos + 1).end()
+        _, end = _SCAN(body, pos)
+        yield key, pos, end
+        pos = _WS.match(body, end).end()
+        if body[pos] == ",":
+            pos = _WS.match(body, pos + 1).end()
+        elif body[pos] == closing:
+            return
+        else:
+            raise ValueError("expected ',' or a closing bracket")
+
+
+def _patch(
+    body: str,
+    span: tuple[int, int],
+    old: Any,
+    new: Any,
+    depth: int,
+    layout: _Layout,
+    edits: list[tuple[int, int, str]],
+) -> bool:
+    """Collect the edits that turn ``body[span]`` (the text of ``old``) into ``new``."""
+    if old is new:
+        return True
+    start, end = span
+    if isinstance(old, str) and isinstance(new, str):
+        ascii_only = layout.ensure_ascii or not _utf8_safe(new)
+        edits.append((start, end, json.dumps(new, ensure_ascii=ascii_only)))
+        return True
+    if isinstance(old, dict) and isinstance(new, dict) and list(old) == list(new):
+        members = list(_members(body, start, "}"))
+        if [k for k, _, _ in members] != list(old):
+            return False  # duplicate keys: json.loads kept the last one
+        return all(
+            _patch(body, (s, e), old[k], new[k], depth + 1, layout, edits) for k, s, e in members
+        )
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        members = list(_members(body, start, "]"))
+        if len(members) != len(old):
+            return False
+        return all(
+            _patch(body, (s, e), a, b, depth + 1, layout, edits)
+            for (_, s, e), a, b in zip(members, old, new)
+        )
+    text = layout.serialize(old, new, depth, body[start:end])
+    if text is None:
+        return False
+    edits.append((start, end, text))
+    return True
+
+
+def _patch_text(body: str, old: Any, new: Any) -> str | None:
+    """``body`` with only the changed parts rewritten, or None to fall back to a full dump."""
+    start = _WS.match(body).end()
+    try:
+        _, end = _SCAN(body, start)
+        edits: list[tuple[int, int, str]] = []
+        if not _patch(body, (start, end), old, new, 0, _Layout(body), edits):
+            return None
+    except (ValueError, StopIteration, IndexError):
+        return None
     parts: list[str] = []
     pos = 0
-    for token, (a, b) in zip(tokens, pairs):
-        if a is b or a == b:
-            continue
-        if json.loads(token.group()) != a:
-            return None
-        parts.append(body[pos : token.start()])
-        parts.append(json.dumps(b, ensure_ascii=ensure_ascii or not _utf8_safe(b)))
-        pos = token.end()
+    for s, e, text in sorted(edits):
+        parts.append(body[pos:s])
+        parts.append(text)
+        pos = e
     parts.append(body[pos:])
     result = "".join(parts)
     try:

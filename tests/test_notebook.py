@@ -490,6 +490,68 @@ def test_layout_kept_when_an_image_is_dropped(r, sort_keys, indent):
     assert list(json.loads(new)) == list(doc)  # top-level key order kept
 
 
+def test_dropped_image_rewrites_only_its_bundle(r):
+    nb = strings_only_nb()
+    nb.cells[1].outputs.append(
+        new_output("display_data", data={"image/png": b64(png(TOKEN)), "text/plain": "<Fig>"})
+    )
+    text = dumps(nb)
+    new, _ = scrub_text(text, r)
+    assert changed_lines(text, new) == [
+        f'-      "token {TOKEN}\\n",',
+        f'+      "token {R}\\n",',
+        f'-       "<b>{PASSWORD.replace(chr(34), chr(92) + chr(34))}</b>"',
+        f'+       "<b>{R}</b>"',
+        f'-      "image/png": "{b64(png(TOKEN))}",',
+        '-       "<Fig>"',
+        '+       "<Fig>\\n",',
+        '+       "[image/png output removed by redactor: it contained a secret]"',
+    ]
+
+
+def test_multiline_secret_merges_lines_in_place(r):
+    key = "-----BEGIN KEY-----\nabcdefghijklmnop\n-----END KEY-----"
+    red = Redactor()
+    red.add(key, "pem")
+    nb = strings_only_nb()
+    nb.cells[1].outputs[0].text = f"a\n{key}\nb\n"
+    text = dumps(nb)
+    new, _ = scrub_text(text, red)
+    assert changed_lines(text, new) == [
+        '-      "-----BEGIN KEY-----\\n",',
+        '-      "abcdefghijklmnop\\n",',
+        '-      "-----END KEY-----\\n",',
+        f'+      "{R}\\n",',
+    ]
+
+
+def test_layout_json_dumps_cannot_reproduce_falls_back_to_a_full_dump(r):
+    # Odd spacing and a dropped image: the notebook is written again with the detected indent.
+    doc = to_disk_dict(strings_only_nb())
+    doc["cells"][1]["outputs"].append(
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": b64(png(TOKEN))}}
+    )
+    text = json.dumps(doc, indent=3).replace('": ', '" : ') + "\n"
+    new, report = scrub_text(text, r)
+    assert len(report.removed) == 1
+    assert new == json.dumps(json.loads(new), indent=3) + "\n"
+    assert_clean(r, json.loads(new))
+
+
+def test_duplicate_keys_fall_back_safely(r):
+    text = (
+        '{"nbformat": 4, "nbformat_minor": 5, "metadata": {"a": "x", "a": "' + TOKEN + '"},'
+        ' "cells": []}'
+    )
+    new, _ = scrub_text(text, r)
+    assert json.loads(new) == {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"a": R},
+        "cells": [],
+    }
+
+
 def test_unusual_spacing_and_escapes_survive_outside_changed_strings(r):
     # A layout json.dumps cannot reproduce: only the changed string tokens are rewritten.
     text = (
