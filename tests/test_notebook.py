@@ -768,3 +768,42 @@ def test_property_any_split_into_lines_gives_the_same_text(secret, before, after
     b, _ = scrub_notebook(as_list, red)
     assert "".join(b["cells"][0]["outputs"][0]["text"]) == a["cells"][0]["outputs"][0]["text"]
     assert a["cells"][0]["outputs"][0]["text"] == red.redact(whole)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=secrets_st,
+    placements=st.lists(st.tuples(st.sampled_from(FIELDS), filler_st), min_size=1, max_size=5),
+    indent=st.sampled_from([1, 2, 4, "\t"]),
+    sort_keys=st.booleans(),
+    ensure_ascii=st.booleans(),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_property_layout_kept_whatever_changed(
+    secret, placements, indent, sort_keys, ensure_ascii, newline
+):
+    red = Redactor()
+    red.add(secret, "s")
+    assume(not any(red.contains_secret(x) for x in (R, R + R)))
+
+    def build(value: str) -> dict:
+        nb = new_notebook()
+        nb.cells = [new_code_cell("pass", execution_count=1), new_markdown_cell("m")]
+        nb.cells[0]["id"], nb.cells[1]["id"] = "c0", "c1"
+        for field, filler in placements:
+            cell = nb.cells[1] if field.startswith("attachment") else nb.cells[0]
+            place(nb, cell, field, filler + value)
+        doc = to_disk_dict(nb)
+        return doc if sort_keys else {k: doc[k] for k in reversed(list(doc))}
+
+    assume(not red.contains_secret(json.dumps(build(""), ensure_ascii=False)))
+
+    def write(doc) -> str:
+        text = json.dumps(doc, indent=indent, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+        return text.replace("\n", newline) + newline
+
+    text = write(build(secret))
+    new, report = scrub_text(text, red)
+    assert report.changed
+    assert new == write(json.loads(new))  # the same layout, whatever had to change
+    assert not red.contains_secret(new)
