@@ -31,7 +31,8 @@ import re
 import select
 import signal
 import warnings
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ._engine import Redactor
@@ -45,6 +46,8 @@ __all__ = [
     "unescape_mask_data",
     "write_all",
 ]
+
+T = TypeVar("T")
 
 CHUNK_SIZE = 64 * 1024
 # An ::add-mask:: line is held whole until its end; a longer one is not honoured (its value is
@@ -312,18 +315,19 @@ def write_all(fd: int, data: bytes) -> None:
     """Write every byte (looping on short writes, waiting on a non-blocking fd)."""
     view = memoryview(data)
     while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [])
-            continue
-        except BrokenPipeError:
+        view = view[_write_some(fd, view) :]
+
+
+def _write_some(fd: int, view: memoryview) -> int:
+    try:
+        return os.write(fd, view)
+    except BlockingIOError:
+        select.select([], [fd], [])
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # BrokenPipeError
             raise OutputClosed() from None
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise OutputClosed() from None
-            raise
-        view = view[written:]
+        raise
 
 
 def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
@@ -333,43 +337,6 @@ def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
             return os.read(fd, size)
         except BlockingIOError:
             select.select([fd], [], [])
-
-
-class Interrupts:
-    """SIGINT/SIGTERM handling for a pump in the main thread that never tears a stream's state.
-
-    The handler only records the signal, except while the pump is blocked in ``os.read``: then it
-    raises, so that the read ends at once. A signal that arrives while a chunk is being redacted
-    or written lets that chunk finish, and the pump stops after it. Either way the held tail is
-    flushed (redacted) before the command exits with ``128 + signal``.
-    """
-
-    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
-        self.signum: int | None = None
-        self.reading = False
-        self._signals = signals
-        self._old: dict[int, object] = {}
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.signum = signum
-        if self.reading:
-            raise _Interrupted()
-
-    def __enter__(self) -> Interrupts:
-        import threading
-
-        if threading.current_thread() is threading.main_thread():  # else: signals stay as they are
-            for sig in self._signals:
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)  # type: ignore[arg-type]
-
-
-class _Interrupted(Exception):
-    pass
 
 
 def pump(
@@ -385,30 +352,151 @@ def pump(
     Returns True when the input ended (or ``interrupts`` caught a signal), False when the output
     was closed (EPIPE) first; the caller decides what a closed output means for its producer.
     """
+    if interrupts is not None:
+        return _pump_interruptible(in_fd, out_fd, filt, interrupts, chunk_size)
+    try:
+        while True:
+            data = read_some(in_fd, chunk_size)
+            if not data:
+                break
+            write_all(out_fd, filt.feed(data))
+        write_all(out_fd, filt.flush())
+    except OutputClosed:
+        return False
+    return True
+
+
+# -- stopping on SIGINT/SIGTERM (the filter, in the main thread) -----------------------------
+
+# After a signal, how long a reader that takes nothing may keep us from exiting.
+STOP_GRACE = 2.0
+
+
+class Interrupts:
+    """SIGINT/SIGTERM handling for the main-thread pump that never tears a stream's state.
+
+    The handler records the signal and raises only while the pump waits: blocked in ``os.read``
+    for input or in ``select`` for room in the output. Output goes out in pieces that fit the
+    pipe once ``select`` says there is room, so a signal never lands in the middle of a write
+    and the pump always knows exactly what has not been written. On a signal the pump writes
+    that, then the held tail (redacted), and exits with ``128 + signal``; a reader that takes
+    nothing for STOP_GRACE seconds, or a second signal, makes it give up the rest instead.
+    """
+
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        self.signum: int | None = None
+        self.waiting = False  # True while blocked where a signal may cut in
+        self._signals = signals
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = self.signum is None
+        self.signum = signum if first else self.signum
+        if self.waiting:
+            self.waiting = False
+            raise _Interrupted()
+
+    def wait(self, func: Callable[..., T], *args: object) -> T:
+        """``func(*args)`` (a blocking wait), cut short by a signal; raises if one came already."""
+        if self.signum is not None:
+            raise _Interrupted()
+        self.waiting = True
+        try:
+            return func(*args)
+        finally:
+            self.waiting = False
+
+    def __enter__(self) -> Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # else: signals stay as they are
+            for sig in self._signals:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+class _Interrupted(Exception):
+    """A signal cut a wait short."""
+
+
+class _Output:
+    """Writes to fd 1 so that only the wait for room is interruptible, never a write."""
+
+    def __init__(self, fd: int, interrupts: Interrupts) -> None:
+        import stat
+
+        self.fd = fd
+        self.interrupts = interrupts
+        self.pending = memoryview(b"")
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            mode = 0
+        # A regular file (or /dev/null) never makes a writer wait; pipes, sockets and terminals
+        # do, and for them a piece of PIPE_BUF bytes fits whenever select() reports room.
+        self.waits = not stat.S_ISREG(mode) and not _is_devnull(mode, fd)
+        self.piece = getattr(select, "PIPE_BUF", 512)
+
+    def write(self, data: bytes, *, grace: float | None = None) -> None:
+        """Write ``pending`` then ``data``; with ``grace``, give up quietly after that long
+        without room, or on another signal."""
+        self.pending = memoryview(bytes(self.pending) + data) if self.pending else memoryview(data)
+        while self.pending:
+            if self.waits:
+                if grace is None:
+                    self.interrupts.wait(select.select, [], [self.fd], [])
+                else:
+                    self.interrupts.waiting = True  # a second signal ends the wait
+                    try:
+                        ready = select.select([], [self.fd], [], grace)[1]
+                    finally:
+                        self.interrupts.waiting = False
+                    if not ready:
+                        return
+                n = _write_some(self.fd, self.pending[: self.piece])
+            else:
+                n = _write_some(self.fd, self.pending)
+            self.pending = self.pending[n:]
+
+
+def _is_devnull(mode: int, fd: int) -> bool:
+    import stat
+
+    if not stat.S_ISCHR(mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (null.st_dev, null.st_ino)
+
+
+def _pump_interruptible(
+    in_fd: int, out_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
+    out = _Output(out_fd, interrupts)
     try:
         try:
-            while interrupts is None or interrupts.signum is None:
-                if interrupts is not None:
-                    interrupts.reading = True
-                    try:
-                        if interrupts.signum is not None:
-                            break
-                        data = read_some(in_fd, chunk_size)
-                    finally:
-                        interrupts.reading = False
-                else:
-                    data = read_some(in_fd, chunk_size)
+            while True:
+                data = interrupts.wait(read_some, in_fd, chunk_size)
                 if not data:
                     break
-                out = filt.feed(data)
-                if out:
-                    write_all(out_fd, out)
+                out.write(filt.feed(data))
+            out.write(filt.flush())
+            return True
         except _Interrupted:
-            interrupts.reading = False  # type: ignore[union-attr]
-            # the bytes of a read cut short were never seen: nothing of them can leak
-        rest = filt.flush()
-        if rest:
-            write_all(out_fd, rest)
+            pass
+        # A signal: what the filter released and what it holds go out (nothing was cut in two:
+        # a read cut short was never fed, a write never starts before there is room).
+        try:
+            out.write(filt.flush(), grace=STOP_GRACE)
+        except _Interrupted:
+            pass  # a second signal: give up the rest
     except OutputClosed:
         return False
     return True

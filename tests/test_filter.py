@@ -374,3 +374,40 @@ def test_signal_flushes_what_is_held_then_exits(secrets_file: Path, sig: int) ->
     assert filt.stderr.read() == b""
     for f in (filt.stdin, filt.stdout, filt.stderr):
         f.close()
+
+
+def test_sigterm_ends_a_filter_blocked_on_a_stalled_reader(secrets_file: Path) -> None:
+    # Nobody reads the filter's stdout: it blocks in write once the pipe is full. SIGTERM must
+    # still end it at once (a CI runner cancelling a job), without writing anything more.
+    filt = subprocess.Popen(
+        filter_cmd(secrets_file),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    writer = threading.Thread(
+        target=lambda: _write_ignoring_epipe(filt.stdin, b"x" * 99 + b"\n", 40_000), daemon=True
+    )
+    writer.start()
+    read_exactly(filt.stdout.fileno(), 100)  # it is running (its handlers are installed) ...
+    # ... and then, as nobody reads, its output pipe fills up and our writes block.
+    deadline = time.monotonic() + TIMEOUT
+    while writer.is_alive() and time.monotonic() < deadline:
+        if not select.select([], [filt.stdin], [], 0.2)[1]:
+            break
+    filt.send_signal(signal.SIGTERM)
+    assert filt.wait(timeout=TIMEOUT) == 128 + signal.SIGTERM
+    assert filt.stderr.read() == b""
+    data = filt.stdout.read()
+    assert set(data) <= set(b"x\n")
+    for f in (filt.stdout, filt.stderr):
+        f.close()
+
+
+def _write_ignoring_epipe(f, line: bytes, count: int) -> None:
+    try:
+        for _ in range(count):
+            f.write(line)
+        f.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass
