@@ -40,9 +40,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_SIZE",
     "MAX_COMMAND_LINE",
+    "STOP_GRACE",
+    "Interrupts",
     "MaskingFilter",
+    "OutputClosed",
     "escape_mask_data",
     "pump",
+    "read_some",
     "unescape_mask_data",
     "write_all",
 ]

@@ -411,3 +411,26 @@ def _write_ignoring_epipe(f, line: bytes, count: int) -> None:
         f.close()
     except (BrokenPipeError, ValueError, OSError):
         pass
+
+
+def test_output_to_a_file_and_to_devnull(secrets_file: Path, tmp_path: Path) -> None:
+    data = f"to a file {SECRET}\n".encode() * 20_000
+    out_path = tmp_path / "out.log"
+    with out_path.open("wb") as out:
+        result = subprocess.run(
+            filter_cmd(secrets_file),
+            input=data,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+        )
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert out_path.read_bytes() == b"to a file [REDACTED]\n" * 20_000
+    result = subprocess.run(
+        filter_cmd(secrets_file),
+        input=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=TIMEOUT,
+    )
+    assert (result.returncode, result.stderr) == (0, b"")
