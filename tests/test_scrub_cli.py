@@ -339,3 +339,34 @@ def test_progress_bar_on_a_terminal_only(work):
     assert tty_err.endswith("\r")  # the bar is cleared at the end
     piped = run_cli("--check", "many", cwd=work)
     assert "scrubbing [" not in piped.stderr.decode()
+
+
+def test_atomic_write_refuses_a_file_changed_since_it_was_read(tmp_path):
+    from redactor.cli.commands.scrub import ChangedMeanwhile, atomic_write
+
+    p = tmp_path / "nb.ipynb"
+    p.write_text("old")
+    mtime = p.stat().st_mtime_ns
+    os.utime(p, ns=(mtime, mtime + 1_000_000_000))  # an editor saved meanwhile
+    with pytest.raises(ChangedMeanwhile):
+        atomic_write(p, b"new", mtime)
+    assert p.read_text() == "old"
+    assert os.listdir(tmp_path) == ["nb.ipynb"]
+    atomic_write(p, b"new", p.stat().st_mtime_ns)
+    assert p.read_text() == "new"
+
+
+def test_unwritable_folder_is_an_error_naming_the_file(work, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    folder = work / "ro"
+    folder.mkdir()
+    shutil.copyfile(LEAKY, folder / "nb.ipynb")
+    folder.chmod(0o555)
+    try:
+        code, _, err = scrub(capsys, "ro/nb.ipynb")
+    finally:
+        folder.chmod(0o755)
+    assert code == 2
+    assert err == "redactor: error: ro/nb.ipynb: cannot write: Permission denied; left untouched\n"
+    assert (folder / "nb.ipynb").read_bytes() == LEAKY.read_bytes()

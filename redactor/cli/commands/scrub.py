@@ -118,14 +118,21 @@ class FileResult:
         return out
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+class ChangedMeanwhile(OSError):
+    """The file was modified between our read and our write (an editor saved it)."""
+
+
+def atomic_write(path: Path, data: bytes, expect_mtime_ns: int | None = None) -> None:
     """Replace ``path``'s content with ``data`` through a temporary file and a rename.
 
     The permissions (and, when allowed, the owner) of the original are kept; a symlink is
-    followed, so the link stays a link. A crash leaves either the old or the new file.
+    followed, so the link stays a link. A crash leaves either the old or the new file. With
+    ``expect_mtime_ns``, a file modified since it was read is left alone (ChangedMeanwhile).
     """
     target = Path(os.path.realpath(path))
     st = target.stat()
+    if expect_mtime_ns is not None and st.st_mtime_ns != expect_mtime_ns:
+        raise ChangedMeanwhile("modified while it was being scrubbed")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -138,6 +145,8 @@ def atomic_write(path: Path, data: bytes) -> None:
                 os.chown(tmp, st.st_uid, st.st_gid)
             except OSError:
                 pass
+        if expect_mtime_ns is not None and target.stat().st_mtime_ns != expect_mtime_ns:
+            raise ChangedMeanwhile("modified while it was being scrubbed")
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -169,6 +178,7 @@ def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool
 
     name = str(path)
     try:
+        mtime = path.stat().st_mtime_ns
         data = path.read_bytes()
     except OSError as exc:
         return FileResult(name, "error", error=f"cannot read: {exc.strerror or exc}")
@@ -181,7 +191,9 @@ def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool
         status = "would-scrub" if check else "scrubbed"
         if not check:
             try:
-                atomic_write(path, new)
+                atomic_write(path, new, mtime)
+            except ChangedMeanwhile as exc:
+                return FileResult(name, "error", error=f"{exc}; run again")
             except OSError as exc:
                 return FileResult(name, "error", error=f"cannot write: {exc.strerror or exc}")
     return FileResult(name, status, report.to_dict())
