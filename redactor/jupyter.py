@@ -87,13 +87,14 @@ def pre_save_hook(
     """Scrub ``model["content"]`` in place of the model before Jupyter Server writes it."""
     if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
         return
+    from .secrets import SecretsError
     from .sources import ConfigError
 
     log = getattr(contents_manager, "log", None)
     redactors = [get_redactor()]
     try:
         configured = _configured_redactor(_notebook_folder(path, contents_manager))
-    except ConfigError as exc:
+    except (ConfigError, SecretsError) as exc:
         from tornado.web import HTTPError
 
         raise HTTPError(400, f"redactor: cannot scrub {path}: {exc}") from None

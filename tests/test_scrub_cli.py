@@ -370,3 +370,29 @@ def test_unwritable_folder_is_an_error_naming_the_file(work, capsys):
     assert code == 2
     assert err == "redactor: error: ro/nb.ipynb: cannot write: Permission denied; left untouched\n"
     assert (folder / "nb.ipynb").read_bytes() == LEAKY.read_bytes()
+
+
+def test_scope_source_with_a_real_local_store(tmp_path):
+    env = dict(os.environ, REDACTOR_HOME=str(tmp_path / "home"))
+    env.pop("REDACTOR_MASTER_KEY", None)
+    env.pop("REDACTOR_PASSPHRASE", None)
+
+    def redactor(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(REDACTOR), *args], cwd=tmp_path, env=env, input=stdin, capture_output=True
+        )
+
+    assert redactor("secrets", "create-scope", "team").returncode == 0
+    assert (
+        redactor("secrets", "put-secret", "team", "api-token", stdin=TOKEN.encode()).returncode == 0
+    )
+    shutil.copyfile(LEAKY, tmp_path / "nb.ipynb")
+    proc = redactor("scrub", "--no-config", "--scope", "team", "nb.ipynb")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.decode().splitlines()[0] == (
+        "scrubbed nb.ipynb: 11 redactions (team/api-token: 11), 2 binary outputs removed"
+    )
+    assert TOKEN not in (tmp_path / "nb.ipynb").read_text()
+    proc = redactor("scrub", "--no-config", "--scope", "missing", "nb.ipynb")
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == "redactor: error: secret scope 'missing' does not exist\n"

@@ -396,6 +396,7 @@ def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes
 
 def run(args: argparse.Namespace) -> int:
     from redactor import Redactor
+    from redactor.secrets import SecretsError
     from redactor.sources import ConfigError
 
     if not args.stdin and not args.paths:
@@ -407,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
         # Built here once so that warnings (too short secrets, by name) appear once.
         redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings)
         redactor.add_many(items)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, SecretsError, ValueError) as exc:  # their messages hold no value
         return fail(str(exc))
     if not len(redactor):
         print(
