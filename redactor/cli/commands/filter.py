@@ -8,7 +8,8 @@ lines register more secrets for the rest of the stream.
 Exit status: 0 at the end of input, and also when the reader of stdout goes away
 (``redactor filter | head``): like ``cat`` the filter then stops reading, so the producer sees
 the closed pipe as it would without the filter, and the pipeline's status stays the producer's
-under ``set -o pipefail``. 130/143 after SIGINT/SIGTERM, once what was held has been written.
+under ``set -o pipefail``. 130/143 after SIGINT/SIGTERM, once what was held has been written
+(redacted; a reader that takes nothing for two seconds, or a second signal, ends it at once).
 2 for a usage or configuration error.
 """
 
