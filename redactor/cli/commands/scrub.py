@@ -435,7 +435,9 @@ def run(args: argparse.Namespace) -> int:
         ):
             progress.step()
             results.append(result)
-            if args.format == "text":
+            if args.format == "text" and (
+                result.status != "unchanged" or result.report.get("source_findings")
+            ):
                 progress.clear()
                 _print_text(result, args.quiet)
     finally:
