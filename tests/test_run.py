@@ -450,3 +450,16 @@ def test_runner_from_a_thread_uses_plain_waiting(capfd) -> None:
     captured = capfd.readouterr()
     assert captured.out == "[REDACTED]\n"
     assert captured.err == "e [REDACTED]\n"
+
+
+def test_signals_ignored_at_start_stay_ignored_for_the_command() -> None:
+    # A shell starts background jobs with SIGINT ignored; the command must inherit that.
+    child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)"
+    result = subprocess.run(
+        run_cmd(*py(child)),
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert result.stdout == b"True False\n"

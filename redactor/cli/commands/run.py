@@ -92,6 +92,10 @@ class _Runner:
         self.proc: subprocess.Popen[bytes] | None = None
         self.errors: list[str] = []
         self.early: list[int] = []  # signals caught before the command was running
+        # Signals we were started with ignored stay ignored (the command inherits that), as a
+        # background job's SIGINT is in a shell script.
+        self.forwarded = tuple(s for s in _FORWARDED if signal.getsignal(s) is not signal.SIG_IGN)
+        self.stopping = tuple(s for s in _STOPPING if s in self.forwarded)
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -155,7 +159,7 @@ class _Runner:
         main = threading.current_thread() is threading.main_thread()
         old = {}
         if main:
-            old = {s: signal.signal(s, self._early_handler) for s in _FORWARDED}
+            old = {s: signal.signal(s, self._early_handler) for s in self.forwarded}
         try:
             status = self._spawn()
             if status is not None:
@@ -185,7 +189,7 @@ class _Runner:
         """Linux: wait for signals synchronously, to tell a terminal's Ctrl-C from a kill()."""
         proc = self.proc
         assert proc is not None
-        waited = {*_FORWARDED, signal.SIGCHLD}
+        waited = {*self.forwarded, signal.SIGCHLD}
         # Block before the pump threads start so that they inherit the mask: every signal then
         # comes to sigtimedwait below, with the sender's details.
         signal.pthread_sigmask(signal.SIG_BLOCK, waited)
@@ -203,7 +207,9 @@ class _Runner:
                     self._forward(info.si_signo)
             # The command is gone; its output may still be in the pipes (or a child of it
             # may hold them open). A signal now means: stop waiting.
-            stopped = self._join(threads, lambda: signal.sigtimedwait(_STOPPING, 0))
+            stopped = self._join(
+                threads, lambda: signal.sigtimedwait(self.stopping, 0) if self.stopping else None
+            )
         finally:
             while signal.sigtimedwait(waited, 0) is not None:
                 pass  # consume what is pending so that unblocking delivers nothing
@@ -225,7 +231,7 @@ class _Runner:
             except KeyboardInterrupt:  # pragma: no cover - only without sigtimedwait
                 continue
         if threading.current_thread() is threading.main_thread():
-            for sig in _STOPPING:
+            for sig in self.stopping:
                 signal.signal(sig, lambda n, f: after.append(n))
         stopped = self._join(threads, lambda: after.pop() if after else None)
         return self._status(stopped)
