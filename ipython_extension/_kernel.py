@@ -43,9 +43,7 @@ _MAX_DEPTH = 64
 def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
     """``value`` (JSON-like) with every string redacted; containers are copied only if changed."""
     if isinstance(value, str):
-        if len(value) < redactor.min_length:
-            return value
-        return redactor.redact(value)
+        return redactor.redact(value) if value else value
     if isinstance(value, dict):
         if _depth > _MAX_DEPTH:
             return redactor.redact(repr(value))
@@ -284,24 +282,25 @@ class SessionHook:
         kwargs: dict[str, Any],
     ) -> Any:
         key = (parent_id, body["name"])
+        # The lock guards the bookkeeping only; nothing is sent while it is held (sending from a
+        # non-IO thread queues on the IOPub thread, which may itself be waiting for this lock).
         with self._lock:
             self._cancel_timer(key)
             text = self._holdback.feed(key, body["text"], socket, parent_header, ident)
             # Output of a finished cell (a thread), or with no parent at all, gets no further
             # message that could release it: a timer does.
             finished = not parent_id or parent_id in self._finished
-            late = finished and self._holdback.pending(key)
-            if late:
+            if finished and self._holdback.pending(key):
                 self._schedule(key)
-            if not text:
-                msg = dict(msg)
-                msg["tracker"] = _done_tracker()
-                return msg  # everything is held back for now: nothing to send yet
-            out = dict(msg)
-            out["content"] = dict(body, text=text)
-            if out.get("metadata"):
-                out["metadata"] = redact_content(out["metadata"], self._redactor())
-            return self._send_raw(socket, out, ident, [], track, kwargs)
+        if not text:
+            msg = dict(msg)
+            msg["tracker"] = _done_tracker()
+            return msg  # everything is held back for now: nothing to send yet
+        out = dict(msg)
+        out["content"] = dict(body, text=text)
+        if out.get("metadata"):
+            out["metadata"] = redact_content(out["metadata"], self._redactor())
+        return self._send_raw(socket, out, ident, [], track, kwargs)
 
     def _send_raw(
         self,
@@ -338,19 +337,22 @@ class SessionHook:
 
     def _release(self, parent_id: str | None) -> None:
         with self._lock:
-            for key, held, text in self._holdback.release(parent_id):
+            released = self._holdback.release(parent_id)
+            for key, _, _ in released:
                 self._cancel_timer(key)
-                msg = self.session.msg(
-                    "stream", content={"name": key[1], "text": text}, parent=held.parent
-                )
-                self._send_raw(held.socket, msg, held.ident, [], False)
+        for key, held, text in released:
+            msg = self.session.msg(
+                "stream", content={"name": key[1], "text": text}, parent=held.parent
+            )
+            self._send_raw(held.socket, msg, held.ident, [], False)
 
     def release_all(self) -> None:
         """Send everything held back for every cell (unload, shutdown)."""
         self._release(None)
 
     def _schedule(self, key: tuple[str, str]) -> None:
-        timer = threading.Timer(self.late_release, self._late, args=(key,))
+        timer = threading.Timer(self.late_release, self._late)
+        timer.args = (key, timer)  # so that a stale timer cannot release a newer one's text
         timer.daemon = True
         self._timers[key] = timer
         timer.start()
@@ -360,12 +362,12 @@ class SessionHook:
         if timer is not None:
             timer.cancel()
 
-    def _late(self, key: tuple[str, str]) -> None:
+    def _late(self, key: tuple[str, str], timer: threading.Timer) -> None:
         with self._lock:
-            if self._timers.get(key) is None:
-                return
-            self._timers.pop(key, None)
-            self._release(key[0])
+            if self._timers.get(key) is not timer:
+                return  # cancelled: more output came, or the cell's next message released it
+            del self._timers[key]
+        self._release(key[0])
 
     @property
     def pending(self) -> int:
