@@ -564,3 +564,40 @@ def test_property_release_before_other_messages_keeps_order(out, split):
     idx = [m["msg_type"] for m in msgs].index("display_data")
     assert streams(msgs[:idx]) == engine.redact("".join(first))
     assert streams(msgs[idx:]) == engine.redact("".join(second))
+
+
+def test_late_output_released_after_silence_and_at_unload():
+    engine = Redactor()
+    engine.add(SECRETS[0], "s0")
+    previous = redactor.set_redactor(engine)
+    session, hook, push, pull = _session_pair()
+    hook.late_release = 0.2
+    hook.install()
+    try:
+        parent = session.msg("execute_request", {})
+        session.send(push, "status", {"execution_state": "idle"}, parent=parent)
+        session.send(push, "stream", {"name": "stdout", "text": "late sk-live-ab"}, parent=parent)
+        first = _received(session, pull)
+        assert [m["content"].get("text") for m in first[1:]] == ["late "]
+        time.sleep(0.5)  # longer than late_release: the possible prefix goes out on its own
+        assert streams(_received(session, pull)) == "sk-live-ab"
+        # no parent at all (output from a thread started outside any cell): the same timer,
+        # long enough here that the unload below releases it first
+        hook.late_release = 30
+        session.send(push, "stream", {"name": "stderr", "text": "x sk-live-"}, parent={})
+        # a cell still running holds its tail until the cell's next message: here, the unload
+        running = session.msg("execute_request", {})
+        session.send(push, "stream", {"name": "stdout", "text": "run sk-"}, parent=running)
+        assert streams(_received(session, pull), "stderr") == "x "
+        hook.uninstall()
+        rest = _received(session, pull)
+        assert sorted((m["content"]["name"], m["content"]["text"]) for m in rest) == [
+            ("stderr", "sk-live-"),
+            ("stdout", "sk-"),
+        ]
+        assert "send" not in vars(session) and "serialize" not in vars(session)
+    finally:
+        hook.uninstall()
+        redactor.set_redactor(previous)
+        push.close()
+        pull.close()
