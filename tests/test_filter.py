@@ -233,6 +233,7 @@ def test_secret_split_across_writes_from_both_streams_merged(secrets_file: Path)
     filt = subprocess.Popen(filter_cmd(secrets_file), stdin=producer.stdout, stdout=subprocess.PIPE)
     producer.stdout.close()
     out, _ = filt.communicate(timeout=TIMEOUT)
+    assert producer.wait(timeout=TIMEOUT) == 0
     assert out == b"out [REDACTED] end\n" * 5
 
 
@@ -400,6 +401,7 @@ def test_sigterm_ends_a_filter_blocked_on_a_stalled_reader(secrets_file: Path) -
     assert filt.stderr.read() == b""
     data = filt.stdout.read()
     assert set(data) <= set(b"x\n")
+    writer.join(TIMEOUT)
     for f in (filt.stdout, filt.stderr):
         f.close()
 
@@ -408,9 +410,13 @@ def _write_ignoring_epipe(f, line: bytes, count: int) -> None:
     try:
         for _ in range(count):
             f.write(line)
-        f.close()
-    except (BrokenPipeError, ValueError, OSError):
+    except OSError:  # the filter is gone
         pass
+    finally:
+        try:
+            f.close()
+        except OSError:  # flushing into a closed pipe
+            pass
 
 
 def test_output_to_a_file_and_to_devnull(secrets_file: Path, tmp_path: Path) -> None:
