@@ -147,7 +147,13 @@ def kernel(tmp_path_factory):
     (ipythondir / "profile_default" / "ipython_kernel_config.py").write_text(
         'c.InteractiveShellApp.extensions = ["redactor"]\n'
     )
-    env = dict(os.environ, DEMO_SECRET=SECRET, LATE_SECRET=LATE, IPYTHONDIR=str(ipythondir))
+    env = dict(
+        os.environ,
+        DEMO_SECRET=SECRET,
+        LATE_SECRET=LATE,
+        SHORT_SECRET="abc12",
+        IPYTHONDIR=str(ipythondir),
+    )
     # ipykernel does not capture fd-level output when it sees this (its own test suite's switch).
     env.pop("PYTEST_CURRENT_TEST", None)
     with pytest.MonkeyPatch.context() as mp:
@@ -404,6 +410,12 @@ def test_magic_reports_state_without_values(kernel):
         streams(iopub, "stderr")
         == "%redactor add-env: environment variable NOT_SET_ANYWHERE_XYZ is not set\n"
     )
+    iopub, _, _ = kernel.run("%redactor add-env SHORT_SECRET")
+    err = streams(iopub, "stderr")
+    assert err.startswith("%redactor add-env: secret 'SHORT_SECRET' is too short")
+    assert "abc12" not in err
+    iopub, _, _ = kernel.run("%redactor bogus")
+    assert streams(iopub, "stderr").startswith("%redactor: unknown command 'bogus'\nusage:")
 
 
 def test_unload_restores_and_reload_hooks_again(kernel):
