@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # Below this many files (or bytes) a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 8
-PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024  # about a second of work for one core
 PROGRESS_MIN_FILES = 10
 
 
