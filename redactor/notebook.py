@@ -544,6 +544,10 @@ def _b64decode(b64: Any) -> bytes | None:
     if not isinstance(b64, str):
         return None
     try:
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # wrapped lines (base64.encodebytes), other whitespace
         return base64.b64decode(_B64_WS.sub("", b64), validate=True)
     except (binascii.Error, ValueError):
         return None
