@@ -617,7 +617,10 @@ def scrub_notebook(
         if not len(r):
             continue
         scrubber = _Scrubber(r, fix_sources)
-        result = scrubber.notebook(result)
+        try:
+            result = scrubber.notebook(result)
+        except RecursionError:
+            raise NotebookError("JSON nested too deeply to scrub") from None
         report.merge(scrubber.report)
     report.changed = result is not nb
     if report.changed and type(nb) is not dict:
@@ -664,9 +667,12 @@ def scrub_text(
     new, report = scrub_notebook(old, redactor, fix_sources=fix_sources)
     if not report.changed:
         return text, report
-    result = _patch_text(body, old, new)
-    if result is None:
-        result = _dump_like(body, old, new)
+    try:
+        result = _patch_text(body, old, new)
+        if result is None:
+            result = _dump_like(body, old, new)
+    except RecursionError:
+        raise NotebookError("JSON nested too deeply to scrub") from None
     return ("\ufeff" + result if bom else result), report
 
 

@@ -807,3 +807,23 @@ def test_property_layout_kept_whatever_changed(
     assert report.changed
     assert new == write(json.loads(new))  # the same layout, whatever had to change
     assert not red.contains_secret(new)
+
+
+def test_too_deep_json_is_an_error_not_a_crash(r):
+    def nb_with(value: str) -> str:
+        return (
+            '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code",'
+            ' "id": "a", "metadata": {}, "source": "", "execution_count": 1, "outputs": [{'
+            '"output_type": "display_data", "metadata": {}, "data": {"application/json": '
+            + value
+            + "}}]}]}"
+        )
+
+    clean = nb_with("[" * 2000 + '"x"' + "]" * 2000)
+    with pytest.raises(NotebookError, match=r"^not valid JSON: nested too deeply$"):
+        scrub_text(clean, r)
+    deep = nb_with("[" * 600 + json.dumps(TOKEN) + "]" * 600)
+    with pytest.raises(NotebookError, match=r"^JSON nested too deeply to scrub$"):
+        scrub_text(deep, r)
+    clean_deep = nb_with("[" * 600 + '"x"' + "]" * 600)
+    assert scrub_text(clean_deep, r)[0] is clean_deep  # one scan says clean: no walk needed
