@@ -503,20 +503,27 @@ class _Scrubber:
         return meta if out is None else _same_type(meta, out)
 
 
-def _json_strings(value: Any) -> Iterator[str]:
+def _json_strings(value: Any) -> list[str]:
     """Every string and key of a JSON tree, without recursion limits."""
+    out: list[str] = []
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if isinstance(key, str):
-                    yield key
-                stack.append(child)
+        if isinstance(item, dict):
+            out.extend(k for k in item if isinstance(k, str))
+            children = item.values()
         elif isinstance(item, list):
-            stack.extend(item)
+            children = item
+        else:
+            if isinstance(item, str):
+                out.append(item)
+            continue
+        for child in children:
+            if isinstance(child, str):
+                out.append(child)
+            elif isinstance(child, (dict, list)):
+                stack.append(child)
+    return out
 
 
 def _with_note(text_plain: Any, removed: list[str]) -> Any:
