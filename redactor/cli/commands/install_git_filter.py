@@ -78,7 +78,12 @@ def filter_command(args: argparse.Namespace) -> str:
 
 def _attributes_path(top: Path, where: str) -> Path:
     if where == "info":
-        return Path(_git("rev-parse", "--path-format=absolute", "--git-path", "info/attributes"))
+        try:
+            return Path(
+                _git("rev-parse", "--path-format=absolute", "--git-path", "info/attributes")
+            )
+        except RuntimeError:  # git < 2.31: a path relative to the working directory
+            return Path(_git("rev-parse", "--git-path", "info/attributes")).resolve()
     return top / ".gitattributes"
 
 
