@@ -199,9 +199,9 @@ class _Scrubber:
         """
         if isinstance(value, str):
             return self.text(value, where)
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        joined = _join_lines(value)
+        if joined is None:
             return self.any(value, where)
-        joined = "".join(value)
         spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
         if not spans:
             return value
@@ -254,8 +254,11 @@ class _Scrubber:
         across the separator only means a closer look; a match inside a string is never missed.
         """
         if isinstance(value, (dict, list)):
-            joined = "\x00".join(_json_strings(value))
-            if not joined or not self.text_matcher.spans(joined):
+            try:
+                joined = "\x00".join(_json_strings(value))
+            except TypeError:  # a key that is not a string: not from JSON, walk it all
+                joined = None
+            if joined is not None and (not joined or not self.text_matcher.spans(joined)):
                 return value
         return self.any(value, where)
 
@@ -337,11 +340,8 @@ class _Scrubber:
     def _attachment_value(self, mime: str, value: Any, where: str, cell: int | None) -> Any:
         """JupyterLab stores every attachment base64-encoded, text ones included: text is
         decoded, redacted and encoded again; binary data holding a secret is dropped."""
-        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
-            b64 = "".join(value)
-        elif isinstance(value, str):
-            b64 = value
-        else:
+        b64 = value if isinstance(value, str) else _join_lines(value) if value else None
+        if b64 is None:
             return self.any(value, where)
         data = _b64decode(b64)
         if data is None:  # not base64: plain text written by some other tool
@@ -361,11 +361,8 @@ class _Scrubber:
             return self.json(value, where)
         if is_text_mime(mime):
             return self.lines(value, where)
-        if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
-            b64 = "".join(value)
-        elif isinstance(value, str):
-            b64 = value
-        else:
+        b64 = value if isinstance(value, str) else _join_lines(value) if value else None
+        if b64 is None:
             return self.any(value, where)
         if self._binary_secrets(b64, where, cell, mime):
             return _DROP
@@ -405,11 +402,8 @@ class _Scrubber:
     # -- cells -----------------------------------------------------------------------------------
 
     def source(self, value: Any, cell: int, cell_id: str | None) -> Any:
-        if isinstance(value, list) and all(isinstance(x, str) for x in value):
-            joined = "".join(value)
-        elif isinstance(value, str):
-            joined = value
-        else:
+        joined = value if isinstance(value, str) else _join_lines(value)
+        if joined is None:
             return value
         spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
         if not spans:
@@ -503,6 +497,16 @@ class _Scrubber:
         return meta if out is None else _same_type(meta, out)
 
 
+def _join_lines(value: Any) -> str | None:
+    """A list of strings joined (a multi-line field on disk), or None for anything else."""
+    if not isinstance(value, list):
+        return None
+    try:
+        return "".join(value)
+    except TypeError:
+        return None
+
+
 def _json_strings(value: Any) -> list[str]:
     """Every string and key of a JSON tree, without recursion limits."""
     out: list[str] = []
@@ -510,7 +514,7 @@ def _json_strings(value: Any) -> list[str]:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            out.extend(k for k in item if isinstance(k, str))
+            out.extend(item)  # keys: str in anything JSON made
             children = item.values()
         elif isinstance(item, list):
             children = item

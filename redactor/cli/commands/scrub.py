@@ -160,7 +160,7 @@ def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[byte
     """Scrub the bytes of one ``.ipynb`` file. Raises ``NotebookError`` for anything else."""
     from redactor.notebook import NotebookError, scrub_text
 
-    if not data.strip():
+    if not data or data.isspace():
         raise NotebookError("empty file, not a notebook")
     try:
         text = data.decode("utf-8")
