@@ -396,3 +396,19 @@ def test_scope_source_with_a_real_local_store(tmp_path):
     proc = redactor("scrub", "--no-config", "--scope", "missing", "nb.ipynb")
     assert proc.returncode == 2
     assert proc.stderr.decode() == "redactor: error: secret scope 'missing' does not exist\n"
+
+
+def test_demo_step_scrubs_the_leaky_fixture():
+    import io
+
+    from redactor.cli._demo import run_all
+
+    out = io.StringIO()
+    assert run_all(out=out, steps=["notebook"]) == 0
+    text = out.getvalue()
+    assert "  ok: every output is kept\n" in text
+    assert (
+        "  would scrub leaky.ipynb: 21 redactions (demo-secrets.env/API_TOKEN: 11, "
+        "demo-secrets.env/SQL_DB_PASSWORD: 10), 3 binary outputs removed\n" in text
+    )
+    assert "FAILED" not in text and TOKEN not in text and PASSWORD not in text
