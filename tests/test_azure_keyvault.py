@@ -326,3 +326,55 @@ def test_create_scope_requires_an_https_vault_url() -> None:
     ):
         with pytest.raises(InvalidValueError, match="https://"):
             azure.validate_vault_url(bad)
+
+
+def test_the_test_vault_speaks_versions_and_paging_to_the_sdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's wider surface, through the unmodified SDK and DefaultAzureCredential."""
+    with KeyVaultServer(tmp_path / "own", page_size=2) as kv:
+        _vault_env(monkeypatch, kv, tmp_path / "home")
+        kv.set_secret("sql-db-password", "an-old-password-version")
+        kv.set_secret("sql-db-password", PASSWORD)
+        kv.set_secret("disabled-one", "disabled-value-123", enabled=False)
+        _exercise_sdk(kv)
+
+
+def _exercise_sdk(kv: KeyVaultServer) -> None:
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.identity import DefaultAzureCredential
+    from azure.keyvault.secrets import SecretClient
+
+    client = SecretClient(
+        kv.url,
+        DefaultAzureCredential(connection_verify=str(kv.ca_path)),
+        connection_verify=str(kv.ca_path),
+        verify_challenge_resource=False,
+    )
+    versions = list(client.list_properties_of_secret_versions("sql-db-password"))
+    assert len(versions) == 2  # 2 per page: one page
+    old, new = (v.version for v in versions)
+    assert client.get_secret("sql-db-password", old).value == "an-old-password-version"
+    assert client.get_secret("sql-db-password", new).value == PASSWORD
+    assert client.get_secret("sql-db-password").properties.version == new
+    created = client.set_secret("made-by-sdk", "set-through-the-sdk", content_type="text/plain")
+    assert client.get_secret("made-by-sdk").value == "set-through-the-sdk"
+    assert created.properties.content_type == "text/plain"
+    for i in range(3):
+        client.set_secret("many-versions", f"v{i}")
+    assert len(list(client.list_properties_of_secret_versions("many-versions"))) == 3  # 2 pages
+    assert [p.name for p in client.list_properties_of_secrets()] == [
+        "disabled-one", "made-by-sdk", "many-versions", "sql-db-password",
+    ]  # fmt: skip
+    with pytest.raises(ResourceNotFoundError):
+        client.get_secret("sql-db-password", "0" * 32)
+    with pytest.raises(HttpResponseError) as e:
+        client.get_secret("disabled-one")
+    assert e.value.status_code == 403
+    with pytest.raises(HttpResponseError) as bad:
+        client.get_secret("bad_name")
+    assert bad.value.status_code == 400
+    paged = [p for p in kv.vault_requests() if p.endswith("/versions")]
+    assert paged == ["/secrets/sql-db-password/versions"] + ["/secrets/many-versions/versions"] * 2
+    assert kv.vault_requests().count("/secrets") == 2
+    assert kv.token_requests == 1
