@@ -741,6 +741,7 @@ CHURN = textwrap.dedent(
     from redactor.secrets import LocalStore
     store = LocalStore(sys.argv[1], environ={})
     i = 0
+    store.put_secret("kv-scope", "churn", f"churn-value-{i:08d}")
     print("ready", flush=True)
     while True:
         i += 1
