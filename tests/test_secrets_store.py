@@ -29,6 +29,7 @@ from redactor.secrets import (
     ScopeExistsError,
     ScopeNotFoundError,
     SecretNotFoundError,
+    SecretsError,
     StoreCorruptError,
     TamperedError,
     WrongMasterKeyError,
@@ -769,3 +770,11 @@ def test_crash_mid_write_loses_nothing_committed(store: LocalStore) -> None:
         fresh.put_secret("kv-scope", "after-crash", "still-writable")  # no stale lock
     with _db(store) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    s = LocalStore(tmp_path / "file", environ={})
+    with pytest.raises(SecretsError, match=r"^cannot create .*file: File exists$"):
+        s.create_scope("kv-scope")
+    assert s.list_scopes() == []

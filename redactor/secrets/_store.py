@@ -272,7 +272,14 @@ class LocalStore:
             if not create:
                 yield None
                 return
-            self._create()
+            try:
+                self._create()
+            except OSError as exc:
+                raise SecretsError(
+                    f"cannot create the secret store in {self.home}: {exc.strerror or exc}"
+                ) from None
+        if not os.access(self.path, os.R_OK | os.W_OK):
+            raise SecretsError(f"cannot read and write {self.path}: permission denied")
         try:
             conn = self._raw_connect(self.path)
         except sqlite3.Error as exc:
