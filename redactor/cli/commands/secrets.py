@@ -90,7 +90,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="store a secret (value from stdin or a hidden prompt)",
         description=(
             "Store a secret in a local scope. The value is read from stdin (all of it, kept "
-            "exactly; use printf '%%s' rather than echo to avoid a trailing newline) or, on a "
+            "exactly; use printf '%s' rather than echo to avoid a trailing newline) or, on a "
             "terminal, from a hidden prompt."
         ),
     )
