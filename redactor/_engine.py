@@ -27,10 +27,28 @@ DEFAULT_MIN_LENGTH = 6
 # Texts longer than this are scanned in windows through a stream (same result, proven by the
 # chunking property): pyahocorasick copies its input to UCS-4, 4 bytes a character per call.
 _WINDOW = 1 << 22
+# Forms longer than this are registered as tiles of this length (consecutive, the last one aligned
+# to the end). A full occurrence matches every tile, and adjacent matches merge, so it still becomes
+# one [REDACTED]; a partial copy of a long secret is redacted tile by tile instead of not at all.
+# Bounding pattern length bounds what a stream holds back, the automaton's depth, and
+# pyahocorasick's cost on periodic patterns, which grows with pattern length.
+MAX_PATTERN = 256
 
 
 class RedactorWarning(UserWarning):
     """A secret could not be registered (too short, empty). Names the secret, never its value."""
+
+
+def _tiles(forms: set[str]) -> set[str]:
+    out: set[str] = set()
+    for form in forms:
+        n = len(form)
+        if n <= MAX_PATTERN:
+            out.add(form)
+        else:
+            out.update(form[i : i + MAX_PATTERN] for i in range(0, n - MAX_PATTERN, MAX_PATTERN))
+            out.add(form[-MAX_PATTERN:])
+    return out
 
 
 def _latin1(form: str) -> str:
@@ -145,6 +163,7 @@ class Redactor:
             # surrogateescape decoder (sys.stdout on a POSIX locale) would make of them.
             forms.add(secret.data.decode("utf-8", "surrogateescape"))
             bytes_forms.add(secret.data.decode("latin-1"))
+        forms, bytes_forms = _tiles(forms), _tiles(bytes_forms)
         with self._lock:
             secret_id = len(self._names)
             self._names.append(label)

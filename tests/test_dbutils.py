@@ -307,9 +307,9 @@ def test_bytes_values_round_trip(prop_store: LocalStore, value: bytes) -> None:
     assert LocalStore(prop_store.home).get_secret("prop", key) == value
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    value=st.text(min_size=6, max_size=200),
+    value=texts,
     prefix=st.text(max_size=30),
     suffix=st.text(max_size=30),
 )
@@ -328,9 +328,9 @@ def test_fetched_text_never_survives_redaction(
     assert r.redact(prefix + suffix) == prefix + suffix or r.contains_secret(prefix + suffix)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    value=st.binary(min_size=6, max_size=200),
+    value=blobs,
     prefix=st.binary(max_size=30),
     suffix=st.binary(max_size=30),
 )

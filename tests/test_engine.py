@@ -225,3 +225,39 @@ def test_no_secret_value_in_repr() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert repr(r).startswith("<Redactor secrets=1 patterns=")
+
+
+def test_long_values_are_tiled_and_still_replaced_whole() -> None:
+    import base64
+    import os
+
+    from redactor._engine import MAX_PATTERN
+
+    blob = base64.b64encode(os.urandom(3000)).decode()  # a 4,000-character secret
+    r = Redactor()
+    r.add(blob, name="big")
+    assert r.matcher().maxlen == MAX_PATTERN
+    assert r.redact(f"<{blob}>") == f"<{R}>"
+    assert r.redact_bytes(f"<{blob}>".encode()) == f"<{R}>".encode()
+    assert r.redact(json_dumps_inner(blob + "\n")) == R + "\\n"
+    # A truncated copy is still redacted tile by tile: at most one tile's worth stays visible.
+    out = r.redact(blob[: len(blob) // 2])
+    assert out.startswith(R) and len(out) < len(R) + MAX_PATTERN
+
+
+def json_dumps_inner(s: str) -> str:
+    import json
+
+    return json.dumps(s)[1:-1]
+
+
+def test_large_periodic_value() -> None:
+    # 128 KB and periodic: with whole-length patterns pyahocorasick's scan went quadratic here.
+    value = b"ab\x00c" * 32_000
+    r = Redactor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RedactorWarning)
+        r.add(value, name="periodic")
+    assert r.redact_bytes(b"<" + value + b">") == b"<[REDACTED]>"
+    assert r.redact_bytes(b"x" * 1000) == b"x" * 1000
+    assert r.matcher(binary=True).maxlen <= 256
