@@ -517,16 +517,24 @@ class LocalStore:
                 )
         return info
 
-    def delete_scope(self, scope: str) -> None:
+    @contextlib.contextmanager
+    def _scope_transaction(
+        self, scope: str, *, write: bool
+    ) -> Iterator[tuple[sqlite3.Connection, dict[str, str], ScopeInfo]]:
+        """One transaction on an existing scope: the connection, the store's metadata (checked)
+        and the scope. A store that does not exist yet has no scope either."""
         validate_name(scope, "scope name")
         with self._connect(create=False) as conn:
             if conn is None:
                 raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=True):
-                self._meta(conn)
-                self._find_scope(conn, scope)
-                conn.execute("DELETE FROM secrets WHERE scope_norm = ?", (scope.lower(),))
-                conn.execute("DELETE FROM scopes WHERE scope_norm = ?", (scope.lower(),))
+            with self._transaction(conn, write=write):
+                meta = self._meta(conn)
+                yield conn, meta, self._find_scope(conn, scope)
+
+    def delete_scope(self, scope: str) -> None:
+        with self._scope_transaction(scope, write=True) as (conn, _, _):
+            conn.execute("DELETE FROM secrets WHERE scope_norm = ?", (scope.lower(),))
+            conn.execute("DELETE FROM scopes WHERE scope_norm = ?", (scope.lower(),))
 
     def list_scopes(self) -> list[ScopeInfo]:
         with self._connect(create=False) as conn:
@@ -540,13 +548,8 @@ class LocalStore:
         return [self._scope_row(r) for r in rows]
 
     def get_scope(self, scope: str) -> ScopeInfo:
-        validate_name(scope, "scope name")
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=False):
-                self._meta(conn)
-                return self._find_scope(conn, scope)
+        with self._scope_transaction(scope, write=False) as (_, _, info):
+            return info
 
     # -- secrets ----------------------------------------------------------------------------------
 
@@ -563,44 +566,39 @@ class LocalStore:
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
         kind, data = _encode_value(scope, key, value)
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=True):
-                meta = self._meta(conn)
-                info = self._find_scope(conn, scope)
-                self._require_local(info, "put a secret")
-                dk = self._data_key(conn, meta)
-                s_norm, k_norm = scope.lower(), key.lower()
-                exists = conn.execute(
-                    "SELECT 1 FROM secrets WHERE scope_norm = ? AND key_norm = ?",
-                    (s_norm, k_norm),
+        with self._scope_transaction(scope, write=True) as (conn, meta, info):
+            self._require_local(info, "put a secret")
+            dk = self._data_key(conn, meta)
+            s_norm, k_norm = scope.lower(), key.lower()
+            exists = conn.execute(
+                "SELECT 1 FROM secrets WHERE scope_norm = ? AND key_norm = ?",
+                (s_norm, k_norm),
+            ).fetchone()
+            if not exists:
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM secrets WHERE scope_norm = ?", (s_norm,)
                 ).fetchone()
-                if not exists:
-                    (count,) = conn.execute(
-                        "SELECT count(*) FROM secrets WHERE scope_norm = ?", (s_norm,)
-                    ).fetchone()
-                    if count >= MAX_SECRETS_PER_SCOPE:
-                        raise LimitExceededError(
-                            f"cannot add {key!r} to scope {info.name!r}: it already holds "
-                            f"{MAX_SECRETS_PER_SCOPE} secrets, the limit"
-                        )
-                conn.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'write_counter'"
-                )
-                (version,) = conn.execute(
-                    "SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'write_counter'"
-                ).fetchone()
-                nonce = os.urandom(NONCE_LEN)
-                ct = dk.aead.encrypt(
-                    nonce, data, _value_aad(dk.store_id, s_norm, k_norm, version, kind)
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO secrets "
-                    "(scope_norm, key_norm, key, kind, version, dek_id, nonce, ct, updated_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (s_norm, k_norm, key, kind, version, dk.dek_id, nonce, ct, _now_ms()),
-                )
+                if count >= MAX_SECRETS_PER_SCOPE:
+                    raise LimitExceededError(
+                        f"cannot add {key!r} to scope {info.name!r}: it already holds "
+                        f"{MAX_SECRETS_PER_SCOPE} secrets, the limit"
+                    )
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'write_counter'"
+            )
+            (version,) = conn.execute(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'write_counter'"
+            ).fetchone()
+            nonce = os.urandom(NONCE_LEN)
+            ct = dk.aead.encrypt(
+                nonce, data, _value_aad(dk.store_id, s_norm, k_norm, version, kind)
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO secrets "
+                "(scope_norm, key_norm, key, kind, version, dek_id, nonce, ct, updated_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (s_norm, k_norm, key, kind, version, dk.dek_id, nonce, ct, _now_ms()),
+            )
 
     def _decrypt_row(self, dk: _DataKey, scope: str, row: tuple) -> tuple[str, str | bytes]:
         s_norm, k_norm, key, kind, version, dek_id, nonce, ct = row
@@ -625,25 +623,21 @@ class LocalStore:
         except UnicodeDecodeError:
             raise TamperedError(f"secret {key!r} in scope {scope!r} is damaged") from None
 
+    _ROW = "scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB)"
+
     def get_secret(self, scope: str, key: str) -> str | bytes:
         """The value as stored: ``str`` for text, ``bytes`` for bytes."""
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=False):
-                meta = self._meta(conn)
-                info = self._find_scope(conn, scope)
-                self._require_local_read(info)
-                row = conn.execute(
-                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB) FROM secrets "
-                    "WHERE scope_norm = ? AND key_norm = ?",
-                    (scope.lower(), key.lower()),
-                ).fetchone()
-                if row is None:
-                    raise SecretNotFoundError(info.name, key)
-                dk = self._data_key(conn, meta)
+        with self._scope_transaction(scope, write=False) as (conn, meta, info):
+            self._require_local_read(info)
+            row = conn.execute(
+                f"SELECT {self._ROW} FROM secrets WHERE scope_norm = ? AND key_norm = ?",  # noqa: S608 (a constant)
+                (scope.lower(), key.lower()),
+            ).fetchone()
+            if row is None:
+                raise SecretNotFoundError(info.name, key)
+            dk = self._data_key(conn, meta)
         return self._decrypt_row(dk, info.name, row)[1]
 
     @staticmethod
@@ -656,53 +650,35 @@ class LocalStore:
 
     def items(self, scope: str) -> list[tuple[str, str | bytes]]:
         """Every ``(key, value)`` of a local scope, all decrypted before any is returned."""
-        validate_name(scope, "scope name")
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=False):
-                meta = self._meta(conn)
-                info = self._find_scope(conn, scope)
-                self._require_local_read(info)
-                rows = conn.execute(
-                    "SELECT scope_norm, key_norm, key, kind, version, dek_id, CAST(nonce AS BLOB), CAST(ct AS BLOB) FROM secrets "
-                    "WHERE scope_norm = ? ORDER BY key_norm",
-                    (scope.lower(),),
-                ).fetchall()
-                dk = self._data_key(conn, meta) if rows else None
+        with self._scope_transaction(scope, write=False) as (conn, meta, info):
+            self._require_local_read(info)
+            rows = conn.execute(
+                f"SELECT {self._ROW} FROM secrets WHERE scope_norm = ? ORDER BY key_norm",  # noqa: S608 (a constant)
+                (scope.lower(),),
+            ).fetchall()
+            dk = self._data_key(conn, meta) if rows else None
         return [self._decrypt_row(dk, info.name, row) for row in rows] if dk else []
 
     def list_secrets(self, scope: str) -> list[SecretInfo]:
-        validate_name(scope, "scope name")
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=False):
-                self._meta(conn)
-                info = self._find_scope(conn, scope)
-                self._require_local_read(info)
-                rows = conn.execute(
-                    "SELECT key, updated_ms FROM secrets WHERE scope_norm = ? ORDER BY key_norm",
-                    (scope.lower(),),
-                ).fetchall()
+        with self._scope_transaction(scope, write=False) as (conn, _, info):
+            self._require_local_read(info)
+            rows = conn.execute(
+                "SELECT key, updated_ms FROM secrets WHERE scope_norm = ? ORDER BY key_norm",
+                (scope.lower(),),
+            ).fetchall()
         return [SecretInfo(k, t) for k, t in rows]
 
     def delete_secret(self, scope: str, key: str) -> None:
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
-        with self._connect(create=False) as conn:
-            if conn is None:
-                raise ScopeNotFoundError(scope)
-            with self._transaction(conn, write=True):
-                self._meta(conn)
-                info = self._find_scope(conn, scope)
-                self._require_local(info, "delete a secret")
-                cur = conn.execute(
-                    "DELETE FROM secrets WHERE scope_norm = ? AND key_norm = ?",
-                    (scope.lower(), key.lower()),
-                )
-                if cur.rowcount == 0:
-                    raise SecretNotFoundError(info.name, key)
+        with self._scope_transaction(scope, write=True) as (conn, _, info):
+            self._require_local(info, "delete a secret")
+            cur = conn.execute(
+                "DELETE FROM secrets WHERE scope_norm = ? AND key_norm = ?",
+                (scope.lower(), key.lower()),
+            )
+            if cur.rowcount == 0:
+                raise SecretNotFoundError(info.name, key)
 
     # -- key rotation -----------------------------------------------------------------------------
 
