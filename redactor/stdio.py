@@ -81,7 +81,27 @@ class _Feeder:
         return self._stream.pending if self._stream is not None else 0
 
 
-class RedactingTextIO(io.TextIOBase):
+class _ReleaseOnClose:
+    """close() releases what is held back, then marks only this wrapper closed: the stream
+    underneath stays open. Put it before the io base class."""
+
+    def close(self) -> None:
+        if not self.closed:  # type: ignore[attr-defined]
+            try:
+                self.flush()  # type: ignore[attr-defined]
+            finally:
+                super().close()  # type: ignore[misc]
+
+    def __del__(self) -> None:
+        # IOBase.__del__ would call close(); at interpreter teardown the stream underneath may be
+        # gone already, and a failing finaliser must not print anything.
+        try:
+            self.close()
+        except Exception:  # noqa: S110
+            pass
+
+
+class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
     """A text stream that redacts everything written to it before passing it on to ``stream``.
 
     ``redactor=None`` means the process-wide default at the moment of each write, so a secret
@@ -166,22 +186,6 @@ class RedactingTextIO(io.TextIOBase):
             self._release_bytes()
             self._stream.buffer.flush()
 
-    def close(self) -> None:
-        """Release the held-back tail and mark this wrapper closed; the stream underneath stays open."""
-        if not self.closed:
-            try:
-                self.flush()
-            finally:
-                super().close()
-
-    def __del__(self) -> None:
-        # IOBase.__del__ would call close(); at interpreter teardown the stream underneath may be
-        # gone already, and a failing finaliser must not print anything.
-        try:
-            self.close()
-        except Exception:  # noqa: S110
-            pass
-
     # -- what libraries ask a console stream ---------------------------------------------------
 
     @property
@@ -245,7 +249,7 @@ class RedactingTextIO(io.TextIOBase):
         return f"<RedactingTextIO wrapping {self._stream!r}>"
 
 
-class _RedactingBuffer(io.BufferedIOBase):
+class _RedactingBuffer(_ReleaseOnClose, io.BufferedIOBase):
     """``sys.stdout.buffer`` of a :class:`RedactingTextIO`: bytes are redacted on the bytes path."""
 
     def __init__(self, owner: RedactingTextIO) -> None:
@@ -266,19 +270,6 @@ class _RedactingBuffer(io.BufferedIOBase):
 
     def isatty(self) -> bool:
         return self._owner.isatty()
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self.flush()
-            finally:
-                super().close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: S110
-            pass
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
