@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _seed import SEED, SEED_REDACTED
 
 import redactor
 from redactor import Redactor
@@ -85,22 +85,6 @@ def fresh_redactor() -> Iterator[Redactor]:
         yield r
     finally:
         redactor.set_redactor(previous)  # type: ignore[arg-type]
-
-
-SEED = textwrap.dedent(
-    """
-    username = dbutils.secrets.get(scope="kv-scope", key="sql-db-user")
-    password = dbutils.secrets.get(scope="kv-scope", key="sql-db-password")
-    jdbc_url = f"jdbc:sqlserver://<your-server>.database.windows.net;databaseName=<your-db>;user={username};password={password}"
-    print(username)
-    print(password)
-    print(jdbc_url)
-    """
-)
-SEED_REDACTED = (
-    "[REDACTED]\n[REDACTED]\njdbc:sqlserver://<your-server>.database.windows.net;"
-    "databaseName=<your-db>;user=[REDACTED];password=[REDACTED]\n"
-)
 
 
 def test_seed_example_against_a_key_vault_scope(

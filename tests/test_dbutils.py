@@ -7,12 +7,12 @@ import itertools
 import os
 import subprocess
 import sys
-import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _seed import SEED, SEED_REDACTED
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -33,20 +33,6 @@ from redactor.sources import SourceConfig, build_redactor
 
 USER = "admin_user_0423"
 PASSWORD = "Pa55w0rd!-sql-db-9f3c"
-SEED = textwrap.dedent(
-    """
-    username = dbutils.secrets.get(scope="kv-scope", key="sql-db-user")
-    password = dbutils.secrets.get(scope="kv-scope", key="sql-db-password")
-    jdbc_url = f"jdbc:sqlserver://<your-server>.database.windows.net;databaseName=<your-db>;user={username};password={password}"
-    print(username)
-    print(password)
-    print(jdbc_url)
-    """
-)
-SEED_REDACTED = (
-    "[REDACTED]\n[REDACTED]\njdbc:sqlserver://<your-server>.database.windows.net;"
-    "databaseName=<your-db>;user=[REDACTED];password=[REDACTED]\n"
-)
 
 
 def _clean_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
