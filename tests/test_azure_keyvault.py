@@ -77,16 +77,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kv: KeyVaultServer) ->
     azure.reset()
 
 
-@pytest.fixture
-def fresh_redactor() -> Iterator[Redactor]:
-    r = Redactor()
-    previous = redactor.set_redactor(r)
-    try:
-        yield r
-    finally:
-        redactor.set_redactor(previous)  # type: ignore[arg-type]
-
-
 def test_seed_example_against_a_key_vault_scope(
     home: Path, kv: KeyVaultServer, fresh_redactor: Redactor, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,16 +43,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
 
 
 @pytest.fixture
-def fresh_redactor() -> Iterator[Redactor]:
-    r = Redactor()
-    previous = redactor.set_redactor(r)
-    try:
-        yield r
-    finally:
-        redactor.set_redactor(previous)  # type: ignore[arg-type]
-
-
-@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     _clean_env(monkeypatch, home)
