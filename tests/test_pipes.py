@@ -13,6 +13,7 @@ import threading
 import warnings
 
 import pytest
+from _chunks import split_at as split
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -38,16 +39,6 @@ def make(*secrets: str, **kw) -> Redactor:
 
 def run_chunks(filt: MaskingFilter, chunks) -> bytes:
     return b"".join(filt.feed(c) for c in chunks) + filt.flush()
-
-
-def split(data: bytes, cuts) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, last = [], 0
-    for p in points:
-        pieces.append(data[last:p])
-        last = p
-    pieces.append(data[last:])
-    return pieces
 
 
 def bytewise(data: bytes) -> list[bytes]:

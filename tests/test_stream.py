@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from _chunks import split_at as chunked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,16 +14,6 @@ chars = st.characters(
     codec="utf-8", categories=("L", "N", "P", "S", "Zs"), include_characters="\n\"'\\"
 )
 secrets_st = st.text(chars, min_size=6, max_size=16).filter(lambda s: len(s.strip()) >= 6)
-
-
-def chunked(text, cuts):
-    points = sorted({c % (len(text) + 1) for c in cuts})
-    pieces, pos = [], 0
-    for p in points:
-        pieces.append(text[pos:p])
-        pos = p
-    pieces.append(text[pos:])
-    return pieces
 
 
 def build(secrets) -> Redactor:
