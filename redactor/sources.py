@@ -68,7 +68,6 @@ class SourceConfig:
     secrets_files: list[Path] = field(default_factory=list)
     min_length: int = DEFAULT_MIN_LENGTH
     encodings: list[str] | None = None
-    engine: str | None = None
     pyproject: Path | None = None
 
     @property
@@ -158,10 +157,6 @@ def read_pyproject(path: Path) -> SourceConfig:
         cfg.min_length = table["min-length"]
     if "encodings" in table:
         cfg.encodings = _str_list(table, "encodings", path)
-    if "engine" in table:
-        if not isinstance(table["engine"], str):
-            raise ConfigError(f"{path}: [tool.redactor] engine must be a string")
-        cfg.engine = table["engine"]
     return cfg
 
 
