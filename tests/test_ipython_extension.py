@@ -8,6 +8,7 @@ and non-secret output is checked to be exactly what it would have been.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -493,6 +494,27 @@ def _received(session, pull):
     return out
 
 
+@contextlib.contextmanager
+def _hooked(values=None, late_release=None):
+    """A hooked Session on real sockets, with ``values`` (default: SECRETS) in a fresh
+    process-wide redactor."""
+    engine = Redactor()
+    for i, value in enumerate(SECRETS if values is None else values):
+        engine.add(value, f"s{i}")
+    previous = redactor.set_redactor(engine)
+    session, hook, push, pull = _session_pair()
+    if late_release is not None:
+        hook.late_release = late_release
+    hook.install()
+    try:
+        yield engine, session, hook, push, pull
+    finally:
+        hook.uninstall()
+        redactor.set_redactor(previous)
+        push.close()
+        pull.close()
+
+
 SECRETS = ["sk-live-abcdef123456", "sk-test-zz99yy88", "hunter2hunter2"]
 
 
@@ -515,13 +537,7 @@ def chunked_output(draw):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(out=chunked_output(), err=chunked_output())
 def test_property_any_chunking_matches_redact_of_the_whole(out, err):
-    engine = Redactor()
-    for i, value in enumerate(SECRETS):
-        engine.add(value, f"s{i}")
-    previous = redactor.set_redactor(engine)
-    session, hook, push, pull = _session_pair()
-    hook.install()
-    try:
+    with _hooked() as (engine, session, _, push, pull):
         parent = session.msg("execute_request", {})
         (text_out, chunks_out), (text_err, chunks_err) = out, err
         for i in range(max(len(chunks_out), len(chunks_err))):
@@ -530,11 +546,6 @@ def test_property_any_chunking_matches_redact_of_the_whole(out, err):
                     session.send(push, "stream", {"name": name, "text": chunks[i]}, parent=parent)
         session.send(push, "status", {"execution_state": "idle"}, parent=parent)
         msgs = _received(session, pull)
-    finally:
-        hook.uninstall()
-        redactor.set_redactor(previous)
-        push.close()
-        pull.close()
     assert msgs[-1]["msg_type"] == "status"
     assert streams(msgs, "stdout") == engine.redact(text_out)
     assert streams(msgs, "stderr") == engine.redact(text_err)
@@ -549,13 +560,7 @@ def test_property_any_chunking_matches_redact_of_the_whole(out, err):
 @settings(max_examples=40, deadline=None)
 @given(out=chunked_output(), split=st.integers(0, 8))
 def test_property_release_before_other_messages_keeps_order(out, split):
-    engine = Redactor()
-    for i, value in enumerate(SECRETS):
-        engine.add(value, f"s{i}")
-    previous = redactor.set_redactor(engine)
-    session, hook, push, pull = _session_pair()
-    hook.install()
-    try:
+    with _hooked() as (engine, session, _, push, pull):
         parent = session.msg("execute_request", {})
         _, chunks = out
         first, second = chunks[:split], chunks[split:]
@@ -568,24 +573,13 @@ def test_property_release_before_other_messages_keeps_order(out, split):
             session.send(push, "stream", {"name": "stdout", "text": c}, parent=parent)
         session.send(push, "status", {"execution_state": "idle"}, parent=parent)
         msgs = _received(session, pull)
-    finally:
-        hook.uninstall()
-        redactor.set_redactor(previous)
-        push.close()
-        pull.close()
     idx = [m["msg_type"] for m in msgs].index("display_data")
     assert streams(msgs[:idx]) == engine.redact("".join(first))
     assert streams(msgs[idx:]) == engine.redact("".join(second))
 
 
 def test_late_output_released_after_silence_and_at_unload():
-    engine = Redactor()
-    engine.add(SECRETS[0], "s0")
-    previous = redactor.set_redactor(engine)
-    session, hook, push, pull = _session_pair()
-    hook.late_release = 0.2
-    hook.install()
-    try:
+    with _hooked(SECRETS[:1], late_release=0.2) as (_, session, hook, push, pull):
         parent = session.msg("execute_request", {})
         session.send(push, "status", {"execution_state": "idle"}, parent=parent)
         session.send(push, "stream", {"name": "stdout", "text": "late sk-live-ab"}, parent=parent)
@@ -608,8 +602,3 @@ def test_late_output_released_after_silence_and_at_unload():
             ("stdout", "sk-"),
         ]
         assert "send" not in vars(session) and "serialize" not in vars(session)
-    finally:
-        hook.uninstall()
-        redactor.set_redactor(previous)
-        push.close()
-        pull.close()
