@@ -19,6 +19,20 @@ from nbformat.v4 import (
     new_raw_cell,
 )
 
+# The fake secrets of fixtures/demo-secrets.env, which fixtures/leaky.ipynb is built from.
+PASSWORD = 'Tr0ub4dor&3"horse'
+TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
+
+
+def demo_redactor():
+    """A redactor holding the two demo secrets, named as the notebook tests expect."""
+    from redactor import Redactor
+
+    r = Redactor()
+    r.add(PASSWORD, "db/password")
+    r.add(TOKEN, "api/token")
+    return r
+
 
 def png(text: str = "", size: int = 2) -> bytes:
     """A valid PNG of ``size``×``size`` grey pixels, with ``text`` in a tEXt chunk (as matplotlib

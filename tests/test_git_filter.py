@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from _nbfactory import PASSWORD, TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-PASSWORD = 'Tr0ub4dor&3"horse'
-TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
 REDACTOR = Path(sys.executable).parent / "redactor"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

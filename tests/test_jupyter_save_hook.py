@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from jupyter_server.services.contents.filemanager import FileContentsManager
@@ -21,8 +22,6 @@ from redactor.jupyter import clear_cache, pre_save_hook
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-PASSWORD = 'Tr0ub4dor&3"horse'
-TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
 HOOK = "redactor.jupyter.pre_save_hook"
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _nbfactory import b64, png
+from _nbfactory import PASSWORD, TOKEN, b64, png
+from _nbfactory import demo_redactor as make_redactor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbconvert import HTMLExporter, MarkdownExporter, PythonExporter, ScriptExporter
@@ -23,15 +24,6 @@ from redactor.sources import NoSecretsConfigured
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-PASSWORD = 'Tr0ub4dor&3"horse'
-TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
-
-
-def make_redactor() -> Redactor:
-    r = Redactor()
-    r.add(PASSWORD, "db/password")
-    r.add(TOKEN, "api/token")
-    return r
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _nbfactory import b64, dumps, png, to_disk_dict
+from _nbfactory import PASSWORD, TOKEN, b64, dumps, png, to_disk_dict
+from _nbfactory import demo_redactor as make_redactor
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -26,16 +27,7 @@ from redactor.notebook import (
 )
 
 R = "[REDACTED]"
-PASSWORD = 'Tr0ub4dor&3"horse'
-TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "leaky.ipynb"
-
-
-def make_redactor() -> Redactor:
-    red = Redactor()
-    red.add(PASSWORD, "db/password")
-    red.add(TOKEN, "api/token")
-    return red
 
 
 @pytest.fixture

@@ -12,15 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from _nbfactory import dumps
+from _nbfactory import PASSWORD, TOKEN, dumps
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from redactor.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-PASSWORD = 'Tr0ub4dor&3"horse'
-TOKEN = "ghp_demoT0ken1234567890abcdefXYZ"
 REDACTOR = Path(sys.executable).parent / "redactor"
 LEAKY_LINE = (
     "{verb} {path}: 21 redactions (secrets.env/API_TOKEN: 11, secrets.env/SQL_DB_PASSWORD: 10), "
