@@ -252,8 +252,33 @@ class Redactor:
 
         return BytesStreamRedactor(self)
 
+    # -- pickling ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        """Settings and registered forms, not locks or matchers: the receiver builds its own.
+
+        The state holds every secret form, so a pickled Redactor is as sensitive as the secrets
+        themselves (Spark ships it to executors once per job as a broadcast variable).
+        """
+        with self._lock:
+            state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
+            for key in ("_names", "_text_table", "_bytes_table"):
+                state[key] = list(state[key])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._text_seen = {form for form, _ in self._text_table}
+        self._bytes_seen = {form for form, _ in self._bytes_table}
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._snapshot = _Snapshot(-1, (self._text_table, self._bytes_table))
+
     def __repr__(self) -> str:
         return f"<Redactor secrets={len(self._names)} patterns={self.pattern_count}>"
+
+
+_UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
 
 
 def _windowed(stream, text):

@@ -261,3 +261,19 @@ def test_large_periodic_value() -> None:
     assert r.redact_bytes(b"<" + value + b">") == b"<[REDACTED]>"
     assert r.redact_bytes(b"x" * 1000) == b"x" * 1000
     assert r.matcher(binary=True).maxlen <= 256
+
+
+def test_pickled_redactor_redacts_the_same_and_keeps_growing() -> None:
+    import pickle
+
+    r = Redactor(min_length=8, replacement="<hidden>")
+    r.add("hunter2-password", name="db/password")
+    r.redact("warm the matcher: hunter2-password")
+    copy = pickle.loads(pickle.dumps(r))
+    text = "a hunter2-password, aHVudGVyMi1wYXNzd29yZA== and hunter2%2Dpassword"
+    assert copy.redact(text) == r.redact(text) == "a <hidden>, <hidden> and hunter2%2Dpassword"
+    assert copy.secret_names == ["db/password"] and copy.min_length == 8
+    assert copy.pattern_count == r.pattern_count
+    copy.add("second-secret-value", name="other")
+    assert copy.redact("second-secret-value") == "<hidden>"
+    assert r.redact("second-secret-value") == "second-secret-value"
