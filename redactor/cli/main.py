@@ -24,6 +24,7 @@ COMMANDS = {
     "run": "run",
     "secrets": "secrets",
     "install-git-filter": "install_git_filter",
+    "scrub-logs": "scrub_logs",
 }
 
 

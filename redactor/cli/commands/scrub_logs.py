@@ -1,0 +1,241 @@
+"""`redactor scrub-logs`: redacted copies of a folder of logs, the same layout under OUTPUT.
+
+Every file under INPUT (names starting with ``.`` or ``_`` are skipped, as Spark skips them) is
+copied to the same relative path under OUTPUT, line for line and byte for byte except that each
+secret region becomes ``[REDACTED]``; ``.gz`` and ``.bz2`` files are read and written compressed.
+Each file is written atomically (a temporary file, then a rename) with the input file's mode.
+The report names secrets and counts records and matches, never values.
+
+``--spark`` spreads the files over a Spark cluster's executors (one task per group of files; the
+secrets travel once, as a broadcast, see :mod:`redactor.spark`). Without it the files are copied
+in this process, with the same code and the same output. Executors open the paths themselves, so
+on a cluster INPUT and OUTPUT must be mounted on every node (Databricks ``/dbfs/...`` or
+``/Volumes/...``; ``dbfs:/`` paths are mapped to those mounts).
+
+Exit codes: 0 every file copied; 2 a usage or configuration error (nothing written) or a file
+that could not be copied (named; the others are still copied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from redactor.cli.errors import fail
+
+if TYPE_CHECKING:
+    from redactor._logfiles import FileOutcome
+
+_URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from redactor._logfiles import FORMATS
+    from redactor.sources import add_source_arguments
+
+    p = subparsers.add_parser(
+        "scrub-logs",
+        help="write redacted copies of a folder of logs (optionally on Spark)",
+        description=(
+            "Copy every file under INPUT to the same path under OUTPUT with each secret value "
+            "replaced by [REDACTED], and print how many records and matches per secret name "
+            "were found. Text and JSON-lines logs, plain or .gz/.bz2."
+        ),
+        epilog=(
+            "exit codes: 0 done; 2 a usage or configuration error (nothing written) or a file "
+            "that could not be copied (named on stderr)"
+        ),
+    )
+    p.add_argument("input", type=str, metavar="INPUT", help="a log file or a folder of logs")
+    p.add_argument("output", type=str, metavar="OUTPUT", help="the folder to write copies into")
+    p.add_argument(
+        "--spark",
+        action="store_true",
+        help="run on Spark: the active session (spark-submit, Databricks) or a local one",
+    )
+    p.add_argument(
+        "--master",
+        metavar="URL",
+        default=None,
+        help="with --spark: the master to start (default: spark-submit's, else local[*])",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="auto",
+        help="text, jsonl (also redact JSON strings behind unusual escapes), or auto: jsonl for "
+        ".jsonl/.ndjson/.json files (default)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an OUTPUT folder that is not empty (files at the same paths are replaced)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_source_arguments(p)
+    p.set_defaults(func=run)
+
+
+def local_path(text: str) -> Path:
+    """A path the executors can open: plain, ``file:``, or ``dbfs:`` mapped to its FUSE mount."""
+    m = _URI.match(text)
+    if m is None:
+        return Path(text)
+    scheme, rest = m.group(1).lower(), text[m.end() :]
+    if scheme == "file":
+        return Path(re.sub(r"^//[^/]*", "", rest))
+    if scheme == "dbfs":
+        rest = "/" + rest.lstrip("/")
+        return Path(rest if rest.startswith("/Volumes/") else "/dbfs" + rest)
+    raise ValueError(
+        f"{text}: {scheme}: paths cannot be opened by the executors; mount the storage on every "
+        "node (Databricks: /dbfs/... or /Volumes/...) and give that path"
+    )
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """INPUT and OUTPUT resolved, or ValueError with the reason; nothing is written here."""
+    src, dest = local_path(args.input), local_path(args.output)
+    if not src.exists():
+        raise ValueError(f"input {args.input} does not exist")
+    if not os.access(src, os.R_OK) or (src.is_dir() and not os.access(src, os.X_OK)):
+        raise ValueError(f"cannot read input {args.input}: permission denied")
+    src_real, dest_real = src.resolve(), dest.resolve()
+    # Copies must never land on their originals, nor become inputs of a later run.
+    if src.is_dir():
+        overlap = _inside(dest_real, src_real) or _inside(src_real, dest_real)
+    else:
+        overlap = dest_real in (src_real, src_real.parent)
+    if overlap:
+        raise ValueError("INPUT and OUTPUT must not overlap (scrub-logs writes copies)")
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"output {args.output} exists and is not a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not args.force:
+        raise ValueError(
+            f"output {args.output} is not empty; pass --force to replace files at the same paths"
+        )
+    return src, dest
+
+
+def _start_spark(master: str | None):
+    """The active session, or a new one: spark-submit's master, else ``master`` or local[*]."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active, False
+    if (master or "local").startswith("local"):
+        # Local executors run this Python, where redactor is installed.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.appName("redactor scrub-logs")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.enabled", "false")
+    )
+    if master is not None:
+        builder = builder.master(master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ and "MASTER" not in os.environ:
+        builder = builder.master("local[*]")
+    with warnings.catch_warnings():
+        # pyspark checks pandas' version on start; scrub-logs does not use pandas.
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark, True
+
+
+def _report(
+    outcomes: list[FileOutcome], skipped: int, seconds: float, engine: str, as_json: bool
+) -> None:
+    ok = [o for o in outcomes if o.error is None]
+    counts: Counter[str] = Counter()
+    for o in ok:
+        counts.update(o.counts)
+    records = sum(o.records for o in ok)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if as_json:
+        report = {
+            "files": len(ok),
+            "failed": len(outcomes) - len(ok),
+            "skipped": skipped,
+            "records": records,
+            "bytes": sum(o.bytes_in for o in ok),
+            "matches": sum(counts.values()),
+            "by_secret": dict(ranked),
+            "engine": engine,
+            "seconds": round(seconds, 3),
+        }
+        print(json.dumps(report, indent=1))
+        return
+    extra = f", {skipped} hidden skipped" if skipped else ""
+    print(
+        f"{len(ok)} files{extra}, {records} records, {sum(counts.values())} matches "
+        f"({engine}, {seconds:.1f}s)"
+    )
+    for name, n in ranked:
+        print(f"  {name}: {n}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from redactor._logfiles import list_log_files, scrub_log_file
+    from redactor.cli.commands.filter import source_errors
+    from redactor.sources import build_redactor, config_from_args
+
+    try:
+        redactor = build_redactor(config_from_args(args))
+    except source_errors() as exc:
+        return fail(str(exc))
+    if not len(redactor):
+        print("redactor: warning: the configured sources gave no secret", file=sys.stderr)
+    try:
+        src, dest = _check_paths(args)
+        files, skipped = list_log_files(src, dest, args.format)
+    except ValueError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        where = exc.filename or args.input
+        return fail(f"cannot read {where}: {exc.strerror or type(exc).__name__}")
+    started = time.perf_counter()
+    if args.spark:
+        try:
+            import pyarrow  # noqa: F401  (the executors need it too)
+            from pyspark.sql import SparkSession  # noqa: F401
+
+            from redactor.spark import scrub_files
+        except ImportError:
+            return fail("--spark needs pyspark and pyarrow: pip install 'redactor[spark]'")
+        try:
+            spark, own = _start_spark(args.master)
+        except Exception as exc:
+            return fail(f"cannot start Spark ({type(exc).__name__}); is Java 17+ installed?")
+        engine = f"spark {spark.sparkContext.master}"
+        try:
+            outcomes = scrub_files(spark, files, redactor)
+        except Exception as exc:
+            return fail(f"the Spark job failed ({type(exc).__name__}); see the executor logs")
+        finally:
+            if own:
+                spark.stop()
+    else:
+        engine = "single process"
+        dest.mkdir(parents=True, exist_ok=True)
+        outcomes = [scrub_log_file(job, redactor) for job in files]
+    if not files:
+        dest.mkdir(parents=True, exist_ok=True)
+    for o in outcomes:
+        if o.error is not None:
+            print(f"redactor: error: {o.rel}: {o.error}", file=sys.stderr)
+    _report(outcomes, skipped, time.perf_counter() - started, engine, args.json)
+    return 2 if any(o.error for o in outcomes) else 0
