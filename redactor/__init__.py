@@ -10,7 +10,8 @@ from __future__ import annotations
 from ._default import add_secret, get_redactor, redact, set_redactor
 from ._encodings import Encoding, default_encodings, registry
 from ._encodings import register as register_encoding
-from ._engine import Redactor, RedactorWarning
+from ._engine import EngineUnavailable, Redactor, RedactorWarning
+from ._matchers import ENGINES, hyperscan_available
 from ._stream import BytesStreamRedactor, StreamRedactor
 
 __version__ = "0.1.0"
@@ -35,8 +36,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ENGINES",
     "BytesStreamRedactor",
     "Encoding",
+    "EngineUnavailable",
     "RedactingFilter",
     "Redactor",
     "RedactorWarning",
@@ -45,6 +48,7 @@ __all__ = [
     "dbutils",
     "default_encodings",
     "get_redactor",
+    "hyperscan_available",
     "install",
     "redact",
     "register_encoding",

@@ -8,6 +8,7 @@ swaps it in, so a redact always works on a complete automaton and never misses a
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections import Counter
@@ -15,12 +16,20 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._encodings import Encoding, SecretValue, default_encodings, forms_of, get_encoding
-from ._matchers import AhoCorasickMatcher, Span
+from ._matchers import (
+    ENGINES,
+    EngineUnavailable,
+    Matcher,
+    Span,
+    _import_hyperscan,
+    hyperscan_available,
+    matcher_class,
+)
 
 if TYPE_CHECKING:
     from ._stream import BytesStreamRedactor, StreamRedactor
 
-__all__ = ["Redactor", "RedactorWarning", "splice"]
+__all__ = ["EngineUnavailable", "Redactor", "RedactorWarning", "splice"]
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
 DEFAULT_MIN_LENGTH = 6
@@ -33,6 +42,13 @@ _WINDOW = 1 << 22
 # Bounding pattern length bounds what a stream holds back, the automaton's depth, and
 # pyahocorasick's cost on periodic patterns, which grows with pattern length.
 MAX_PATTERN = 256
+# engine="auto" compiles Hyperscan once the work done with the reference engine reaches this many
+# characters, or this many times the total length of the patterns if that is more: Hyperscan
+# compiles about 0.5-1 µs per pattern byte and then scans about 50x faster than pyahocorasick
+# (0.04 µs a byte), so the compile has paid for itself after about 16 bytes scanned per pattern
+# byte (benchmarks/bench_engine.py measures both).
+AUTO_MIN_WORK = 1 << 20
+AUTO_WORK_PER_PATTERN_CHAR = 16
 
 
 class RedactorWarning(UserWarning):
@@ -58,29 +74,63 @@ def _latin1(form: str) -> str:
 
 
 class _Snapshot:
-    """An immutable view of the first ``n`` patterns; matchers are built on first use."""
+    """An immutable view of the first ``n`` patterns; matchers are built on first use.
 
-    __slots__ = ("_counts", "_lock", "_matchers", "_tables", "version")
+    Under ``engine="auto"`` the snapshot keeps count of the work done through it (carried over to
+    the next snapshot when secrets are added) and moves from the reference engine to Hyperscan
+    once that work pays for compiling a Hyperscan database.
+    """
+
+    __slots__ = (
+        "_counts",
+        "_engine",
+        "_fast",
+        "_lock",
+        "_matchers",
+        "_tables",
+        "_threshold",
+        "scanned",
+        "version",
+    )
 
     def __init__(
-        self, version: int, tables: tuple[list[tuple[str, int]], list[tuple[str, int]]]
+        self,
+        version: int,
+        tables: tuple[list[tuple[str, int]], list[tuple[str, int]]],
+        engine: str = "ahocorasick",
+        threshold: int = 0,
+        previous: _Snapshot | None = None,
     ) -> None:
         self.version = version
         self._tables = tables
         self._counts = (len(tables[0]), len(tables[1]))
-        self._matchers: list[AhoCorasickMatcher | None] = [None, None]
+        self._matchers: dict[tuple[str, bool], Matcher] = {}
         self._lock = threading.Lock()
+        self._engine = engine
+        self._threshold = threshold
+        self.scanned = previous.scanned if previous is not None else 0
+        self._fast = previous is not None and previous._fast
 
-    def matcher(self, binary: bool) -> AhoCorasickMatcher:
-        idx = int(binary)
-        m = self._matchers[idx]
+    def _choose(self, size: int) -> str:
+        if self._engine != "auto":
+            return self._engine
+        if not self._fast:
+            self.scanned += size  # unlocked: an approximate count is enough to decide
+            if self.scanned < self._threshold:
+                return "ahocorasick"
+            self._fast = True
+        return "hyperscan"
+
+    def matcher(self, binary: bool, size: int = 0) -> Matcher:
+        key = (self._choose(size), binary)
+        m = self._matchers.get(key)
         if m is None:
             with self._lock:
-                m = self._matchers[idx]
+                m = self._matchers.get(key)
                 if m is None:
-                    table, n = self._tables[idx], self._counts[idx]
-                    m = AhoCorasickMatcher(table[i] for i in range(n))
-                    self._matchers[idx] = m
+                    table, n = self._tables[int(binary)], self._counts[int(binary)]
+                    m = matcher_class(key[0])((table[i] for i in range(n)), binary)
+                    self._matchers[key] = m
         return m
 
 
@@ -91,6 +141,11 @@ class Redactor:
     >>> r.add("hunter2-password", name="db/password")
     >>> r.redact("login with hunter2-password")
     'login with [REDACTED]'
+
+    ``engine`` picks the matcher: ``"ahocorasick"`` (the reference), ``"hyperscan"`` (needs
+    ``redactor[fast]``) or ``"auto"``: the reference for small work, Hyperscan once it is installed
+    and the work done pays for its compile. ``None`` reads ``REDACTOR_ENGINE``, else ``"auto"``.
+    Every engine gives exactly the same output.
     """
 
     def __init__(
@@ -98,9 +153,11 @@ class Redactor:
         min_length: int = DEFAULT_MIN_LENGTH,
         replacement: str = DEFAULT_REPLACEMENT,
         encodings: Iterable[str | Encoding] | None = None,
+        engine: str | None = None,
     ) -> None:
         if min_length < 1:
             raise ValueError("min_length must be at least 1")
+        self.engine = resolve_engine(engine)
         self.min_length = min_length
         self.replacement = replacement
         self._replacement_bytes = replacement.encode("utf-8")
@@ -116,7 +173,8 @@ class Redactor:
         self._text_seen: set[str] = set()
         self._bytes_seen: set[str] = set()
         self._version = 0
-        self._snapshot = _Snapshot(0, (self._text_table, self._bytes_table))
+        self._pattern_chars = 0
+        self._snapshot = self._new_snapshot(None)
 
     # -- registration ------------------------------------------------------------------------
 
@@ -174,6 +232,7 @@ class Redactor:
                 for form in new - seen:
                     seen.add(form)
                     table.append((form, secret_id))
+                    self._pattern_chars += len(form)
             self._version += 1
         return True
 
@@ -183,6 +242,14 @@ class Redactor:
 
     # -- matching ----------------------------------------------------------------------------
 
+    def _new_snapshot(self, previous: _Snapshot | None) -> _Snapshot:
+        engine = self.engine
+        if engine == "auto" and not hyperscan_available():
+            engine = "ahocorasick"
+        threshold = max(AUTO_MIN_WORK, AUTO_WORK_PER_PATTERN_CHAR * self._pattern_chars)
+        tables = (self._text_table, self._bytes_table)
+        return _Snapshot(self._version, tables, engine, threshold, previous)
+
     def _current(self) -> _Snapshot:
         snap = self._snapshot
         if snap.version == self._version:
@@ -191,13 +258,17 @@ class Redactor:
             snap = self._snapshot
             if snap.version != self._version:
                 with self._lock:
-                    snap = _Snapshot(self._version, (self._text_table, self._bytes_table))
+                    snap = self._new_snapshot(snap)
                 self._snapshot = snap
         return snap
 
-    def matcher(self, binary: bool = False) -> AhoCorasickMatcher:
-        """The current matcher (text or bytes view); immutable, safe to keep for one operation."""
-        return self._current().matcher(binary)
+    def matcher(self, binary: bool = False, size: int = 0) -> Matcher:
+        """The current matcher (text or bytes view); immutable, safe to keep for one operation.
+
+        ``size`` is how much text the caller is about to scan with it: under ``engine="auto"`` it
+        counts towards switching to the fast engine.
+        """
+        return self._current().matcher(binary, size)
 
     def redact(self, text: str) -> str:
         """``text`` with every region covered by a secret form replaced once."""
@@ -207,7 +278,7 @@ class Redactor:
             return text
         if len(text) > _WINDOW:
             return _windowed(self.stream(), text)
-        spans = self._current().matcher(False).spans(text)
+        spans = self._current().matcher(False, len(text)).spans(text)
         return splice(text, spans, self.replacement) if spans else text
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -219,14 +290,14 @@ class Redactor:
             return data
         if len(data) > _WINDOW:
             return _windowed(self.bytes_stream(), data)
-        spans = self._current().matcher(True).spans(data.decode("latin-1"))
+        spans = self._current().matcher(True, len(data)).spans(data)
         return splice(data, spans, self._replacement_bytes) if spans else data
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
         """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
         if not text:
             return text, Counter()
-        spans = self._current().matcher(False).spans(text, with_ids=True)
+        spans = self._current().matcher(False, len(text)).spans(text, with_ids=True)
         return (splice(text, spans, self.replacement) if spans else text), self.count_names(spans)
 
     def count_names(self, spans: Sequence[Span]) -> Counter[str]:
@@ -238,7 +309,7 @@ class Redactor:
         return counts
 
     def contains_secret(self, text: str) -> bool:
-        return bool(text) and bool(self._current().matcher(False).spans(text))
+        return bool(text) and bool(self._current().matcher(False, len(text)).spans(text))
 
     def stream(self) -> StreamRedactor:
         """A chunk-safe redactor for a text stream: ``feed()`` what arrives, ``flush()`` at the end."""
@@ -272,13 +343,31 @@ class Redactor:
         self._bytes_seen = {form for form, _ in self._bytes_table}
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
-        self._snapshot = _Snapshot(-1, (self._text_table, self._bytes_table))
+        self._snapshot = self._new_snapshot(None)  # built here, with the engines found here
 
     def __repr__(self) -> str:
-        return f"<Redactor secrets={len(self._names)} patterns={self.pattern_count}>"
+        return (
+            f"<Redactor secrets={len(self._names)} patterns={self.pattern_count} "
+            f"engine={self.engine}>"
+        )
 
 
 _UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
+
+
+def resolve_engine(engine: str | None) -> str:
+    """``engine`` or ``REDACTOR_ENGINE`` or ``"auto"``, checked: unknown names and a missing
+    Hyperscan (when asked for by name) fail here, not at the first redact."""
+    source = "engine"
+    if engine is None:
+        engine = os.environ.get("REDACTOR_ENGINE", "").strip() or "auto"
+        source = "REDACTOR_ENGINE"
+    engine = engine.lower()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown {source} {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "hyperscan":
+        _import_hyperscan()
+    return engine
 
 
 def _windowed(stream, text):

@@ -1,22 +1,81 @@
 """Matching backends behind one small interface.
 
-A matcher is built once from ``{pattern: secret_id}`` and is immutable afterwards, so any number of
-threads can use it. It answers two questions: where are the (merged) secret regions in this text,
-and how long is the longest suffix of this text that could still grow into a pattern.
+A matcher is built once from ``(pattern, secret_id)`` pairs and is immutable afterwards, so any
+number of threads can use it. It answers two questions: where are the (merged) secret regions in
+this text, and how long is the longest suffix of this text that could still grow into a pattern.
+
+Two backends give exactly the same answers:
+
+* :class:`AhoCorasickMatcher`, the reference: pyahocorasick, always installed.
+* :class:`HyperscanMatcher`, the fast one: Intel Hyperscan's literal compiler through the
+  ``hyperscan`` package (``pip install 'redactor[fast]'``), scanning UTF-8 bytes at GB/s.
+
+A text matcher takes ``str``. A binary matcher (``binary=True``) matches UTF-8 bytes; it takes
+``bytes`` or the latin-1 view of them as ``str`` (one character per byte), and its offsets are byte
+offsets either way.
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections.abc import Iterable
+from typing import Any, Protocol
 
 import ahocorasick
 
-__all__ = ["AhoCorasickMatcher", "Span"]
+__all__ = [
+    "ENGINES",
+    "AhoCorasickMatcher",
+    "EngineUnavailable",
+    "HyperscanMatcher",
+    "Matcher",
+    "Span",
+    "hyperscan_available",
+    "matcher_class",
+]
 
 # (start, end_exclusive, secret ids that matched inside the region, or None when not asked for)
 Span = tuple[int, int, frozenset[int] | None]
 
+ENGINES = ("auto", "ahocorasick", "hyperscan")
+
 _PREFILTER = 8  # chars checked with a cheap prefix test before the full suffix test
+
+
+class EngineUnavailable(ImportError):
+    """The engine asked for is not installed (the message says how to install it)."""
+
+
+class Matcher(Protocol):
+    name: str
+    binary: bool
+    pattern_count: int
+    maxlen: int
+
+    def spans(self, text: Any, with_ids: bool = False) -> list[Span]: ...
+
+    def hold_length(self, text: Any) -> int: ...
+
+
+def _merge(matches: list[tuple[int, int, int]], with_ids: bool) -> list[Span]:
+    """Merge ``(start, stop, secret_id)`` matches: overlapping and touching ones become one region."""
+    matches.sort()
+    out: list[Span] = []
+    start, stop, sid = matches[0]
+    ids = {sid} if with_ids else None
+    for s, e, i in matches:
+        if s <= stop:
+            if e > stop:
+                stop = e
+            if ids is not None:
+                ids.add(i)
+        else:
+            out.append((start, stop, frozenset(ids) if ids is not None else None))
+            start, stop = s, e
+            ids = {i} if with_ids else None
+    out.append((start, stop, frozenset(ids) if ids is not None else None))
+    return out
 
 
 class AhoCorasickMatcher:
@@ -24,7 +83,7 @@ class AhoCorasickMatcher:
 
     name = "ahocorasick"
 
-    def __init__(self, patterns: Iterable[tuple[str, int]]) -> None:
+    def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         # The automaton stores a 32-bit int per pattern: its index into these two lists.
         lengths: list[int] = []
@@ -39,6 +98,7 @@ class AhoCorasickMatcher:
                 first.add(pattern[0])
         if lengths:
             automaton.make_automaton()
+        self.binary = binary
         self._automaton = automaton
         self._lengths = lengths
         self._secret_ids = secret_ids
@@ -46,10 +106,12 @@ class AhoCorasickMatcher:
         self.maxlen = maxlen
         self._first = frozenset(first)
 
-    def spans(self, text: str, with_ids: bool = False) -> list[Span]:
+    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches: overlapping and adjacent matches become one region."""
         if not self.pattern_count:
             return []
+        if isinstance(text, (bytes, bytearray)):
+            text = text.decode("latin-1")
         out: list[list] = []
         lengths = self._lengths
         for end, index in self._automaton.iter(text):
@@ -69,15 +131,184 @@ class AhoCorasickMatcher:
             out.append([start, stop, ids])
         return [(s, e, frozenset(i) if i is not None else None) for s, e, i in out]
 
-    def hold_length(self, text: str) -> int:
+    def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
         if not self.pattern_count:
             return 0
         n = len(text)
         limit = min(n, self.maxlen - 1)
+        if isinstance(text, (bytes, bytearray)):
+            text = text[n - limit :].decode("latin-1")
+            n = limit
         match = self._automaton.match
         first = self._first
         for i in range(n - limit, n):
             if text[i] in first and match(text[i : i + _PREFILTER]) and match(text[i:]):
                 return n - i
         return 0
+
+
+_hyperscan: Any = None
+
+
+def _import_hyperscan() -> Any:
+    global _hyperscan
+    if _hyperscan is None:
+        try:
+            import hyperscan
+        except ImportError as exc:  # the package missing, or its native library not loading
+            raise EngineUnavailable(
+                "the hyperscan engine needs the 'hyperscan' package: "
+                f"pip install 'redactor[fast]' ({type(exc).__name__}: {exc})"
+            ) from None
+        _hyperscan = hyperscan
+    return _hyperscan
+
+
+def hyperscan_available() -> bool:
+    """Does the fast engine import here (package installed, CPU and library supported)?"""
+    try:
+        _import_hyperscan()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+class HyperscanMatcher:
+    """The fast matcher: one Hyperscan literal database over the UTF-8 bytes of every pattern.
+
+    Hyperscan reports every match of every pattern (overlapping ones included) by its end offset;
+    the start is the end minus the pattern's length, and the regions are merged exactly as the
+    reference does, so the two agree on every input. Text is scanned as UTF-8 (surrogates passed
+    through): a pattern's bytes can only match at character boundaries, because UTF-8 never
+    starts a character with a continuation byte, so byte matches are exactly character matches.
+
+    A scan needs scratch space that only one scan may use at a time; each thread gets its own.
+    """
+
+    name = "hyperscan"
+
+    def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
+        hs = _import_hyperscan()
+        self.binary = binary
+        encode = _latin1_bytes if binary else _utf8
+        keys: list[str] = []
+        data: list[bytes] = []
+        secret_ids: list[int] = []
+        for pattern, secret_id in patterns:
+            keys.append(pattern)
+            data.append(encode(pattern))
+            secret_ids.append(secret_id)
+        self.pattern_count = len(keys)
+        self.maxlen = max(map(len, keys), default=0)
+        self._lengths = [len(d) for d in data]
+        self._secret_ids = secret_ids
+        # Prefixes are looked up by bisection in the sorted patterns (in the caller's units:
+        # characters of the text, or bytes), which needs no second automaton.
+        self._sorted = sorted(data) if binary else sorted(keys)
+        self._first = frozenset(k[:1] for k in self._sorted)
+        # The binding hands literal patterns to Hyperscan as C strings, so one with a NUL byte
+        # would be cut short: those few are compiled as expressions of escaped bytes instead.
+        ids = range(len(data))
+        literal = [i for i in ids if b"\0" not in data[i]]
+        escaped = [i for i in ids if b"\0" in data[i]]
+        self._dbs: list[Any] = []
+        for chosen, is_literal in ((literal, True), (escaped, False)):
+            if not chosen:
+                continue
+            expressions = [data[i] if is_literal else _escape(data[i]) for i in chosen]
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(
+                expressions=expressions, ids=chosen, elements=len(chosen), literal=is_literal
+            )
+            self._dbs.append(db)
+        self._local = threading.local()
+        self._scratch_cls = hs.Scratch
+
+    def _scratches(self) -> list[Any]:
+        scratches = getattr(self._local, "scratches", None)
+        if scratches is None:
+            scratches = self._local.scratches = [self._scratch_cls(db) for db in self._dbs]
+        return scratches
+
+    def _scan(self, data: bytes) -> list[tuple[int, int, int]]:
+        found: list[tuple[int, int, int]] = []
+        lengths, append = self._lengths, found.append
+
+        def on_match(index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((to - lengths[index], to, index))
+
+        for db, scratch in zip(self._dbs, self._scratches()):
+            db.scan(data, match_event_handler=on_match, scratch=scratch)
+        return found
+
+    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
+        """Merged regions covered by matches, in the units of ``text`` (as the reference)."""
+        if not self._dbs or not text:
+            return []
+        if self.binary:
+            data = bytes(text) if isinstance(text, (bytes, bytearray)) else text.encode("latin-1")
+            found = self._scan(data)
+            ascii_text = True
+        else:
+            ascii_text = text.isascii()
+            found = self._scan(text.encode("ascii") if ascii_text else _utf8(text))
+        if not found:
+            return []
+        ids = self._secret_ids
+        found = [(s, e, ids[i]) for s, e, i in found]
+        spans = _merge(found, with_ids)
+        if not ascii_text:
+            spans = _to_char_offsets(spans, _utf8(text))
+        return spans
+
+    def hold_length(self, text: str | bytes) -> int:
+        """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
+        if not self._dbs:
+            return 0
+        n = len(text)
+        limit = min(n, self.maxlen - 1)
+        if self.binary and isinstance(text, str):
+            text = text[n - limit :].encode("latin-1")
+            n = limit
+        patterns, first = self._sorted, self._first
+        for i in range(n - limit, n):
+            if text[i : i + 1] in first:
+                suffix = text[i:]
+                j = bisect_left(patterns, suffix)
+                if j < len(patterns) and patterns[j].startswith(suffix):
+                    return n - i
+        return 0
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _escape(pattern: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % byte for byte in pattern)
+
+
+def _latin1_bytes(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+def _to_char_offsets(spans: list[Span], data: bytes) -> list[Span]:
+    """Byte offsets into the UTF-8 ``data`` -> character offsets into the text it encodes."""
+    out: list[Span] = []
+    pos = chars = 0
+    for start, stop, ids in spans:
+        chars += len(data[pos:start].decode("utf-8", "surrogatepass"))
+        first = chars
+        chars += len(data[start:stop].decode("utf-8", "surrogatepass"))
+        pos = stop
+        out.append((first, chars, ids))
+    return out
+
+
+_CLASSES: dict[str, type] = {"ahocorasick": AhoCorasickMatcher, "hyperscan": HyperscanMatcher}
+
+
+def matcher_class(engine: str) -> type:
+    """The matcher class of a concrete engine name (not ``"auto"``)."""
+    return _CLASSES[engine]

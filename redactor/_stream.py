@@ -29,18 +29,18 @@ class _Stream(Generic[T]):
 
     def __init__(self, redactor: Redactor) -> None:
         self._redactor = redactor
-        self._held = ""  # a latin-1 view of bytes on the binary path
+        self._held: T = b"" if self._binary else ""  # type: ignore[assignment]
         self._covered = -1
         rep = redactor.replacement
-        self._replacement = rep.encode("utf-8").decode("latin-1") if self._binary else rep
+        self._replacement = rep.encode("utf-8") if self._binary else rep
 
     @property
     def pending(self) -> int:
         """How many characters (or bytes) are held back right now."""
         return len(self._held)
 
-    def _process(self, buf: str, final: bool) -> str:
-        matcher = self._redactor.matcher(self._binary)
+    def _process(self, buf: T, final: bool) -> T:
+        matcher = self._redactor.matcher(self._binary, len(buf))
         spans = matcher.spans(buf)
         covered = self._covered
         if covered >= 0:
@@ -51,7 +51,7 @@ class _Stream(Generic[T]):
             spans.insert(0, (0, end, None))
         cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
         replacement = self._replacement
-        out: list[str] = []
+        out: list[T] = []
         pos = 0
         self._covered = -1
         for i, (start, stop, _) in enumerate(spans):
@@ -68,7 +68,7 @@ class _Stream(Generic[T]):
         if pos < cut:
             out.append(buf[pos:cut])
         self._held = buf[cut:]
-        return "".join(out)
+        return buf[:0].join(out)
 
 
 class StreamRedactor(_Stream[str]):
@@ -77,7 +77,7 @@ class StreamRedactor(_Stream[str]):
     def feed(self, chunk: str) -> str:
         if not chunk:
             return ""
-        return self._process(self._held + chunk, final=False)
+        return self._process(self._held + chunk if self._held else chunk, final=False)
 
     def flush(self) -> str:
         """Everything still held back, redacted. The stream can be fed again afterwards."""
@@ -96,11 +96,11 @@ class BytesStreamRedactor(_Stream[bytes]):
     def feed(self, chunk: bytes) -> bytes:
         if not chunk:
             return b""
-        return self._process(self._held + bytes(chunk).decode("latin-1"), False).encode("latin-1")
+        return self._process(self._held + chunk if self._held else bytes(chunk), False)
 
     def flush(self) -> bytes:
         if not self._held and self._covered < 0:
             return b""
         out = self._process(self._held, final=True)
-        self._held, self._covered = "", -1
-        return out.encode("latin-1")
+        self._held, self._covered = b"", -1
+        return out

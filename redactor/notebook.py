@@ -169,13 +169,16 @@ class _Scrubber:
 
     def __init__(self, redactor: Redactor, fix_sources: bool) -> None:
         self.r = redactor
-        self.text_matcher = redactor.matcher(False)
-        self.bytes_matcher = redactor.matcher(True)
         self.fix_sources = fix_sources
         self.report = ScrubReport()
         self.replacement = redactor.replacement
 
     # -- strings -------------------------------------------------------------------------------
+
+    def _spans(self, s: str | bytes, with_ids: bool = True) -> list[Span]:
+        # The matcher is asked for each time with the size at hand: under engine="auto" the work
+        # done decides when the fast engine is worth compiling.
+        return self.r.matcher(isinstance(s, bytes), len(s)).spans(s, with_ids)
 
     def _count(self, spans: list[Span], where: str) -> None:
         counts = self.r.count_names(spans)
@@ -185,7 +188,7 @@ class _Scrubber:
     def text(self, s: str, where: str) -> str:
         if not s:
             return s
-        spans = self.text_matcher.spans(s, with_ids=True)
+        spans = self._spans(s)
         if not spans:
             return s
         self._count(spans, where)
@@ -202,7 +205,7 @@ class _Scrubber:
         joined = _join_lines(value)
         if joined is None:
             return self.any(value, where)
-        spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
+        spans = self._spans(joined) if joined else []
         if not spans:
             return value
         self._count(spans, where)
@@ -258,7 +261,7 @@ class _Scrubber:
                 joined = "\x00".join(_json_strings(value))
             except TypeError:  # a key that is not a string: not from JSON, walk it all
                 joined = None
-            if joined is not None and (not joined or not self.text_matcher.spans(joined)):
+            if joined is not None and (not joined or not self._spans(joined, False)):
                 return value
         return self.any(value, where)
 
@@ -301,7 +304,7 @@ class _Scrubber:
         data = _b64decode(b64)
         if not data:
             return False
-        spans = self.bytes_matcher.spans(data.decode("latin-1"), with_ids=True)
+        spans = self._spans(data)
         if not spans:
             return False
         self._removed(spans, where, cell, mime)
@@ -346,7 +349,7 @@ class _Scrubber:
         data = _b64decode(b64)
         if data is None:  # not base64: plain text written by some other tool
             return self.lines(value, where)
-        spans = self.bytes_matcher.spans(data.decode("latin-1"), with_ids=True) if data else []
+        spans = self._spans(data) if data else []
         if not spans:
             return value
         if not is_binary_mime(mime) and _is_utf8(data):
@@ -405,7 +408,7 @@ class _Scrubber:
         joined = value if isinstance(value, str) else _join_lines(value)
         if joined is None:
             return value
-        spans = self.text_matcher.spans(joined, with_ids=True) if joined else []
+        spans = self._spans(joined) if joined else []
         if not spans:
             return value
         names = self.r.secret_names

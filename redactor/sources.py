@@ -10,9 +10,13 @@ The same settings can be given on the command line (``--scope``, ``--secret-env`
     env-pattern = ["*_TOKEN", "*_PASSWORD"]
     secrets-file = [".env"]
     min-length = 6
+    engine = "auto"   # or "ahocorasick", "hyperscan" (pip install 'redactor[fast]')
 
 Values are never taken from the command line itself: they would leak into shell history and
 process lists.
+
+The matching engine is chosen by ``--engine``, else ``REDACTOR_ENGINE``, else ``engine`` in
+``[tool.redactor]``, else ``"auto"``; every engine gives the same output.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ._engine import DEFAULT_MIN_LENGTH, Redactor
+from ._matchers import ENGINES, EngineUnavailable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,6 +73,7 @@ class SourceConfig:
     secrets_files: list[Path] = field(default_factory=list)
     min_length: int = DEFAULT_MIN_LENGTH
     encodings: list[str] | None = None
+    engine: str | None = None
     pyproject: Path | None = None
 
     @property
@@ -115,6 +121,13 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-config", action="store_true", help="ignore [tool.redactor] in pyproject.toml"
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="the matching engine (default: REDACTOR_ENGINE, else [tool.redactor] engine, "
+        "else auto: Hyperscan when installed and the work is large enough)",
+    )
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -157,6 +170,12 @@ def read_pyproject(path: Path) -> SourceConfig:
         cfg.min_length = table["min-length"]
     if "encodings" in table:
         cfg.encodings = _str_list(table, "encodings", path)
+    if "engine" in table:
+        if table["engine"] not in ENGINES:
+            raise ConfigError(
+                f"{path}: [tool.redactor] engine must be one of {', '.join(map(repr, ENGINES))}"
+            )
+        cfg.engine = table["engine"]
     return cfg
 
 
@@ -171,6 +190,8 @@ def config_from_args(args: argparse.Namespace, cwd: Path | None = None) -> Sourc
     cfg.secret_envs += args.secret_env
     cfg.env_patterns += args.env_pattern
     cfg.secrets_files += args.secrets_file
+    # The command line, then the environment, then pyproject.toml.
+    cfg.engine = getattr(args, "engine", None) or os.environ.get("REDACTOR_ENGINE") or cfg.engine
     return cfg
 
 
@@ -225,7 +246,10 @@ def build_redactor(
     """
     if cfg.empty and require:
         raise NoSecretsConfigured()
-    redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings)
+    try:
+        redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings, engine=cfg.engine)
+    except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
+        raise ConfigError(str(exc)) from None
     for name, value in iter_secrets(cfg, environ):
         redactor.add(value, name)
     return redactor

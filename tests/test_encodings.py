@@ -13,6 +13,9 @@ from redactor import Encoding, Redactor, default_encodings, register_encoding, r
 from redactor._encodings import SecretValue, forms_of, get_encoding
 
 PW = "Tr0ub4dor&3\"horse's/+é"
+# The whole module runs once per engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 R = "[REDACTED]"
 
 

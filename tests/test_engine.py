@@ -13,6 +13,9 @@ import redactor
 from redactor import Redactor, RedactorWarning
 from redactor._encodings import SecretValue, forms_of
 
+# The whole module runs once per engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 R = "[REDACTED]"
 
 # Secrets with what breaks naive maskers: non-ASCII, quotes, backslashes, newlines.

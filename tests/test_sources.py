@@ -69,6 +69,10 @@ def test_find_pyproject_walks_up_and_may_find_none(tmp_path: Path) -> None:
         ("scopes = 3", "[tool.redactor] scopes must be a string or a list of strings"),
         ('env-pattern = ["ok", 1]', "[tool.redactor] env-pattern must be a string or a list"),
         ("min-length = 0", "[tool.redactor] min-length must be a positive integer"),
+        (
+            'engine = "turbo"',
+            "[tool.redactor] engine must be one of 'auto', 'ahocorasick', 'hyperscan'",
+        ),
     ],
 )
 def test_bad_pyproject_values_name_the_file(tmp_path: Path, table: str, message: str) -> None:
@@ -77,6 +81,23 @@ def test_bad_pyproject_values_name_the_file(tmp_path: Path, table: str, message:
         config_from_args(parse(), cwd=tmp_path)
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value)
+
+
+def test_engine_from_the_command_line_then_the_environment_then_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.redactor]\nengine = "ahocorasick"\n')
+    monkeypatch.delenv("REDACTOR_ENGINE", raising=False)
+    assert config_from_args(parse(), cwd=tmp_path).engine == "ahocorasick"
+    assert config_from_args(parse("--no-config"), cwd=tmp_path).engine is None
+    monkeypatch.setenv("REDACTOR_ENGINE", "auto")
+    assert config_from_args(parse(), cwd=tmp_path).engine == "auto"
+    assert config_from_args(parse("--engine", "hyperscan"), cwd=tmp_path).engine == "hyperscan"
+    cfg = config_from_args(parse("--engine", "ahocorasick", "--secret-env", "X"), cwd=tmp_path)
+    r = build_redactor(cfg, {"X": "hunter2-password"})
+    assert r.engine == "ahocorasick" and r.redact("hunter2-password") == "[REDACTED]"
+    with pytest.raises(SystemExit):
+        parse("--engine", "turbo")
 
 
 def test_unreadable_toml_is_a_config_error(tmp_path: Path) -> None:

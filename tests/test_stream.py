@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from _chunks import split_at as chunked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
+
+# The whole module runs once per engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 R = "[REDACTED]"
 

@@ -204,13 +204,15 @@ def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool
 _worker_redactor: Redactor | None = None
 
 
-def _init_worker(items: list[tuple[str, str | bytes]], min_length: int, encodings: Any) -> None:
+def _init_worker(
+    items: list[tuple[str, str | bytes]], min_length: int, encodings: Any, engine: str | None
+) -> None:
     global _worker_redactor
     from redactor import Redactor
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
-        r = Redactor(min_length=min_length, encodings=encodings)
+        r = Redactor(min_length=min_length, encodings=encodings, engine=engine)
         r.add_many(items)
     _worker_redactor = r
 
@@ -233,6 +235,7 @@ def scrub_files(
     *,
     min_length: int,
     encodings: list[str] | None,
+    engine: str | None = None,
     check: bool = False,
     fix_sources: bool = False,
     jobs: int = 0,
@@ -252,7 +255,7 @@ def scrub_files(
     if jobs <= 1 or len(paths) <= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = Redactor(min_length=min_length, encodings=encodings)
+            r = Redactor(min_length=min_length, encodings=encodings, engine=engine)
             r.add_many(items)
         for p in paths:
             yield scrub_file(p, r, check=check, fix_sources=fix_sources)
@@ -260,7 +263,7 @@ def scrub_files(
     chunksize = max(1, min(16, len(paths) // (jobs * 8)))
     work = partial(_work, check=check, fix_sources=fix_sources)
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(items, min_length, encodings)
+        max_workers=jobs, initializer=_init_worker, initargs=(items, min_length, encodings, engine)
     ) as pool:
         yield from pool.map(work, [str(p) for p in paths], chunksize=chunksize)
 
@@ -395,7 +398,7 @@ def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor import Redactor
+    from redactor import EngineUnavailable, Redactor
     from redactor.secrets import SecretsError
     from redactor.sources import ConfigError
 
@@ -406,9 +409,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         items, cfg = _load_secrets(args)
         # Built here once so that warnings (too short secrets, by name) appear once.
-        redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings)
+        redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings, engine=cfg.engine)
         redactor.add_many(items)
-    except (ConfigError, SecretsError, ValueError) as exc:  # their messages hold no value
+    except (ConfigError, SecretsError, ValueError, EngineUnavailable) as exc:  # no value in them
         return fail(str(exc))
     if not len(redactor):
         print(
@@ -429,6 +432,7 @@ def run(args: argparse.Namespace) -> int:
             items,
             min_length=cfg.min_length,
             encodings=cfg.encodings,
+            engine=cfg.engine,
             check=args.check,
             fix_sources=args.fix_sources,
             jobs=args.jobs,
