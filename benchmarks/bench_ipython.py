@@ -64,41 +64,6 @@ SETUP = textwrap.dedent(
 )
 
 
-# --hyperscan-prototype: what the overhead would be with a Hyperscan matcher in the engine (the
-# design's ``_matchers/`` "fast" backend, not built yet). Benchmark only: it patches the engine's
-# pyahocorasick matcher inside the kernel with a Hyperscan "any match at all?" prefilter.
-HYPERSCAN_PROTOTYPE = textwrap.dedent(
-    """
-    import hyperscan as _hs
-    import redactor._matchers as _M
-    _orig_init, _orig_spans = _M.AhoCorasickMatcher.__init__, _M.AhoCorasickMatcher.spans
-    def _init(self, patterns):
-        patterns = list(patterns)
-        _orig_init(self, patterns)
-        words = sorted({p for p, _ in patterns})
-        self._hs = None
-        if words:
-            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-            db.compile(expressions=[w.encode("utf-8", "surrogatepass") for w in words], ids=list(range(len(words))),
-                       elements=len(words), flags=[_hs.HS_FLAG_SINGLEMATCH] * len(words), literal=True)
-            self._hs = db
-    def _spans(self, text, with_ids=False):
-        db = self.__dict__.get("_hs")
-        if db is not None:
-            hit = []
-            def on_match(*args):
-                hit.append(1)
-                return True  # stop at the first match: the full matcher takes over
-            db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
-            if not hit:
-                return []
-        return _orig_spans(self, text, with_ids)
-    _M.AhoCorasickMatcher.__init__ = _init
-    _M.AhoCorasickMatcher.spans = _spans
-    """
-)
-
-
 def _kernelspec(tmp: Path) -> str:
     spec = tmp / "share" / "jupyter" / "kernels" / "redactor-bench"
     spec.mkdir(parents=True, exist_ok=True)
@@ -115,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 5)")
     parser.add_argument("--secrets", type=int, default=1000)
     parser.add_argument(
-        "--hyperscan-prototype",
-        action="store_true",
-        help="patch a Hyperscan prefilter into the engine's matcher (needs the hyperscan package)",
+        "--engine",
+        choices=("auto", "ahocorasick", "hyperscan"),
+        default="auto",
+        help="the engine of the kernel's redactor (default: auto, as users get it)",
     )
     args = parser.parse_args(argv)
     import tempfile
@@ -152,10 +118,9 @@ def main(argv: list[str] | None = None) -> int:
                 return elapsed
 
             run(SETUP)
-            if args.hyperscan_prototype:
-                run(HYPERSCAN_PROTOTYPE)
             run(
                 "import redactor\n"
+                f"redactor.set_redactor(redactor.Redactor(engine={args.engine!r}))\n"
                 f"for _i in range({args.secrets}):\n"
                 "    redactor.add_secret(_secrets.token_urlsafe(24 + _i % 16), 'bench-%d' % _i)\n"
                 "redactor.redact('warm up the automaton')\n"
@@ -190,13 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             km.shutdown_kernel(now=True)
 
     rows = []
-    matcher = (
-        "pyahocorasick + Hyperscan prefilter (prototype)"
-        if args.hyperscan_prototype
-        else "engine default"
-    )
+    matcher = args.engine
     print(
-        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; matcher: {matcher}"
+        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; engine: {matcher}"
     )
     print(f"{'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}")
     results = {}
@@ -222,12 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
-    suffix = "-hyperscan-prototype" if args.hyperscan_prototype else ""
+    suffix = "" if args.engine == "auto" else f"-{args.engine}"
     (out_dir / f"bench_ipython{suffix}.json").write_text(
         json.dumps(
             {
                 "quick": args.quick,
-                "hyperscan_prototype": args.hyperscan_prototype,
+                "engine": args.engine,
                 "secrets": args.secrets,
                 "rounds": rounds,
                 "python": platform.python_version(),

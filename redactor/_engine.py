@@ -34,7 +34,8 @@ __all__ = ["EngineUnavailable", "Redactor", "RedactorWarning", "splice"]
 DEFAULT_REPLACEMENT = "[REDACTED]"
 DEFAULT_MIN_LENGTH = 6
 # Texts longer than this are scanned in windows through a stream (same result, proven by the
-# chunking property): pyahocorasick copies its input to UCS-4, 4 bytes a character per call.
+# chunking property) by matchers that say so: pyahocorasick copies its input to UCS-4, 4 bytes a
+# character per call. Hyperscan scans bytes in place and needs no windows.
 _WINDOW = 1 << 22
 # Forms longer than this are registered as tiles of this length (consecutive, the last one aligned
 # to the end). A full occurrence matches every tile, and adjacent matches merge, so it still becomes
@@ -276,9 +277,10 @@ class Redactor:
             raise TypeError(f"redact() takes str, not {type(text).__name__}")
         if not text:
             return text
-        if len(text) > _WINDOW:
+        matcher = self._current().matcher(False, len(text))
+        if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
-        spans = self._current().matcher(False, len(text)).spans(text)
+        spans = matcher.spans(text)
         return splice(text, spans, self.replacement) if spans else text
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -288,9 +290,10 @@ class Redactor:
         data = bytes(data)
         if not data:
             return data
-        if len(data) > _WINDOW:
+        matcher = self._current().matcher(True, len(data))
+        if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
-        spans = self._current().matcher(True, len(data)).spans(data)
+        spans = matcher.spans(data)
         return splice(data, spans, self._replacement_bytes) if spans else data
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:

@@ -50,6 +50,7 @@ class EngineUnavailable(ImportError):
 class Matcher(Protocol):
     name: str
     binary: bool
+    windowed: bool  # large inputs should be fed in windows (the matcher copies its input)
     pattern_count: int
     maxlen: int
 
@@ -82,6 +83,7 @@ class AhoCorasickMatcher:
     """The reference matcher: pyahocorasick, every overlapping match, intervals merged."""
 
     name = "ahocorasick"
+    windowed = True  # pyahocorasick copies str input to UCS-4
 
     def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
@@ -187,6 +189,7 @@ class HyperscanMatcher:
     """
 
     name = "hyperscan"
+    windowed = False
 
     def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
         hs = _import_hyperscan()

@@ -498,6 +498,7 @@ class _Output:
         self.fd = fd
         self.interrupts = interrupts
         self.pending = memoryview(b"")
+        self._own_fd = False
         try:
             mode = os.fstat(fd).st_mode
         except OSError:
@@ -505,28 +506,66 @@ class _Output:
         # A regular file (or /dev/null) never makes a writer wait; pipes, sockets and terminals
         # do, and for them a piece of PIPE_BUF bytes fits whenever select() reports room.
         self.waits = not stat.S_ISREG(mode) and not _is_devnull(mode, fd)
-        self.piece = getattr(select, "PIPE_BUF", 512)
+        self.piece = getattr(select, "PIPE_BUF", 512) if self.waits else 0
+        if self.waits and stat.S_ISFIFO(mode):
+            # Better: a non-blocking description of our own for the same pipe (Linux reopens a
+            # pipe through /proc), so a write takes all the room there is and never blocks, and
+            # O_NONBLOCK is not forced on a description the producer or the shell shares.
+            self._reopen_nonblocking(fd)
+
+    def _reopen_nonblocking(self, fd: int) -> None:
+        try:
+            own = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            same = os.fstat(own)[:2] == os.fstat(fd)[:2]  # (mode, inode): the same pipe
+        except OSError:
+            same = False
+        if not same:
+            os.close(own)
+            return
+        self.fd, self._own_fd, self.piece = own, True, 0
+
+    def close(self) -> None:
+        if self._own_fd:
+            os.close(self.fd)
+            self._own_fd = False
 
     def write(self, data: bytes, *, grace: float | None = None) -> None:
         """Write ``pending`` then ``data``; with ``grace``, give up quietly after that long
         without room, or on another signal."""
         self.pending = memoryview(bytes(self.pending) + data) if self.pending else memoryview(data)
         while self.pending:
-            if self.waits:
-                if grace is None:
-                    self.interrupts.wait(select.select, [], [self.fd], [])
-                else:
-                    self.interrupts.waiting = True  # a second signal ends the wait
-                    try:
-                        ready = select.select([], [self.fd], [], grace)[1]
-                    finally:
-                        self.interrupts.waiting = False
-                    if not ready:
-                        return
+            if self.piece:
+                if not self._room(grace):
+                    return
                 n = _write_some(self.fd, self.pending[: self.piece])
-            else:
+            elif not self.waits:
                 n = _write_some(self.fd, self.pending)
+            else:
+                try:
+                    n = os.write(self.fd, self.pending)
+                except BlockingIOError:
+                    if not self._room(grace):
+                        return
+                    continue
+                except BrokenPipeError:
+                    raise OutputClosed() from None
             self.pending = self.pending[n:]
+
+    def _room(self, grace: float | None) -> bool:
+        """Wait (interruptibly) until the output can take a write; False when grace ran out."""
+        if not self.waits:
+            return True
+        if grace is None:
+            self.interrupts.wait(select.select, [], [self.fd], [])
+            return True
+        self.interrupts.waiting = True  # a second signal ends the wait
+        try:
+            return bool(select.select([], [self.fd], [], grace)[1])
+        finally:
+            self.interrupts.waiting = False
 
 
 def _is_devnull(mode: int, fd: int) -> bool:
@@ -546,6 +585,15 @@ def _pump_interruptible(
     in_fd: int, out_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
 ) -> bool:
     out = _Output(out_fd, interrupts)
+    try:
+        return _pump_to(out, in_fd, filt, interrupts, chunk_size)
+    finally:
+        out.close()
+
+
+def _pump_to(
+    out: _Output, in_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
     try:
         try:
             while True:
