@@ -3,6 +3,7 @@
     python benchmarks/bench_spark.py            # ~1 GB of logs in 16 files, 1,000 secrets
     python benchmarks/bench_spark.py --quick    # ~64 MB in 8 files
     python benchmarks/bench_spark.py --size-mb 256 --files 8
+    python benchmarks/bench_spark.py --engine ahocorasick   # the reference engine everywhere
 
 The logs are CI-like lines (benchmarks/bench_filter.make_log, a different seed per file; about one
 line in 500 leaks a secret in some encoding), generated once and kept under
@@ -75,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=None, help="how many files (default 16)")
     ap.add_argument("--secrets", type=int, default=1000)
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument(
+        "--engine",
+        default=None,
+        help="REDACTOR_ENGINE for every command (default: as set, else the engine's auto)",
+    )
     args = ap.parse_args(argv)
+    if args.engine:
+        os.environ["REDACTOR_ENGINE"] = args.engine
+    engine = os.environ.get("REDACTOR_ENGINE", "auto")
     size_mb = args.size_mb or (64 if args.quick else 1000)
     n_files = args.files or (8 if args.quick else 16)
 
@@ -101,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             f"logs: {total_bytes / MB:.0f} MB in {len(inputs)} files, {lines} records, "
             f"{leaks} leaked secrets (generated in {gen_seconds:.0f}s or reused); "
             f"{len(secrets)} secrets -> {redactor.pattern_count} forms; "
-            f"the broadcast pickle is {broadcast_bytes / 1e6:.2f} MB"
+            f"the broadcast pickle is {broadcast_bytes / 1e6:.2f} MB; engine {engine}"
         )
 
         # 1. redactor filter, one process per file, in sequence
@@ -187,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "records_reported": {"single": rep_single["records"], "spark": rep_spark["records"]},
         "outputs_equal_filter": {"single": same_single, "spark": same_spark},
         "master": args.master,
+        "engine": engine,
         "seconds": {
             "filter": t_filter,
             "scrub_logs": t_single,
@@ -245,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_at_end": os.getloadavg(),
         **row,
     }
-    name = "bench_spark_quick.json" if args.quick else f"bench_spark_{size_mb}mb.json"
+    name = f"bench_spark_{'quick' if args.quick else f'{size_mb}mb'}_{engine}.json"
     path = RESULTS / name
     path.write_text(json.dumps(result, indent=1))
     print(f"\nwrote {path.relative_to(HERE.parent)}")

@@ -152,7 +152,8 @@ class CountingRedactor:
     def _process(self, buf: str, final: bool) -> str:
         from ._engine import splice
 
-        matcher = self._redactor.matcher(False)
+        # the size counts towards engine="auto" switching to Hyperscan once that pays
+        matcher = self._redactor.matcher(False, len(buf))
         spans = matcher.spans(buf, with_ids=True)
         cut = len(buf)
         if not final:

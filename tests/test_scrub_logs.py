@@ -17,6 +17,7 @@ from _nbfactory import PASSWORD, TOKEN, demo_redactor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import redactor
 from redactor._logfiles import (
     CountingRedactor,
     FileOutcome,
@@ -280,10 +281,21 @@ pieces = st.lists(
 cuts = st.lists(st.integers(min_value=0, max_value=10_000), max_size=8)
 
 
-@settings(max_examples=150, deadline=None)
-@given(pieces, cuts)
-def test_counting_redactor_any_chunking_equals_one_shot(parts, points):
-    r = demo_redactor()
+ENGINES = ["ahocorasick"] + (["hyperscan"] if redactor.hyperscan_available() else [])
+
+
+def engine_redactor(engine: str) -> redactor.Redactor:
+    r = redactor.Redactor(engine=engine)
+    r.add(PASSWORD, "db/password")
+    r.add(TOKEN, "api/token")
+    return r
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=100, deadline=None)
+@given(parts=pieces, points=cuts)
+def test_counting_redactor_any_chunking_equals_one_shot(engine, parts, points):
+    r = engine_redactor(engine)
     text = "".join(parts)
     stream = CountingRedactor(r)
     out = "".join(stream.feed(c) for c in split_at(text, points)) + stream.flush()
@@ -293,25 +305,26 @@ def test_counting_redactor_any_chunking_equals_one_shot(parts, points):
     assert PASSWORD not in out and TOKEN not in out
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    st.lists(
+    parts=st.lists(
         st.binary(max_size=12)
         | st.sampled_from(
             [PASSWORD.encode(), TOKEN.encode(), b"\n", b"\xff", "\u2603".encode()[:2]]
         ),
         max_size=20,
     ),
-    st.integers(min_value=1, max_value=40),
+    chunk=st.integers(min_value=1, max_value=40),
 )
-def test_file_copy_equals_the_bytes_engine(tmp_path, monkeypatch, parts, chunk):
+def test_file_copy_equals_the_bytes_engine(tmp_path, monkeypatch, engine, parts, chunk):
     """Any bytes, read in chunks of any size: the copy is what redact_bytes makes of the whole."""
     from redactor import _logfiles
 
     monkeypatch.setattr(_logfiles, "CHUNK", chunk)
-    r = demo_redactor()
+    r = engine_redactor(engine)
     data = b"".join(parts)
     src = tmp_path / "in.log"
     src.write_bytes(data)

@@ -140,8 +140,12 @@ def test_named_columns_only(spark, demo):
     assert rs.redact_dataframe(df, ["a"], redactor=demo).columns == df.columns
 
 
-def test_equals_the_single_process_engine_on_realistic_data(spark, demo):
-    """Log-like lines with the secrets in several encodings, across many batches."""
+@pytest.mark.parametrize(
+    "engine", ["ahocorasick"] + (["hyperscan"] if redactor.hyperscan_available() else [])
+)
+def test_equals_the_single_process_engine_on_realistic_data(spark, engine):
+    """Log-like lines with the secrets in several encodings, across many batches; the engine
+    setting travels with the broadcast."""
     import base64
     import json
     from urllib.parse import quote
@@ -157,6 +161,9 @@ def test_equals_the_single_process_engine_on_realistic_data(spark, demo):
         f"2026-11-28T10:{i % 60:02d} INFO step {i} " + (disguises[i % 5] if i % 3 else "ok")
         for i in range(200)
     ]
+    demo = Redactor(engine=engine)
+    demo.add(PASSWORD, "db/password")
+    demo.add(TOKEN, "api/token")
     df = spark.createDataFrame([(i, line) for i, line in enumerate(lines)], "i int, line string")
     out = rs.redact_dataframe(df.repartition(3), redactor=demo).orderBy("i").collect()
     assert [r.line for r in out] == [demo.redact(line) for line in lines]
