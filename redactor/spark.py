@@ -85,6 +85,17 @@ def release_secrets() -> int:
     return done
 
 
+def _context(spark: SparkSession) -> SparkContext:
+    try:
+        return spark.sparkContext
+    except Exception as exc:
+        # Spark Connect (Databricks serverless and shared access mode) has no broadcast variables.
+        raise RuntimeError(
+            "redactor.spark needs a classic SparkSession with a SparkContext (spark-submit, a "
+            "single-user or dedicated cluster); Spark Connect has no broadcast variables"
+        ) from exc
+
+
 def _release(bc: Broadcast) -> None:
     for key, entry in list(_SHIPPED.items()):
         if entry[2] is bc:
@@ -169,7 +180,7 @@ def redact_dataframe(
             stacklevel=2,
         )
         return df
-    bc, token = _ship(df.sparkSession.sparkContext, chosen)
+    bc, token = _ship(_context(df.sparkSession), chosen)
     func = functools.partial(_redact_batches, bc, token, plan)
     with warnings.catch_warnings():
         # mapInArrow goes through pandas_udf, which checks pandas' version; no pandas is used.
@@ -300,7 +311,7 @@ def scrub_files(
     """
     if not files:
         return []
-    sc = spark.sparkContext
+    sc = _context(spark)
     bc, token = _ship(sc, redactor)
     try:
         groups = _groups(files, sc.defaultParallelism * 4)

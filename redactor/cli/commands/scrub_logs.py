@@ -136,18 +136,18 @@ def _start_spark(master: str | None):
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active, False
-    if (master or "local").startswith("local"):
-        # Local executors run this Python, where redactor is installed.
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[*]"  # not under spark-submit, which passes its own --master
+    builder = SparkSession.builder.appName("redactor scrub-logs")
+    if master is not None and master.startswith("local"):
+        # Local executors run this Python, where redactor is installed; no web UI, no progress
+        # bars in the report (a cluster keeps its own settings).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.appName("redactor scrub-logs")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.ui.enabled", "false")
-    )
+        builder = builder.config("spark.ui.enabled", "false").config(
+            "spark.ui.showConsoleProgress", "false"
+        )
     if master is not None:
         builder = builder.master(master)
-    elif "PYSPARK_GATEWAY_PORT" not in os.environ and "MASTER" not in os.environ:
-        builder = builder.master("local[*]")
     with warnings.catch_warnings():
         # pyspark checks pandas' version on start; scrub-logs does not use pandas.
         warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
