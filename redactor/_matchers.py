@@ -151,19 +151,24 @@ class AhoCorasickMatcher:
 
 
 _hyperscan: Any = None
+_hyperscan_error: str | None = None  # remembered: a failed import is not retried on every add
 
 
 def _import_hyperscan() -> Any:
-    global _hyperscan
+    global _hyperscan, _hyperscan_error
     if _hyperscan is None:
-        try:
-            import hyperscan
-        except ImportError as exc:  # the package missing, or its native library not loading
-            raise EngineUnavailable(
-                "the hyperscan engine needs the 'hyperscan' package: "
-                f"pip install 'redactor[fast]' ({type(exc).__name__}: {exc})"
-            ) from None
-        _hyperscan = hyperscan
+        if _hyperscan_error is None:
+            try:
+                import hyperscan
+            except ImportError as exc:  # the package missing, or its native library not loading
+                _hyperscan_error = (
+                    "the hyperscan engine needs the 'hyperscan' package: "
+                    f"pip install 'redactor[fast]' ({type(exc).__name__}: {exc})"
+                )
+            else:
+                _hyperscan = hyperscan
+                return hyperscan
+        raise EngineUnavailable(_hyperscan_error)
     return _hyperscan
 
 

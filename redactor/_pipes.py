@@ -154,6 +154,43 @@ def _token_prefix(probe: bytes) -> bool:
     return _TOKEN.startswith(probe.lower())
 
 
+class _Pieces:
+    """Bytes to release, kept as ranges of the chunk being fed where possible, so that a chunk of
+    ordinary text reaches the stream as it is instead of being sliced and joined again (at the
+    fast engine's speed those copies cost as much as the scan)."""
+
+    __slots__ = ("data", "items")
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.data = data
+        self.items: list[bytes | tuple[int, int]] = []
+
+    def range(self, start: int, stop: int) -> None:
+        if start >= stop:
+            return
+        items = self.items
+        last = items[-1] if items else None
+        if isinstance(last, tuple) and last[1] == start:
+            items[-1] = (last[0], stop)
+        else:
+            items.append((start, stop))
+
+    def append(self, piece: bytes) -> None:
+        if piece:
+            self.items.append(piece)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def take(self) -> bytes:
+        items, data = self.items, self.data
+        self.items = []
+        if len(items) == 1 and isinstance(items[0], tuple):
+            start, stop = items[0]
+            return data if start == 0 and stop == len(data) else data[start:stop]
+        return b"".join(data[p[0] : p[1]] if isinstance(p, tuple) else p for p in items)
+
+
 class MaskingFilter:
     """A chunk-safe redacting filter for one byte stream, with ``::add-mask::`` support.
 
@@ -183,7 +220,9 @@ class MaskingFilter:
         self._cand = b""  # held bytes that may still become the command token
         self._cmd: bytearray | None = None  # a command line being collected
         self._swallow = False  # dropping the rest of an over-long command line
-        self._lines = 0  # newlines passed so far, for the names of registered values
+        # Registered values are named by their command's ordinal, not its line number: counting
+        # lines would cost as much as the whole Hyperscan scan of the stream.
+        self._commands_seen = 0
         self._commands = _CommandLines()
         self.registered = 0  # add-mask values registered (each line of a value counts once)
 
@@ -199,7 +238,7 @@ class MaskingFilter:
         if not self._add_mask:
             return self._stream.feed(data)
         out: list[bytes] = []
-        release: list[bytes] = []  # passed-through bytes not yet given to the stream
+        release = _Pieces(data)  # passed-through bytes not yet given to the stream
         pos, n = 0, len(data)
         while pos < n:
             if self._cmd is not None or self._swallow:
@@ -223,7 +262,7 @@ class MaskingFilter:
                     # Blank lines and leading blanks are released at once: a runner trims them.
                     stop = _LEADING.match(data, pos).end()
                     if stop > pos:
-                        release.append(data[pos:stop])
+                        release.range(pos, stop)
                         pos = stop
                         if pos == n:
                             break
@@ -238,6 +277,7 @@ class MaskingFilter:
                     self._cand = b""
                     self._at_start = False
                     self._cmd = bytearray(probe)
+                    self._commands_seen += 1
                     pos += taken
                     continue
                 release.append(self._cand)  # not a command: the held bytes are ordinary text
@@ -249,19 +289,19 @@ class MaskingFilter:
             if stop < 0:
                 stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
                 if stop == 0:  # no line end: the whole rest is the middle of a line
-                    release.append(data[pos:])
+                    release.range(pos, n)
                     pos = n
                     break
-            release.append(data[pos:stop])
+            release.range(pos, stop)
             pos = stop
             self._at_start = True
         self._release(out, release)
-        return b"".join(out)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def flush(self) -> bytes:
         """Everything still held, redacted; an unterminated ``::add-mask::`` line is honoured."""
         out: list[bytes] = []
-        release: list[bytes] = []
+        release = _Pieces()
         if self._cmd is not None:
             self._finish_command(out, release)
         if self._cand:
@@ -274,12 +314,9 @@ class MaskingFilter:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _release(self, out: list[bytes], release: list[bytes]) -> None:
+    def _release(self, out: list[bytes], release: _Pieces) -> None:
         if release:
-            chunk = b"".join(release)
-            release.clear()
-            self._lines += chunk.count(b"\n")
-            out.append(self._stream.feed(chunk))
+            out.append(self._stream.feed(release.take()))
 
     @staticmethod
     def _split_command(line: bytes) -> tuple[bytes, bytes] | None:
@@ -296,7 +333,7 @@ class MaskingFilter:
             return None
         return line[: sep + 2], line[sep + 2 :]
 
-    def _finish_command(self, out: list[bytes], release: list[bytes]) -> None:
+    def _finish_command(self, out: list[bytes], release: _Pieces) -> None:
         # Everything before the command line is fed under the old secrets, so that the output
         # does not depend on how the input was chunked.
         self._release(out, release)
@@ -311,7 +348,7 @@ class MaskingFilter:
         value = unescape_mask_data(escaped)
         if not value.strip():
             warnings.warn(
-                f"empty ::add-mask:: value on {self._where()} ignored",
+                f"empty ::add-mask:: value {self._where()} ignored",
                 _warning_category(),
                 stacklevel=2,
             )
@@ -320,7 +357,7 @@ class MaskingFilter:
         self._register(value, escaped)
         release.append(head + self._replacement)
 
-    def _overflow(self, out: list[bytes], release: list[bytes]) -> None:
+    def _overflow(self, out: list[bytes], release: _Pieces) -> None:
         self._release(out, release)
         line = bytes(self._cmd or b"")
         self._cmd = None
@@ -328,7 +365,7 @@ class MaskingFilter:
         parts = self._split_command(line)
         head = parts[0] if parts else line[: len(_TOKEN)] + b"::"
         warnings.warn(
-            f"::add-mask:: line on {self._where()} is longer than {self._max_command} bytes: "
+            f"::add-mask:: {self._where()} is longer than {self._max_command} bytes: "
             "its value was not registered and is left out of the output",
             _warning_category(),
             stacklevel=2,
@@ -336,12 +373,12 @@ class MaskingFilter:
         release.append(head + self._replacement)
 
     def _where(self) -> str:
-        return f"{self._label} line {self._lines + 1}"
+        return f"#{self._commands_seen} on {self._label}"
 
     def _register(self, value: bytes, escaped: bytes) -> None:
-        name = f"::add-mask:: on {self._where()}"
+        name = f"::add-mask:: {self._where()}"
         redactor = self._redactor
-        if not redactor.add(value, name):  # too short: the engine warns, naming the line
+        if not redactor.add(value, name):  # too short: the engine warns, naming the command
             return
         self.registered += 1
         minimum = redactor.min_length

@@ -173,7 +173,7 @@ def test_env_sources_and_no_value_in_warnings(tmp_path: Path) -> None:
     assert result.stderr.decode() == (
         "redactor: warning: secret 'env/SHORT_TOKEN' is too short (fewer than 6 characters) "
         "and will not be redacted\n"
-        "redactor: warning: secret '::add-mask:: on input line 2' is too short (fewer than 6 "
+        "redactor: warning: secret '::add-mask:: #1 on input' is too short (fewer than 6 "
         "characters) and will not be redacted\n"
     )
 

@@ -155,7 +155,7 @@ def test_no_add_mask_treats_commands_as_text() -> None:
     assert run_chunks(MaskingFilter(make(), add_mask=False), [data]) == data
 
 
-def test_empty_and_short_values_warn_by_line_never_by_value() -> None:
+def test_empty_and_short_values_warn_by_command_number_never_by_value() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = run_chunks(
@@ -168,8 +168,8 @@ def test_empty_and_short_values_warn_by_line_never_by_value() -> None:
     messages = [str(w.message) for w in caught]
     assert all(issubclass(w.category, RedactorWarning) for w in caught)
     assert messages == [
-        "empty ::add-mask:: value on stdout line 2 ignored",
-        "secret '::add-mask:: on stdout line 3' is too short (fewer than 6 characters) "
+        "empty ::add-mask:: value #1 on stdout ignored",
+        "secret '::add-mask:: #2 on stdout' is too short (fewer than 6 characters) "
         "and will not be redacted",
     ]
 
