@@ -22,6 +22,7 @@ string inside pass through untouched, strings are redacted value by value with
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import uuid
@@ -212,32 +213,84 @@ def _worker_redactor(bc: Broadcast, token: str) -> Redactor:
     return redactor
 
 
-def _redact_array(arr: pa.Array, redact: Any) -> pa.Array:
-    """``arr`` with every string inside it passed through ``redact``; the rest untouched."""
+# A batch's strings are scanned in groups of values of about this many bytes.
+_SCAN = 1 << 22
+
+
+def _redact_strings(arr: pa.Array, redactor: Redactor) -> pa.Array:
+    """A string array with every value as ``redactor.redact`` makes it.
+
+    Arrow keeps a column's strings back to back in one buffer: that buffer is scanned in a few
+    calls (not one per value), and only values that a match overlaps are redacted one by one.
+    A match that straddles two values only costs a look at both; a value holding a secret is
+    always overlapped by a match, so every other value is kept as it is, without a copy.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    if n == arr.null_count:
+        return arr
+    large = pa.types.is_large_string(arr.type)
+    offsets_type = pa.int64() if large else pa.int32()
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = pa.Array.from_buffers(
+        offsets_type, n + 1, [None, offsets_buf], offset=arr.offset
+    ).to_pylist()
+    data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+    hits: list[int] = []
+    first = 0
+    while first < n:
+        # values first..last-1, about _SCAN bytes (a longer value alone)
+        last = bisect.bisect_right(offsets, offsets[first] + _SCAN, first + 1) - 1
+        last = min(max(last, first + 1), n)
+        lo, hi = offsets[first], offsets[last]
+        if hi > lo:
+            chunk = bytes(data[lo:hi])
+            for start, stop, _ in redactor.matcher(True, len(chunk)).spans(chunk):
+                i = bisect.bisect_right(offsets, lo + start, first, last) - 1
+                while i < last and offsets[i] < lo + stop:
+                    if offsets[i + 1] > offsets[i] and (not hits or hits[-1] != i):
+                        hits.append(i)
+                    i += 1
+        first = last
+    if arr.null_count:
+        hits = [i for i in hits if arr[i].is_valid]  # a null's slot may hold bytes: not a value
+    if not hits:
+        return arr
+    new = [redactor.redact(arr[i].as_py()) for i in hits]
+    mask = [False] * n
+    for i in hits:
+        mask[i] = True
+    return pc.replace_with_mask(arr, pa.array(mask, pa.bool_()), pa.array(new, type=arr.type))
+
+
+def _redact_array(arr: pa.Array, redactor: Redactor) -> pa.Array:
+    """``arr`` with every string inside it redacted as ``redactor.redact`` would; the rest as is."""
     import pyarrow as pa
 
     t = arr.type
     if not _arrow_has_string(t):
         return arr
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return pa.array([v if not v else redact(v) for v in arr.to_pylist()], type=t)
+        return _redact_strings(arr, redactor)
     if arr.offset:
         arr = pa.concat_arrays([arr])  # a copy that starts at 0, as from_arrays needs
     mask = arr.is_null() if arr.null_count else None
     if pa.types.is_struct(t):
-        children = [_redact_array(arr.field(i), redact) for i in range(t.num_fields)]
+        children = [_redact_array(arr.field(i), redactor) for i in range(t.num_fields)]
         return pa.StructArray.from_arrays(children, fields=list(t), mask=mask)
     if pa.types.is_map(t):
         return pa.MapArray.from_arrays(
             arr.offsets,
-            _redact_array(arr.keys, redact),
-            _redact_array(arr.items, redact),
+            _redact_array(arr.keys, redactor),
+            _redact_array(arr.items, redactor),
             type=t,
             mask=mask,
         )
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         cls = pa.ListArray if pa.types.is_list(t) else pa.LargeListArray
-        values = _redact_array(arr.values, redact)
+        values = _redact_array(arr.values, redactor)
         return cls.from_arrays(arr.offsets, values, type=t, mask=mask)
     raise TypeError(f"cannot redact strings inside Arrow type {t}")  # pragma: no cover
 
@@ -255,12 +308,12 @@ def _redact_batches(
 ) -> Iterator[pa.RecordBatch]:
     import pyarrow as pa
 
-    redact = _worker_redactor(bc, token).redact
+    redactor = _worker_redactor(bc, token)
     stats = _WORKER_STATS[token]
     for batch in batches:
         stats[1] += 1
         columns = [
-            _redact_array(col, redact) if todo else col for col, todo in zip(batch.columns, plan)
+            _redact_array(col, redactor) if todo else col for col, todo in zip(batch.columns, plan)
         ]
         yield pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 

@@ -53,6 +53,12 @@ def spark():
 
 
 @pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.fixture(scope="module")
 def demo():
     return demo_redactor()
 
@@ -300,3 +306,52 @@ def test_scrub_files_on_executors_equals_one_process(spark, tmp_path, demo):
         assert (tmp_path / "spark" / rel).read_bytes() == (tmp_path / "one" / rel).read_bytes()
     assert (tmp_path / "spark" / "a" / "f2.log").read_bytes() == b"2 [REDACTED]\n" * 3 + b"\xff"
     assert sum(o.counts["api/token"] for o in outcomes) == 28 + 1
+
+
+ENGINES = ["ahocorasick"] + (["hyperscan"] if redactor.hyperscan_available() else [])
+arrow_values = st.none() | st.lists(
+    st.sampled_from(
+        [
+            PASSWORD,
+            TOKEN,
+            PASSWORD[:5],
+            PASSWORD[5:],
+            TOKEN[:9],
+            TOKEN[9:],
+            "\xe9",
+            "\U0001f600",
+            "",
+        ]
+    )
+    | st.text(max_size=4),
+    max_size=6,
+).map("".join)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(arrow_values, max_size=30),
+    cut=st.tuples(st.integers(0, 5), st.integers(0, 5)),
+    large=st.booleans(),
+    scan=st.integers(1, 40),
+)
+def test_arrow_strings_equal_redact_per_value(engine, values, cut, large, scan, monkeypatch_module):
+    """The batch scan (one buffer, groups of values, straddling matches) on sliced arrays."""
+    import pyarrow as pa
+
+    monkeypatch_module.setattr(rs, "_SCAN", scan)
+    r = Redactor(engine=engine)
+    r.add(PASSWORD, "p")
+    r.add(TOKEN, "t")
+    arr = pa.array(values, pa.large_string() if large else pa.string())
+    arr = arr.slice(min(cut[0], len(arr)), max(0, len(arr) - sum(cut)))
+    got = rs._redact_array(arr, r)
+    assert got.type == arr.type
+    assert got.to_pylist() == [None if v is None else r.redact(v) for v in arr.to_pylist()]
+
+
+def test_a_secret_split_across_two_values_is_not_joined(spark, demo):
+    df = spark.createDataFrame([(PASSWORD[:6],), (PASSWORD[6:],), (TOKEN,)], "s string")
+    out = [r.s for r in rs.redact_dataframe(df.coalesce(1), redactor=demo).collect()]
+    assert out == [PASSWORD[:6], PASSWORD[6:], "[REDACTED]"]
