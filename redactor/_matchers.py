@@ -260,14 +260,15 @@ class HyperscanMatcher:
             ascii_text = True
         else:
             ascii_text = text.isascii()
-            found = self._scan(text.encode("ascii") if ascii_text else _utf8(text))
+            data = text.encode("ascii") if ascii_text else _utf8(text)
+            found = self._scan(data)
         if not found:
             return []
         ids = self._secret_ids
         found = [(s, e, ids[i]) for s, e, i in found]
         spans = _merge(found, with_ids)
         if not ascii_text:
-            spans = _to_char_offsets(spans, _utf8(text))
+            spans = _to_char_offsets(spans, data)
         return spans
 
     def hold_length(self, text: str | bytes) -> int:
