@@ -7,12 +7,13 @@ first use, then keeps it for every later batch and task of that job (pyspark reu
 workers: ``spark.python.worker.reuse``, on by default). Task closures hold only the broadcast's
 handle, never a secret.
 
-What that exposes: the broadcast holds every secret form. It sits in the driver's and every
-executor's memory and block manager, and on local disk: pyspark writes it to a file under
-``spark.local.dir`` on the driver, and executors may keep or spill blocks there too. Between
-machines it travels in the clear unless ``spark.network.crypto.enabled=true`` (with
-``spark.authenticate=true``), and on disk unless ``spark.io.encryption.enabled=true``; turn both
-on for secrets. :func:`release_secrets` destroys the broadcasts (driver file and executor copies)
+What that exposes: the broadcast holds every secret form (and the names). It sits in the memory
+of the driver, of every executor's block manager and of every Python worker that used it, and on
+local disk under ``spark.local.dir``: pyspark writes the pickle to a file on the driver, each
+executor stores the blocks and hands the value to its Python workers through a local file.
+Between machines it travels in the clear unless ``spark.network.crypto.enabled=true`` (with
+``spark.authenticate=true``), and it is written to disk in the clear unless
+``spark.io.encryption.enabled=true``; turn both on for secrets. :func:`release_secrets` destroys the broadcasts (driver file and executor copies)
 when you are done; ``redactor scrub-logs`` does so at the end of its job.
 
 Work happens in Arrow record batches (``DataFrame.mapInArrow``), column by column: columns with no
@@ -166,7 +167,7 @@ def redact_dataframe(
     """
     chosen = _redactor_for(redactor, scopes, secret_env, env_pattern, secrets_file)
     fields = df.schema.fields
-    wanted = None if columns is None else list(columns)
+    wanted = None if columns is None else [columns] if isinstance(columns, str) else list(columns)
     if wanted is not None:
         missing = [c for c in wanted if c not in df.columns]
         if missing:

@@ -137,6 +137,7 @@ def test_named_columns_only(spark, demo):
         [(TOKEN, (TOKEN,), TOKEN)], "a string, b struct<c:string>, keep string"
     )
     out = rs.redact_dataframe(df, ["a", "b"], redactor=demo).first()
+    assert rs.redact_dataframe(df, "a", redactor=demo).first().b == Row(c=TOKEN)
     assert out == Row(a="[REDACTED]", b=Row(c="[REDACTED]"), keep=TOKEN)
     with pytest.raises(ValueError, match=r"no such column.*'nope'"):
         rs.redact_dataframe(df, ["a", "nope"], redactor=demo)
