@@ -409,3 +409,26 @@ def test_compressed_copy_is_compressed(tmp_path):
     scrub_log_file(LogFile(str(src), str(tmp_path / "b.log.bz2"), "a", 0, "text"), demo_redactor())
     with bz2.open(tmp_path / "b.log.bz2") as f:
         assert f.read() == b"[REDACTED]\n"
+
+
+def test_spark_that_cannot_start_is_a_clear_error(tmp_path, secrets_file):
+    make_logs(tmp_path / "in")
+    proc = subprocess.run(
+        [
+            *REDACTOR,
+            "scrub-logs",
+            "--no-config",
+            "--secrets-file",
+            str(secrets_file),
+            "--spark",
+            str(tmp_path / "in"),
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "JAVA_HOME": str(tmp_path / "no-java")},
+    )
+    assert proc.returncode == 2
+    assert "redactor: error: cannot start Spark" in proc.stderr
+    assert not (tmp_path / "out").exists()
