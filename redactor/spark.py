@@ -13,12 +13,13 @@ local disk under ``spark.local.dir``: pyspark writes the pickle to a file on the
 executor stores the blocks and hands the value to its Python workers through a local file.
 Between machines it travels in the clear unless ``spark.network.crypto.enabled=true`` (with
 ``spark.authenticate=true``), and it is written to disk in the clear unless
-``spark.io.encryption.enabled=true``; turn both on for secrets. :func:`release_secrets` destroys the broadcasts (driver file and executor copies)
-when you are done; ``redactor scrub-logs`` does so at the end of its job.
+``spark.io.encryption.enabled=true``; turn both on for secrets. :func:`release_secrets` destroys
+the broadcasts (driver file and executor copies) when you are done; ``redactor scrub-logs`` does so at the end of its job.
 
 Work happens in Arrow record batches (``DataFrame.mapInArrow``), column by column: columns with no
-string inside pass through untouched, strings are redacted value by value with
-:meth:`Redactor.redact`, so each value comes out exactly as the single-process engine makes it.
+string inside pass through untouched; a string array's buffer (its values back to back) is
+scanned in a few matcher calls, and each value a match overlaps is redacted with
+:meth:`Redactor.redact`, so every value comes out exactly as the single-process engine makes it.
 """
 
 from __future__ import annotations
