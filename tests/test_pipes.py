@@ -26,6 +26,9 @@ from redactor._pipes import (
     unescape_mask_data,
 )
 
+# The whole module runs once per engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 R = b"[REDACTED]"
 SECRET = "hunter2-Sup3r-Secret"
 
