@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"| engine.redact_bytes(whole log), in process | {timings['engine_in_process']:.3f} "
         f"| {row['mb_s']['engine_in_process']:.1f} | |\n"
-        f"| MaskingFilter, 64 KiB chunks, in process | {timings['masking_filter_in_process']:.3f} "
+        f"| MaskingFilter, {CHUNK_SIZE // 1024} KiB chunks, in process | {timings['masking_filter_in_process']:.3f} "
         f"| {row['mb_s']['masking_filter_in_process']:.1f} | "
         f"{row['ratios']['masking_filter_vs_engine_throughput']:.2f} of the engine's |"
     )
