@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redactor import Redactor
+from redactor import Redactor, hyperscan_available
 from redactor.sources import SourceConfig, iter_secrets
 
 from . import DemoContext
@@ -31,3 +31,16 @@ def run(ctx: DemoContext) -> None:
         "no form of either secret is left",
     )
     ctx.check(log.count("\n") == redacted.count("\n"), "every other line is kept as it was")
+    # The same log through each engine installed here: the output must not depend on the engine.
+    engines = ["ahocorasick"] + (["hyperscan"] if hyperscan_available() else [])
+    outputs = set()
+    for engine in engines:
+        other = Redactor(engine=engine)
+        for name, value in iter_secrets(cfg):
+            other.add(value, name)
+        outputs.add(other.redact(log))
+    ctx.check(
+        outputs == {redacted}, f"the same output from every engine here ({', '.join(engines)})"
+    )
+    if len(engines) == 1:
+        ctx.say("(for bulk work: pip install 'redactor[fast]' adds the Hyperscan engine)")
