@@ -129,9 +129,27 @@ class _Snapshot:
             with self._lock:
                 m = self._matchers.get(key)
                 if m is None:
-                    table, n = self._tables[int(binary)], self._counts[int(binary)]
-                    m = matcher_class(key[0])((table[i] for i in range(n)), binary)
-                    self._matchers[key] = m
+                    m = self._build(key[0], binary)
+        return m
+
+    def _build(self, engine: str, binary: bool) -> Matcher:
+        table, n = self._tables[int(binary)], self._counts[int(binary)]
+        try:
+            m = matcher_class(engine)((table[i] for i in range(n)), binary)
+        except Exception as exc:
+            if self._engine != "auto" or engine == "ahocorasick":
+                raise
+            # "auto" promised output, not speed: a failed Hyperscan compile must not break the
+            # hooks. Say so (the exception's type only: a message might quote a pattern) and
+            # stay on the reference from now on.
+            warnings.warn(
+                f"the hyperscan engine failed ({type(exc).__name__}); using the reference engine",
+                RedactorWarning,
+                stacklevel=4,
+            )
+            self._engine, self._fast = "ahocorasick", False
+            return self._build("ahocorasick", binary)
+        self._matchers[(engine, binary)] = m
         return m
 
 
@@ -247,6 +265,8 @@ class Redactor:
         engine = self.engine
         if engine == "auto" and not hyperscan_available():
             engine = "ahocorasick"
+        if previous is not None and previous._engine == "ahocorasick":
+            engine = "ahocorasick"  # Hyperscan failed for this redactor: do not retry each add
         threshold = max(AUTO_MIN_WORK, AUTO_WORK_PER_PATTERN_CHAR * self._pattern_chars)
         tables = (self._text_table, self._bytes_table)
         return _Snapshot(self._version, tables, engine, threshold, previous)

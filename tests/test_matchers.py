@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,35 @@ def test_cli_engine_option_and_environment(engine: str) -> None:
     assert bad.stderr == (
         b"redactor: error: unknown engine 'turbo': choose one of auto, ahocorasick, hyperscan\n"
     )
+
+
+def test_auto_falls_back_to_the_reference_when_hyperscan_fails(monkeypatch) -> None:
+    """Fault injection: a compile error (out of memory, an unsupported CPU) must not break output."""
+    from redactor import RedactorWarning
+    from redactor._matchers import matcher_class as real
+
+    class Broken:
+        def __init__(self, patterns, binary=False) -> None:
+            raise MemoryError("hunter2-password")  # a message that quotes a pattern
+
+    monkeypatch.setattr(
+        engine_module, "matcher_class", lambda e: Broken if e == "hyperscan" else real(e)
+    )
+    monkeypatch.setattr(engine_module, "AUTO_MIN_WORK", 10)
+    monkeypatch.setattr(engine_module, "AUTO_WORK_PER_PATTERN_CHAR", 0)
+    r = Redactor(engine="auto")
+    r.add("hunter2-password", name="db")
+    with pytest.warns(RedactorWarning) as caught:
+        assert r.redact("x" * 20 + " hunter2-password") == "x" * 20 + " [REDACTED]"
+    assert [str(w.message) for w in caught] == [
+        "the hyperscan engine failed (MemoryError); using the reference engine"
+    ]
+    r.add("second-secret-value", name="other")  # a new snapshot does not try again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert r.redact("second-secret-value " * 3) == "[REDACTED] " * 3
+        assert r.matcher(size=1000).name == "ahocorasick"
+    forced = Redactor(engine="hyperscan")
+    forced.add("hunter2-password")
+    with pytest.raises(MemoryError):
+        forced.redact("hunter2-password")
