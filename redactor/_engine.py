@@ -47,7 +47,7 @@ MAX_PATTERN = 256
 # characters, or this many times the total length of the patterns if that is more: Hyperscan
 # compiles about 0.5-1 µs per pattern byte and then scans about 50x faster than pyahocorasick
 # (0.04 µs a byte), so the compile has paid for itself after about 16 bytes scanned per pattern
-# byte (benchmarks/bench_engine.py measures both).
+# byte (benchmarks/bench_engines.py measures both).
 AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
 
