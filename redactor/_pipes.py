@@ -26,6 +26,7 @@ are accepted and ignored, and ``\\r``, ``\\n`` and ``\\r\\n`` all end a line.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import select
@@ -81,6 +82,20 @@ def _next_command_line(data: bytes, pos: int) -> int:
     return -1
 
 
+@functools.cache
+def _command_database() -> tuple[Any, Any] | None:
+    """(the hyperscan module, a database of the command-line regex), compiled once; or None."""
+    from ._matchers import EngineUnavailable, _import_hyperscan
+
+    try:
+        hs = _import_hyperscan()
+    except EngineUnavailable:
+        return None
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(expressions=[rb"[\r\n][ \t\v\f]*::"], ids=[0], elements=1)
+    return hs, db
+
+
 class _CommandLines:
     """Finds, for one chunk at a time, where lines that start with blanks and "::" begin.
 
@@ -90,32 +105,12 @@ class _CommandLines:
     one thread.
     """
 
-    _db: Any = None
-
     def __init__(self) -> None:
         self._data: bytes | None = None
         self._starts: list[int] = []
-        self._scratch = None
-        db = _CommandLines._database()
-        if db is not None:
-            from ._matchers import _import_hyperscan
-
-            self._scratch = _import_hyperscan().Scratch(db)
-
-    @classmethod
-    def _database(cls) -> Any:
-        if cls._db is None:
-            from ._matchers import hyperscan_available
-
-            cls._db = False
-            if hyperscan_available():
-                from ._matchers import _import_hyperscan
-
-                hs = _import_hyperscan()
-                db = hs.Database(mode=hs.HS_MODE_BLOCK)
-                db.compile(expressions=[rb"[\r\n][ \t\v\f]*::"], ids=[0], elements=1)
-                cls._db = db
-        return cls._db or None
+        found = _command_database()
+        self._db = found[1] if found else None
+        self._scratch = found[0].Scratch(found[1]) if found else None
 
     def next(self, data: bytes, pos: int) -> int:
         """The first such line start after ``pos``, or -1 (as :func:`_next_command_line`)."""
