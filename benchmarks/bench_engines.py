@@ -42,25 +42,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_engine import make_secrets, make_texts  # noqa: E402
+from bench_filter import best_of  # noqa: E402
 
 RESULTS = HERE / "results"
 MB = 1_000_000
 REDACTOR = [sys.executable, "-m", "redactor"]
 RUNS = 3
 TARGETS = {"filter_fast_vs_raw_scan": 0.3, "filter_fast_vs_grep": 5.0}
-
-
-def run_best(argv: list[str], stdin: Path, stdout: Path, env: dict | None = None) -> float:
-    best = float("inf")
-    for _ in range(RUNS):
-        with stdin.open("rb") as fin, stdout.open("wb") as fout:
-            t0 = time.perf_counter()
-            proc = subprocess.run(argv, stdin=fin, stdout=fout, env=env)
-            elapsed = time.perf_counter() - t0
-        if proc.returncode not in (0, 1):  # grep exits 1 when nothing matched
-            raise SystemExit(f"{' '.join(argv[:4])} failed with {proc.returncode}")
-        best = min(best, elapsed)
-    return best
 
 
 def filter_timing(
@@ -174,8 +162,8 @@ def measure(n: int, size: int, tmp: Path) -> dict:
         res["cat_to_pipe_mb_s"] = filter_timing(["cat"], path, None, 2 * RUNS)[2]
         if shutil.which("grep"):
             grep = ["grep", "-F", "-f", str(pats_path)]
-            t_all = run_best(grep, path, out, c_env)
-            t_one = run_best(grep, one_line, out, c_env)
+            t_all = best_of(RUNS, grep, path, out, c_env)
+            t_one = best_of(RUNS, grep, one_line, out, c_env)
             res["grep"] = {"end_to_end_mb_s": mb / t_all, "steady_mb_s": mb / (t_all - t_one)}
         expected = None
         for name, r in engines.items():

@@ -284,22 +284,21 @@ def test_without_hyperscan_auto_is_the_reference_and_asking_for_it_says_how(no_h
     ]
 
 
+def run_filter(env: dict[str, str], data: bytes, *options: str) -> subprocess.CompletedProcess:
+    """``redactor filter`` with DB_PASSWORD as its one secret, ``data`` on stdin."""
+    return subprocess.run(
+        [REDACTOR, "filter", "--secret-env", "DB_PASSWORD", "--no-config", *options],
+        input=data,
+        env={**env, "DB_PASSWORD": "hunter2-password"},
+        capture_output=True,
+    )
+
+
 def test_cli_without_hyperscan(no_hyperscan) -> None:
-    env = {**no_hyperscan, "DB_PASSWORD": "hunter2-password"}
     data = b"connect password=hunter2-password\n"
-    auto = subprocess.run(
-        [REDACTOR, "filter", "--secret-env", "DB_PASSWORD", "--no-config"],
-        input=data,
-        env=env,
-        capture_output=True,
-    )
+    auto = run_filter(no_hyperscan, data)
     assert (auto.returncode, auto.stdout, auto.stderr) == (0, b"connect password=[REDACTED]\n", b"")
-    fast = subprocess.run(
-        [REDACTOR, "filter", "--secret-env", "DB_PASSWORD", "--no-config", "--engine", "hyperscan"],
-        input=data,
-        env=env,
-        capture_output=True,
-    )
+    fast = run_filter(no_hyperscan, data, "--engine", "hyperscan")
     assert fast.returncode == 2 and fast.stdout == b""
     assert fast.stderr.decode() == (
         "redactor: error: the hyperscan engine needs the 'hyperscan' package: "
@@ -310,23 +309,10 @@ def test_cli_without_hyperscan(no_hyperscan) -> None:
 @needs_hyperscan
 @pytest.mark.parametrize("engine", ["ahocorasick", "hyperscan"])
 def test_cli_engine_option_and_environment(engine: str) -> None:
-    env = {**os.environ, "DB_PASSWORD": "hunter2-password", "REDACTOR_ENGINE": engine}
     data = b"a hunter2-password b aHVudGVyMi1wYXNzd29yZA== c\n"
-    out = subprocess.run(
-        [REDACTOR, "filter", "--secret-env", "DB_PASSWORD", "--no-config"],
-        input=data,
-        env=env,
-        capture_output=True,
-        check=True,
-    )
-    assert out.stdout == b"a [REDACTED] b [REDACTED] c\n"
-    env["REDACTOR_ENGINE"] = "turbo"
-    bad = subprocess.run(
-        [REDACTOR, "filter", "--secret-env", "DB_PASSWORD", "--no-config"],
-        input=data,
-        env=env,
-        capture_output=True,
-    )
+    out = run_filter({**os.environ, "REDACTOR_ENGINE": engine}, data)
+    assert (out.returncode, out.stdout) == (0, b"a [REDACTED] b [REDACTED] c\n")
+    bad = run_filter({**os.environ, "REDACTOR_ENGINE": "turbo"}, data)
     assert (bad.returncode, bad.stdout) == (2, b"")
     assert bad.stderr == (
         b"redactor: error: unknown engine 'turbo': choose one of auto, ahocorasick, hyperscan\n"
