@@ -31,6 +31,7 @@ from typing import Any
 
 from redactor import get_redactor
 from redactor._engine import Redactor
+from redactor.logging import redact_number
 
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
 
@@ -41,7 +42,10 @@ _MAX_DEPTH = 64
 
 
 def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
-    """``value`` (JSON-like) with every string redacted; containers are copied only if changed."""
+    """``value`` (JSON-like) with every string redacted; containers are copied only if changed.
+
+    A number whose text form holds a secret (comm state, ``JSON`` display data) becomes that
+    text redacted, a string: see :func:`redactor.logging.redact_number`."""
     if isinstance(value, str):
         return redactor.redact(value) if value else value
     if isinstance(value, dict):
@@ -50,7 +54,8 @@ def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
         out = {}
         changed = False
         for k, v in value.items():
-            nk = redact_content(k, redactor, _depth + 1) if isinstance(k, str) else k
+            # json.dumps writes int and float keys as strings: they are walked like values.
+            nk = redact_content(k, redactor, _depth + 1)
             nv = redact_content(v, redactor, _depth + 1)
             changed = changed or nk is not k or nv is not v
             out[nk] = nv
@@ -66,7 +71,7 @@ def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
         data = bytes(value)
         out_bytes = redactor.redact_bytes(data)
         return value if out_bytes == data else out_bytes
-    return value
+    return redact_number(value, redactor)
 
 
 class _Held:

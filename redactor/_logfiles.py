@@ -225,23 +225,78 @@ def _dump_json(value: Any, ascii_only: bool) -> str:
 
 
 def redact_json_line(line: str, redactor: Redactor, counts: Counter[str]) -> str:
-    """A line already redacted as text, with secrets hidden behind unusual escapes removed too."""
+    """A line already redacted as text, with secrets hidden behind unusual escapes removed too,
+    and numbers the text pass redacted turned into strings so that the line stays JSON."""
     body = line.rstrip("\r\n")
+    tail = line[len(body) :]
+    if redactor.replacement in body:
+        body = _quote_redacted_numbers(body, redactor.replacement)
     if "\\" not in body:
         # Without escapes every decoded string is a piece of the line: the text pass saw it.
-        return line
+        return body + tail
     try:
         record = json.loads(
             body, object_pairs_hook=_pairs, parse_float=_raw, parse_int=_raw, parse_constant=_raw
         )
     except ValueError:
-        return line
+        return body + tail
     found: Counter[str] = Counter()
     record, changed = _redact_json(record, redactor, found)
     if not changed:
-        return line
+        return body + tail
     counts.update(found)
-    return _dump_json(record, body.isascii()) + line[len(body) :]
+    return _dump_json(record, body.isascii()) + tail
+
+
+_NUMBER_CHARS = frozenset("0123456789+-.eE")
+
+
+def _quote_redacted_numbers(body: str, replacement: str) -> str:
+    """``{"acct": [REDACTED]}`` (a number that held a secret, redacted by the text pass) as
+    ``{"acct": "[REDACTED]"}``: the rule of every walker over nested values, a number whose text
+    holds a secret becomes that text redacted, a string. The digits around the replacement
+    (``1[REDACTED].5``) are part of the number and go into the string. ``body`` comes back
+    unchanged when it parses already, or when quoting does not make it JSON."""
+    try:
+        json.loads(body)
+        return body
+    except ValueError:
+        pass
+    parts: list[str] = []
+    pos = i = 0
+    in_string = False
+    n = len(body)
+    while i < n:
+        c = body[i]
+        if in_string:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif body.startswith(replacement, i):
+            start = i
+            while start > pos and body[start - 1] in _NUMBER_CHARS:
+                start -= 1
+            end = i + len(replacement)
+            while end < n and (body[end] in _NUMBER_CHARS or body.startswith(replacement, end)):
+                end += len(replacement) if body.startswith(replacement, end) else 1
+            parts.append(body[pos:start])
+            parts.append(json.dumps(body[start:end], ensure_ascii=body.isascii()))
+            pos = i = end
+            continue
+        i += 1
+    if not parts:
+        return body
+    parts.append(body[pos:])
+    fixed = "".join(parts)
+    try:
+        json.loads(fixed)
+    except ValueError:
+        return body
+    return fixed
 
 
 def _json_lines(pieces: Iterator[str], redactor: Redactor, counts: Counter[str]) -> Iterator[str]:

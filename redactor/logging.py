@@ -13,8 +13,9 @@ What it changes on the record, in place (so every later handler sees the redacte
   the live exception again; standard formatters print ``exc_text``.
 * ``stack_info``, ``message`` (set by an earlier formatter), ``threadName``/``processName``/
   ``taskName`` and every ``extra`` field are redacted; strings, bytes, and dicts/lists/tuples/sets
-  of them are walked, other objects are replaced with their redacted ``repr`` only if that
-  ``repr`` holds a secret.
+  of them are walked; a number (int, float, Decimal; not bool) whose text holds a secret becomes
+  that text redacted, a string; other objects are replaced with their redacted ``repr`` only if
+  that ``repr`` holds a secret.
 
 It never raises. Arguments that do not fit the template (which logging itself would report on
 stderr, unredacted) become ``"<template> (log arguments that did not fit the message: <args>)"``,
@@ -25,6 +26,7 @@ redacted. If anything else goes wrong, the record is replaced with a fixed messa
 from __future__ import annotations
 
 import logging
+import numbers
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ from ._default import get_redactor
 if TYPE_CHECKING:
     from ._engine import Redactor
 
-__all__ = ["RedactingFilter", "redact_value"]
+__all__ = ["RedactingFilter", "redact_number", "redact_value"]
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` or a filter.
 _STANDARD = frozenset(
@@ -52,8 +54,10 @@ def redact_value(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
         return redactor.redact(value)
     if isinstance(value, (bytes, bytearray)):
         return redactor.redact_bytes(bytes(value))
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, numbers.Number):
+        return redact_number(value, redactor)
     if _depth > 50:
         return redactor.redact(repr(value))
     if isinstance(value, dict):
@@ -76,6 +80,23 @@ def redact_value(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
         if redactor.contains_secret(text):
             return redactor.redact(text)
     return value
+
+
+def redact_number(value: Any, redactor: Redactor) -> Any:
+    """A non-string scalar (int, float, Decimal, numpy numbers; not bool or None) whose text form
+    holds a secret is replaced by that text redacted, a string (``"[REDACTED]"``): a digits-only
+    secret such as an account number is as visible in ``40512938776`` as in ``"40512938776"``.
+    Anything else comes back as it is."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return value
+    try:
+        text = str(value)
+    except ValueError:  # an int over sys.get_int_max_str_digits(): it cannot be printed either
+        return value
+    # Most numbers are shorter than any secret: no automaton pass for them.
+    if len(text) < redactor.min_length or not redactor.contains_secret(text):
+        return value
+    return redactor.redact(text)
 
 
 class RedactingFilter(logging.Filter):

@@ -30,9 +30,10 @@ import binascii
 import bisect
 import itertools
 import json
+import numbers
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,9 @@ class ScrubReport:
 
 
 _DROP = object()  # returned by a walker when its container must drop the entry
+_UNSET = object()  # no argument given
+
+_Edit = tuple[int, int, str]  # (start, stop, replacement): a region of a text and what replaces it
 
 
 class _Scrubber:
@@ -209,30 +213,23 @@ class _Scrubber:
         if not spans:
             return value
         self._count(spans, where)
-        return self._resplit(value, joined, spans)
+        return _resplit(value, joined, self._edits(spans))
 
-    def _resplit(self, value: list[str], joined: str, spans: list[Span]) -> list[str]:
-        ends = list(itertools.accumulate(len(x) for x in value))
-        groups: list[list[Any]] = []  # [first element, last element, spans]
-        for span in spans:
-            first = bisect.bisect_right(ends, span[0])
-            last = bisect.bisect_left(ends, span[1])
-            if groups and first <= groups[-1][1]:
-                groups[-1][1] = max(groups[-1][1], last)
-                groups[-1][2].append(span)
-            else:
-                groups.append([first, last, [span]])
-        out: list[str] = []
-        pos = 0
-        for first, last, group_spans in groups:
-            out.extend(value[pos:first])
-            base = ends[first - 1] if first else 0
-            chunk = joined[base : ends[last]]
-            shifted = [(s - base, e - base, ids) for s, e, ids in group_spans]
-            out.extend(splice(chunk, shifted, self.replacement).splitlines(True))
-            pos = last + 1
-        out.extend(value[pos:])
-        return out
+    def _edits(self, spans: list[Span]) -> list[_Edit]:
+        return [(start, stop, self.replacement) for start, stop, _ in spans]
+
+    def number(self, value: Any, where: str) -> Any:
+        """A non-string scalar (int, float, Decimal; not bool) whose text form holds a secret
+        becomes that text redacted, a string: a digits-only secret (an account number) carried as
+        a JSON number is displayed as digits all the same."""
+        text = _number_text(value)
+        if not text:
+            return value
+        spans = self._spans(text)
+        if not spans:
+            return value
+        self._count(spans, where)
+        return splice(text, spans, self.replacement)
 
     # -- generic JSON ----------------------------------------------------------------------------
 
@@ -249,6 +246,8 @@ class _Scrubber:
                 if self._binary_secrets(value["data"], where, None, "base64 buffer"):
                     return _DROP
             return self._dict(value, where, self.any)
+        if _number_text(value) is not None:
+            return self.number(value, where)
         return value
 
     def json(self, value: Any, where: str) -> Any:
@@ -266,14 +265,67 @@ class _Scrubber:
         return self.any(value, where)
 
     def _list(self, value: list, where: str) -> list:
+        # Any list may be a list of outputs (an Output widget's state): stream runs are joined.
+        return self._items(value, lambda item: self.any(item, where), None)
+
+    def _items(self, value: list, walk: Callable[[Any], Any], cell: int | None) -> list:
+        """``walk`` over each item; a run of consecutive stream outputs with the same name is
+        scrubbed as the one text frontends display (:meth:`_stream_run`)."""
         out = None
-        for i, item in enumerate(value):
-            new = self.any(item, where)
-            if new is not item and out is None:
-                out = value[:i]
-            if out is not None and new is not _DROP:
-                out.append(new)
+        i, n = 0, len(value)
+        while i < n:
+            j = i + 1
+            name = _stream_name(value[i])
+            if name is not None:
+                while j < n and _stream_name(value[j]) == name:
+                    j += 1
+            news = self._stream_run(value[i:j], cell) if j - i > 1 else [walk(value[i])]
+            for k, new in enumerate(news, i):
+                if new is not value[k] and out is None:
+                    out = value[:k]
+                if out is not None and new is not _DROP:
+                    out.append(new)
+            i = j
         return value if out is None else out
+
+    def _stream_run(self, run: list[dict], cell: int | None) -> list[Any]:
+        """Consecutive ``stream`` outputs of one name, as JupyterLab and nbconvert show them:
+        joined. nbclient and papermill save one print as several outputs (one per message, and
+        ipykernel sends one every flush interval), so a secret can straddle a boundary.
+
+        The run is matched as one text and every output keeps its place, name and shape: a
+        matched region's replacement goes into the output where the region starts, and the rest
+        of the region is removed from the outputs it continues into (they may end up empty, and
+        are kept). The outputs' texts, joined, are then exactly the redacted joined text.
+        """
+        texts = [item["text"] for item in run]
+        joined_each: list[str] = [t if isinstance(t, str) else _join_lines(t) or "" for t in texts]
+        merged = "".join(joined_each)
+        spans = self._spans(merged) if merged else []
+        new_texts: list[Any] = list(texts)
+        if spans:
+            self._count(spans, f"stream.{run[0]['name']}")
+            ends = list(itertools.accumulate(len(t) for t in joined_each))
+            edits: list[list[_Edit]] = [[] for _ in run]
+            for start, stop, _ in spans:
+                k = bisect.bisect_right(ends, start)  # the output the region starts in
+                replacement = self.replacement
+                while start < stop:
+                    base = ends[k - 1] if k else 0
+                    cut = min(stop, ends[k])
+                    if cut > start:
+                        edits[k].append((start - base, cut - base, replacement))
+                        replacement = ""
+                    start = cut
+                    k += 1
+            for k, (text, joined, own) in enumerate(zip(texts, joined_each, edits)):
+                if not own:
+                    continue
+                if isinstance(text, str):
+                    new_texts[k] = _splice_edits(text, own)
+                else:
+                    new_texts[k] = _resplit(text, joined, own)
+        return [self.output(item, cell, text=t) for item, t in zip(run, new_texts)]
 
     def _dict(self, value: dict, where: str, walk: Any) -> dict:
         out: dict | None = None
@@ -373,7 +425,10 @@ class _Scrubber:
             return value  # never edit encoded bytes
         return self.lines(value, where)  # an unknown type holding text
 
-    def output(self, output: Any, cell: int | None, where: str = "outputs") -> Any:
+    def output(
+        self, output: Any, cell: int | None, where: str = "outputs", text: Any = _UNSET
+    ) -> Any:
+        """One output; ``text`` is a stream's text already scrubbed with its run."""
         if not isinstance(output, dict):
             return self.any(output, where)
         kind = output.get("output_type")
@@ -382,6 +437,8 @@ class _Scrubber:
         for i, (key, value) in enumerate(output.items()):
             if key in ("output_type", "execution_count"):
                 new = value
+            elif key == "text" and kind == "stream" and text is not _UNSET:
+                new = text
             elif key == "text" and kind == "stream":
                 name = output.get("name")
                 new = self.lines(value, f"stream.{name if isinstance(name, str) else 'stream'}")
@@ -423,7 +480,7 @@ class _Scrubber:
         self._count(spans, "source")
         if isinstance(value, str):
             return splice(value, spans, self.replacement)
-        return self._resplit(value, joined, spans)
+        return _resplit(value, joined, self._edits(spans))
 
     def cell(self, cell: Any, index: int) -> Any:
         if not isinstance(cell, dict):
@@ -453,14 +510,7 @@ class _Scrubber:
         return cell if out is None else _same_type(cell, out)
 
     def _outputs(self, outputs: list, cell: int) -> list:
-        out = None
-        for i, item in enumerate(outputs):
-            new = self.output(item, cell)
-            if new is not item and out is None:
-                out = outputs[:i]
-            if out is not None and new is not _DROP:
-                out.append(new)
-        return outputs if out is None else out
+        return self._items(outputs, lambda item: self.output(item, cell), cell)
 
     def notebook(self, nb: dict) -> dict:
         out: dict | None = None
@@ -510,8 +560,68 @@ def _join_lines(value: Any) -> str | None:
         return None
 
 
+def _resplit(value: list[str], joined: str, edits: list[_Edit]) -> list[str]:
+    """A list of lines (``joined`` is their text) with ``edits`` applied: only the lines an
+    edit touches are rewritten, re-split like nbformat does (``splitlines(True)``), so the rest
+    of the list keeps its layout."""
+    ends = list(itertools.accumulate(len(x) for x in value))
+    groups: list[list[Any]] = []  # [first element, last element, edits]
+    for edit in edits:
+        first = bisect.bisect_right(ends, edit[0])
+        last = bisect.bisect_left(ends, edit[1])
+        if groups and first <= groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], last)
+            groups[-1][2].append(edit)
+        else:
+            groups.append([first, last, [edit]])
+    out: list[str] = []
+    pos = 0
+    for first, last, group_edits in groups:
+        out.extend(value[pos:first])
+        base = ends[first - 1] if first else 0
+        chunk = joined[base : ends[last]]
+        shifted = [(s - base, e - base, rep) for s, e, rep in group_edits]
+        out.extend(_splice_edits(chunk, shifted).splitlines(True))
+        pos = last + 1
+    out.extend(value[pos:])
+    return out
+
+
+def _splice_edits(text: str, edits: list[_Edit]) -> str:
+    parts = []
+    pos = 0
+    for start, stop, replacement in edits:
+        parts.append(text[pos:start])
+        parts.append(replacement)
+        pos = stop
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _stream_name(item: Any) -> str | None:
+    """The name of a stream output whose text a frontend joins with its neighbours', or None."""
+    if not isinstance(item, dict) or item.get("output_type") != "stream":
+        return None
+    name = item.get("name")
+    text = item.get("text")
+    if not isinstance(name, str) or not (isinstance(text, str) or _join_lines(text) is not None):
+        return None
+    return name
+
+
+def _number_text(value: Any) -> str | None:
+    """The text form of a non-string scalar (int, float, Decimal, numpy numbers; not bool), as
+    ``str()`` and ``json.dumps`` write it; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return None
+    try:
+        return str(value)
+    except ValueError:  # an int over sys.get_int_max_str_digits(): JSON cannot carry it either
+        return None
+
+
 def _json_strings(value: Any) -> list[str]:
-    """Every string and key of a JSON tree, without recursion limits."""
+    """Every string, key and number (as text) of a JSON tree, without recursion limits."""
     out: list[str] = []
     stack = [value]
     while stack:
@@ -524,12 +634,16 @@ def _json_strings(value: Any) -> list[str]:
         else:
             if isinstance(item, str):
                 out.append(item)
+            elif (text := _number_text(item)) is not None:
+                out.append(text)
             continue
         for child in children:
             if isinstance(child, str):
                 out.append(child)
             elif isinstance(child, (dict, list)):
                 stack.append(child)
+            elif (text := _number_text(child)) is not None:
+                out.append(text)
     return out
 
 
@@ -779,7 +893,8 @@ def _patch(
     if old is new:
         return True
     start, end = span
-    if isinstance(old, str) and isinstance(new, str):
+    if isinstance(new, str) and (isinstance(old, str) or _number_text(old) is not None):
+        # A redacted string, or a number that held a secret and is now its redacted text.
         ascii_only = layout.ensure_ascii or not _utf8_safe(new)
         edits.append((start, end, json.dumps(new, ensure_ascii=ascii_only)))
         return True
