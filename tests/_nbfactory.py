@@ -186,3 +186,33 @@ def to_disk_dict(nb: Any) -> dict:
     import json
 
     return json.loads(dumps(nb))
+
+
+def kernelspec_path(tmp: Any) -> str:
+    """A JUPYTER_PATH entry with a ``redactor-test`` kernelspec for this interpreter, so that a
+    python3 kernelspec installed elsewhere cannot interfere."""
+    import json
+    import sys
+    from pathlib import Path
+
+    spec = Path(tmp) / "share" / "jupyter" / "kernels" / "redactor-test"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "t", "language": "python"})
+    )
+    return str(Path(tmp) / "share" / "jupyter")
+
+
+# A cell whose child process writes the value of the environment variable ``var`` in two halves,
+# ``pause`` seconds apart: ipykernel sends what it captured every 0.2 s, so the kernel sends two
+# stream messages and nbclient saves two outputs, as with papermill.
+SPLIT_WRITE = """\
+import subprocess, sys
+child = (
+    "import os, sys, time\\n"
+    "v = os.environ[{var!r}]\\n"
+    "os.write(1, v[:{cut}].encode()); time.sleep({pause}); os.write(1, (v[{cut}:] + '\\\\n').encode())"
+)
+_ = subprocess.run([sys.executable, "-c", child], check=True)
+"""
