@@ -26,8 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from pythonjsonlogger.json import JsonFormatter
+from redactor.ipython_extension._kernel import redact_content
 
-from ipython_extension._kernel import redact_content
 from redactor import Redactor
 from redactor._logfiles import redact_json_line
 from redactor.logging import RedactingFilter, redact_value
