@@ -13,8 +13,9 @@ Where to put it::
 * **Just before the renderer** (recommended): every value is still structured, so the event dict
   is walked (dicts, lists, tuples, sets; keys too) and each string is redacted. ``exc_info`` is
   rendered into ``exception`` here (as ``format_exc_info`` would) so that a renderer cannot print
-  the live exception unredacted. Objects that are neither strings nor containers are replaced by
-  their redacted ``repr`` only when that ``repr`` holds a secret.
+  the live exception unredacted. A number (int, float, Decimal; not bool) whose text holds a
+  secret becomes that text redacted, a string. Other objects that are neither strings nor
+  containers are replaced by their redacted ``repr`` only when that ``repr`` holds a secret.
 * **After the renderer** (also works, e.g. when a renderer adds text of its own): the rendered
   ``str`` or ``bytes`` is redacted as a whole. A secret escaped by the renderer (JSON ``\\n``,
   ``\\"``) is caught by the engine's JSON encoding.
