@@ -628,6 +628,7 @@ def _number_text(value: Any) -> str | None:
 def _json_strings(value: Any) -> list[str]:
     """Every string, key and number (as text) of a JSON tree, without recursion limits."""
     out: list[str] = []
+    plain: list[Any] = []  # ints and floats: written by one json.dumps call, their str() forms
     stack = [value]
     while stack:
         item = stack.pop()
@@ -637,18 +638,19 @@ def _json_strings(value: Any) -> list[str]:
         elif isinstance(item, list):
             children = item
         else:
-            if isinstance(item, str):
-                out.append(item)
-            elif (text := _number_text(item)) is not None:
-                out.append(text)
-            continue
+            children = (item,)
         for child in children:
             if isinstance(child, str):
                 out.append(child)
             elif isinstance(child, (dict, list)):
                 stack.append(child)
+            elif type(child) in (int, float):
+                plain.append(child)
             elif (text := _number_text(child)) is not None:
                 out.append(text)
+    if plain:
+        # 200,000 floats of a plotly figure: 0.03 s this way, 0.25 s with str() one by one.
+        out.append(json.dumps(plain))
     return out
 
 
