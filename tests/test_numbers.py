@@ -388,3 +388,14 @@ def test_property_json_lines_stay_json(each_engine, case):
     out = redact_json_line(r.redact(line), r, counts)
     assert secret not in out
     assert json.loads(out) == {"v": expected(value, r)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_property_long_lists_of_numbers(each_engine, data):
+    """The kernel checks a long list's numbers with one scan: same result as one by one."""
+    secret = data.draw(digits)
+    value = data.draw(st.lists(numbers_with(secret), min_size=17, max_size=60))
+    r = _redactor(secret)
+    assert redact_content(value, r) == expected(value, r)
+    assert redact_content(tuple(value), r) == tuple(expected(value, r))
