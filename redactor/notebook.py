@@ -14,11 +14,12 @@ What is scrubbed (nbformat v4): stream text (``stdout``, ``stderr`` and the ``st
 JupyterLab saves for ``input()``), each run of consecutive stream outputs of one name matched as
 the one text frontends display (nbclient and papermill save one print as several outputs); a
 region that spans outputs is replaced in the output where it starts and removed from the ones it
-continues into, which are kept (possibly empty); every text-like type of ``display_data`` and ``execute_result``
-(``text/*``, ``image/svg+xml``, ``application/javascript``; ``application/json`` and ``*+json``
-walked recursively, keys included); error ``ename``, ``evalue`` and the ANSI ``traceback``; output
-metadata; markdown and raw cell attachments; cell and notebook metadata (widget state under
-``metadata.widgets``, nested Output-widget outputs and base64 buffers, papermill parameters).
+continues into, which are kept (possibly empty); every text-like type of ``display_data`` and
+``execute_result`` (``text/*``, ``image/svg+xml``, ``application/javascript``;
+``application/json`` and ``*+json`` walked recursively, keys included); error ``ename``,
+``evalue`` and the ANSI ``traceback``; output metadata; markdown and raw cell attachments; cell
+and notebook metadata (widget state under ``metadata.widgets``, nested Output-widget outputs and
+base64 buffers, papermill parameters).
 In every nested value a number (int or float; not a boolean) whose text form holds a secret, such
 as an account number in ``application/json``, becomes that text redacted, a JSON string.
 
