@@ -29,7 +29,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ._default import get_redactor
+from ._default import get_redactor, register_key_material
 
 if TYPE_CHECKING:
     from ._engine import Redactor
@@ -394,6 +394,7 @@ def install(
     it, and it is undone at interpreter exit after everything held back has been written.
     """
     global _state, _atexit_registered
+    register_key_material(redactor)  # REDACTOR_MASTER_KEY / REDACTOR_PASSPHRASE (issue 12)
     with _install_lock:
         if _state is not None:
             return
