@@ -103,8 +103,8 @@ def _socket_dir() -> str:
         bases.append(runtime)
     bases += [tempfile.gettempdir(), "/tmp"]  # noqa: S108 - mkdtemp makes a private directory
     for base in bases:
-        # sun_path holds 108 bytes on Linux and 104 on macOS: keep well below.
-        if len(os.fsencode(base)) > 60:
+        # sun_path holds 108 bytes on Linux and 104 on macOS; "/redactor-ch-XXXXXXXX/s" adds 23.
+        if len(os.fsencode(base)) > 80:
             continue
         with contextlib.suppress(OSError):
             return tempfile.mkdtemp(prefix="redactor-ch-", dir=base)  # mode 0700

@@ -96,7 +96,7 @@ _registered = _Registered()
 def register_once(value: str | bytes, name: str, redactor: Redactor | None = None) -> bool:
     """Register ``value`` as ``name`` unless ``redactor`` (default: the process-wide one) already
     got this pair; returns whether the redactor holds it (False: refused as too short)."""
-    return _registered.register(redactor or get_redactor(), name, value)
+    return _registered.register(get_redactor() if redactor is None else redactor, name, value)
 
 
 def register_key_material(
