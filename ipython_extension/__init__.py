@@ -111,8 +111,6 @@ class _Extension:
             out.append("raw fd echo " + ", ".join(str(p.fd) for p in self.pumps))
         if self.log_filters:
             out.append(f"kernel log handlers ({len(self.log_filters)})")
-        if self.channel is not None:
-            out.append(f"child-process channel ({self.channel.registrations} registrations)")
         if self.terminal is not None and self.terminal.active:
             out.append(
                 ", ".join(self.terminal.streams) or "sys.stdout/sys.stderr (already wrapped)"
@@ -121,6 +119,8 @@ class _Extension:
 
         if stdio.installed():
             out.append("redactor.install()")
+        if self.channel is not None:
+            out.append(f"child-process channel ({self.channel.registrations} registrations)")
         return out
 
     def unload(self) -> None:

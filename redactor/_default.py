@@ -114,9 +114,38 @@ def register_key_material(
         value = env.get(var)
         if not value:
             continue
-        for form in dict.fromkeys((value, value.strip())):
+        forms = [value, value.strip()]
+        if var == KEY_MATERIAL_VARS[0]:
+            forms += _key_notations(value.strip())
+        for form in dict.fromkeys(forms):
             if form:
                 register_once(form, var, redactor)
+
+
+def _key_notations(text: str) -> list[str]:
+    """The master key in the other notations it may be given or shown in (hex either case,
+    base64 standard or URL-safe, padded or not): the same 32 bytes however they are written."""
+    import base64
+    import binascii
+
+    key = b""
+    if len(text) == 64:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+    if not key:
+        padded = text + "=" * (-len(text) % 4)
+        for altchars in (None, b"-_"):
+            try:
+                key = base64.b64decode(padded.encode("ascii"), altchars=altchars, validate=True)
+                break
+            except (binascii.Error, ValueError, UnicodeEncodeError):
+                continue
+    if len(key) != 32:
+        return []
+    std, url = base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()
+    return [key.hex(), key.hex().upper(), std, std.rstrip("="), url, url.rstrip("=")]
 
 
 def redact(text: str) -> str:
