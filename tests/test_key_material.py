@@ -21,7 +21,6 @@ from test_ipython_extension import _kernelspec, _start, _stop, _strings
 
 import redactor
 from redactor import Redactor
-from redactor._default import register_key_material
 from redactor.secrets import LocalStore
 from redactor.secrets._keys import WrappingInfo, resolve_master_key
 
@@ -180,6 +179,8 @@ def test_a_malformed_master_key_is_registered_and_not_shown(
 def test_property_environment_dumps_never_show_key_material(value: str, variable: str) -> None:
     assume(value.strip() and "\x00" not in value)
     assume(not ("'" in value and '"' in value))  # repr's mixed-quote escaping is item 2's case
+    from redactor._default import register_key_material
+
     r = Redactor()
     environ = {"HOME": "/home/u", variable: value}
     register_key_material(r, environ)
