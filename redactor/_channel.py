@@ -32,7 +32,7 @@ import contextlib
 import errno
 import hashlib
 import os
-import select
+import selectors
 import shutil
 import socket
 import stat
@@ -150,27 +150,27 @@ class Carrier:
             os.environ[ENV_CHANNEL] = self.path
         _register_atexit()
 
-    @property
-    def owned_here(self) -> bool:
-        return self.pid == os.getpid() and not self._closed
-
     # -- serving ----------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        while True:
-            try:
-                ready, _, _ = select.select([self._listener, self._wake_r], [], [])
-            except (OSError, ValueError):
-                return
-            if self._wake_r in ready or self._closed:
-                return
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(
-                target=self._handle, args=(conn,), name="redactor-channel-peer", daemon=True
-            ).start()
+        # selectors (epoll/poll), not select(): a kernel may hold descriptors above FD_SETSIZE.
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._listener, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                try:
+                    ready = [key.fileobj for key, _ in sel.select()]
+                except (OSError, ValueError):
+                    return
+                if self._wake_r in ready or self._closed:
+                    return
+                try:
+                    conn, _ = self._listener.accept()
+                except OSError:
+                    continue
+                threading.Thread(
+                    target=self._handle, args=(conn,), name="redactor-channel-peer", daemon=True
+                ).start()
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
@@ -262,6 +262,33 @@ def start_carrier(register: Register | None = None, *, export: bool = True) -> C
             stacklevel=2,
         )
         return None
+
+
+_for_install: Carrier | None = None
+
+
+def open_for_install(redactor: object = None) -> None:
+    """:func:`redactor.install` carries its children's output (``fd=True``) and prints what its
+    workers return: open a channel for it, unless this process already serves one (a kernel)."""
+    global _for_install
+    with _owned_lock:
+        if any(c.pid == os.getpid() and not c._closed for c in _owned.values()):
+            return
+    register: Register | None = None
+    if redactor is not None:
+        from ._default import register_once
+
+        def register(name: str, value: str | bytes) -> bool:
+            return register_once(value, name, redactor)  # type: ignore[arg-type]
+
+    _for_install = start_carrier(register)
+
+
+def close_for_install() -> None:
+    global _for_install
+    carrier, _for_install = _for_install, None
+    if carrier is not None:
+        carrier.close()
 
 
 def _start_without_signals(thread: threading.Thread) -> None:

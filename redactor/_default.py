@@ -122,6 +122,22 @@ def register_key_material(
                 register_once(form, var, redactor)
 
 
+def redaction_started(redactor: Redactor | None = None) -> None:
+    """What every hook does when it starts (:func:`redactor.install`): register the store's key
+    material and open the channel through which child processes register what they fetch."""
+    from ._channel import open_for_install
+
+    register_key_material(redactor)
+    open_for_install(redactor)
+
+
+def redaction_stopped() -> None:
+    """Undo :func:`redaction_started`'s channel (the registered values stay)."""
+    from ._channel import close_for_install
+
+    close_for_install()
+
+
 def _key_notations(text: str) -> list[str]:
     """The master key in the other notations it may be given or shown in (hex either case,
     base64 standard or URL-safe, padded or not): the same 32 bytes however they are written."""

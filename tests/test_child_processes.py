@@ -306,3 +306,43 @@ def test_without_redactor_run_the_grandchild_prints_in_clear(home: Path) -> None
         check=False,
     )
     assert result.stdout == f"plain {VALUES['run']}\n"
+
+
+# -- redactor.install() -----------------------------------------------------------------------
+
+
+def test_install_script_whose_children_fetch(home: Path) -> None:
+    """``install(fd=True)`` carries its children's output; its workers' returns reach print."""
+    script = textwrap.dedent(
+        f"""
+        import multiprocessing, subprocess, sys
+        from concurrent.futures import ProcessPoolExecutor
+        import redactor
+
+        def fetch(key):
+            from redactor import dbutils
+            return dbutils.secrets.get({SCOPE!r}, key)
+
+        if __name__ == "__main__":
+            redactor.install(fd=True)
+            subprocess.run([sys.executable, "-c", {_fetch("sub", "child")!r}], check=True)
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                print("returned", pool.submit(fetch, "pool").result(), flush=True)
+        """
+    )
+    path = home.parent / "script.py"
+    path.write_text(script)
+    result = subprocess.run(
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_env(home),
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"child {R}\nreturned {R}\n",
+        "",
+    )
