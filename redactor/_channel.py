@@ -329,7 +329,10 @@ def _close_all() -> None:
 
 def _after_fork_in_child() -> None:
     # A forked child inherits the listener but not its thread: close its copies so that the
-    # socket belongs to the parent alone. The directory stays (the parent still uses it).
+    # socket belongs to the parent alone. The directory stays (the parent still uses it). Locks
+    # another thread held at the fork would never be released in the child: make new ones.
+    global _owned_lock, _send_lock
+    _owned_lock, _send_lock = threading.Lock(), threading.Lock()
     for carrier in list(_owned.values()):
         if carrier.pid != os.getpid():
             with contextlib.suppress(Exception):

@@ -93,6 +93,17 @@ class _Registered:
 _registered = _Registered()
 
 
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at the fork would never be released in the child.
+    global _lock
+    _lock = threading.Lock()
+    _registered._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def register_once(value: str | bytes, name: str, redactor: Redactor | None = None) -> bool:
     """Register ``value`` as ``name`` unless ``redactor`` (default: the process-wide one) already
     got this pair; returns whether the redactor holds it (False: refused as too short)."""

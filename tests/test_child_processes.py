@@ -265,16 +265,25 @@ def _redactor_run(home: Path, *command: str) -> subprocess.CompletedProcess[str]
 
 
 def test_redactor_run_grandchild_fetches_and_prints(home: Path) -> None:
-    grandchild = _fetch("run", "grandchild")
+    grandchild = _fetch("run", "grandchild") + textwrap.dedent(
+        f"""
+        value = dbutils.secrets.get({SCOPE!r}, "run").encode()
+        for what in ("environ", "cmdline"):  # this process's and its parent's
+            for pid in ("self", str(__import__("os").getppid())):
+                with open(f"/proc/{{pid}}/{{what}}", "rb") as f:
+                    print(what, value in f.read())
+        """
+    )
     child = (
         "import subprocess, sys\n"
         f"subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)\n"
         "print('child done')\n"
     )
     result = _redactor_run(home, sys.executable, "-c", child)
+    checks = "environ False\n" * 2 + "cmdline False\n" * 2
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        f"grandchild {R}\nchild done\n",
+        f"grandchild {R}\n{checks}child done\n",
         "",
     )
 
