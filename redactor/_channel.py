@@ -109,8 +109,51 @@ def _socket_dir() -> str:
         if len(os.fsencode(base)) > 80:
             continue
         with contextlib.suppress(OSError):
-            return tempfile.mkdtemp(prefix="redactor-ch-", dir=base)  # mode 0700
+            path = tempfile.mkdtemp(prefix=_PREFIX, dir=base)  # mode 0700
+            _sweep_stale(base, keep=path)
+            return path
     raise OSError(errno.ENAMETOOLONG, "no temp directory with a short enough path")
+
+
+_PREFIX = "redactor-ch-"
+# A directory still without its socket this long after it was made is not one being set up.
+_STALE_EMPTY_SECONDS = 60.0
+
+
+def _sweep_stale(base: str, keep: str) -> None:
+    """Remove this user's channel directories whose carrier died without cleaning up (a kernel
+    killed with SIGKILL): their socket refuses connections. Best effort, never raises."""
+    import time
+
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        d = os.path.join(base, name)
+        if d == keep:
+            continue
+        try:
+            st = os.lstat(d)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            sock_path = os.path.join(d, "s")
+            try:
+                os.lstat(sock_path)
+            except FileNotFoundError:
+                if time.time() - st.st_mtime > _STALE_EMPTY_SECONDS:
+                    shutil.rmtree(d, ignore_errors=True)
+                continue
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.settimeout(1.0)
+                probe.connect(sock_path)
+            except ConnectionRefusedError:
+                shutil.rmtree(d, ignore_errors=True)
+            finally:
+                probe.close()
+        except OSError:
+            continue
 
 
 class Carrier:

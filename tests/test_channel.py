@@ -416,3 +416,32 @@ def test_messages_never_hold_the_value(carrier: tuple[_channel.Carrier, Recorder
     assert time.monotonic() - start < 20
     text = f"{info.value!s} {info.value!r} {info.value.__context__!r}"
     assert VALUE not in text and VALUE[:8] not in text
+
+
+def test_directories_of_killed_carriers_are_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    code = (
+        "from redactor import _channel; import time\n"
+        "print(_channel.start_carrier().path, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=child_env(None)
+    )
+    try:
+        assert proc.stdout is not None
+        dead = Path(proc.stdout.readline().strip())
+    finally:
+        proc.kill()  # SIGKILL: no atexit, the directory stays behind
+        proc.wait(TIMEOUT)
+    assert dead.is_socket()
+    alive = _channel.Carrier(Recorder(), export=False)
+    try:
+        assert not dead.parent.exists()
+        other = _channel.Carrier(Recorder(), export=False)  # a live carrier's directory stays
+        try:
+            assert Path(alive.path).is_socket()
+        finally:
+            other.close()
+    finally:
+        alive.close()
