@@ -36,6 +36,7 @@ class _Extension:
         self.pumps: list[Any] = []
         self.log_filters: list[tuple[logging.Handler, logging.Filter]] = []
         self.magic: Any = None
+        self.channel: Any = None
 
     def load(self) -> None:
         kernel = getattr(self.ip, "kernel", None)
@@ -53,6 +54,12 @@ class _Extension:
             self.terminal = TerminalHook(self.ip)
             self.terminal.install()
         self._register_magic()
+        # The store's key material in the environment, and secrets that child processes fetch
+        # (they register over the channel before `get` returns), reach this shell's redactor.
+        from redactor import _channel, _default
+
+        _default.register_key_material()
+        self.channel = _channel.start_carrier()
 
     def _hook_echo_copies(self) -> None:
         """ipykernel writes fd-level output (C code, subprocesses) raw to its own original fds too."""
@@ -112,9 +119,14 @@ class _Extension:
 
         if stdio.installed():
             out.append("redactor.install()")
+        if self.channel is not None:
+            out.append(f"child-process channel ({self.channel.registrations} registrations)")
         return out
 
     def unload(self) -> None:
+        if self.channel is not None:
+            self.channel.close()  # children started later see no channel
+            self.channel = None
         if self.magic is not None:
             line_magics = self.ip.magics_manager.magics.get("line", {})
             if line_magics.get("redactor") is self.magic:

@@ -29,7 +29,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ._default import get_redactor
+from ._default import get_redactor, redaction_started, redaction_stopped
 
 if TYPE_CHECKING:
     from ._engine import Redactor
@@ -394,6 +394,7 @@ def install(
     it, and it is undone at interpreter exit after everything held back has been written.
     """
     global _state, _atexit_registered
+    redaction_started(redactor)  # key material; the channel children register secrets through
     with _install_lock:
         if _state is not None:
             return
@@ -444,6 +445,7 @@ def uninstall(timeout: float = 2.0) -> None:
         if state is None:
             return
         _state = None
+        redaction_stopped()
         for name, (original, wrapper) in state.streams.items():
             try:
                 wrapper.flush()

@@ -2,7 +2,8 @@
 
 Every value ``get``/``getBytes`` returns is first registered with the process-wide redactor
 (:func:`redactor.get_redactor`) as ``scope/key``, so any installed hook redacts it from the moment
-the caller holds it. Return types and helper types follow the Databricks SDK: ``list`` gives
+the caller holds it; in a child of a kernel or of ``redactor run`` it is registered with that
+carrier's redactor as well (see :mod:`redactor._channel`) before it is returned. Return types and helper types follow the Databricks SDK: ``list`` gives
 ``SecretMetadata(key=...)`` items, ``listScopes`` gives ``SecretScope(name=...)`` items with
 ``getName()``.
 """
@@ -10,9 +11,6 @@ the caller holds it. Return types and helper types follow the Databricks SDK: ``
 from __future__ import annotations
 
 import builtins
-import hashlib
-import threading
-import weakref
 from typing import NamedTuple
 
 __all__ = ["DBUtils", "SecretMetadata", "SecretScope", "SecretsUtil", "dbutils"]
@@ -49,32 +47,20 @@ _METHOD_HELP = {
 }
 
 
-class _Registered:
-    """Which (name, value digest) pairs each redactor already holds, so a ``get`` in a loop does
-    not grow the redactor's name list. Digests live in memory only."""
+def _register(name: str, value: str | bytes) -> None:
+    """Register with this process's redactor, then with the redactor of the process carrying
+    this one's output (a kernel or ``redactor run`` this is a child of), before returning."""
+    from redactor._channel import ChannelError, announce
+    from redactor._default import register_once
 
-    def __init__(self) -> None:
-        self._seen: weakref.WeakKeyDictionary[object, set[tuple[str, bytes]]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
+    from ._errors import SecretsError
 
-    def register(self, name: str, value: str | bytes) -> None:
-        from redactor import get_redactor
-
-        redactor = get_redactor()
-        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-        ident = (name, hashlib.sha256(data).digest())
-        with self._lock:
-            seen = self._seen.setdefault(redactor, set())
-            if ident in seen:
-                return
-        redactor.add(value, name)
-        with self._lock:
-            seen.add(ident)
-
-
-_registered = _Registered()
+    if not register_once(value, name):
+        return  # refused as too short, with a warning: no redactor anywhere will hold it
+    try:
+        announce(name, value)
+    except ChannelError as exc:
+        raise SecretsError(f"secret {name!r} not returned: {exc}") from None
 
 
 def _check_args(scope: object, key: object) -> None:
@@ -97,12 +83,12 @@ class SecretsUtil:
                 value = value.decode("utf-8")
             except UnicodeDecodeError:
                 # Register the bytes anyway: the caller has seen that they exist.
-                _registered.register(f"{scope}/{key}", value)
+                _register(f"{scope}/{key}", value)
                 raise SecretsError(
                     f"secret {key!r} in scope {scope!r} holds bytes that are not UTF-8 text; "
                     "use dbutils.secrets.getBytes"
                 ) from None
-        _registered.register(f"{scope}/{key}", value)
+        _register(f"{scope}/{key}", value)
         return value
 
     def getBytes(self, scope: str, key: str) -> bytes:
@@ -112,7 +98,7 @@ class SecretsUtil:
         _check_args(scope, key)
         value = get_secret(scope, key)
         data = value.encode("utf-8") if isinstance(value, str) else value
-        _registered.register(f"{scope}/{key}", data)
+        _register(f"{scope}/{key}", data)
         return data
 
     def list(self, scope: str) -> builtins.list[SecretMetadata]:

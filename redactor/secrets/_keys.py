@@ -11,6 +11,9 @@ encryption), so changing it re-wraps one small blob. Sources, in order of preced
    mode 0600 and ``O_EXCL``; refused if group or others can read or write it, or if another user
    owns it.
 
+Both variables are registered with the process-wide redactor (named, never shown) whenever they
+are read here, as is a passphrase typed at the prompt, so the process never prints them.
+
 A key is identified by ``key_id``, a keyed hash that says which key wrapped the data key without
 revealing anything about the key, so a mismatch gets a precise message instead of a bare
 "decryption failed".
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redactor._default import KEY_MATERIAL_VARS, register_key_material, register_once
+
 from ._errors import MasterKeyError
 
 __all__ = [
@@ -50,8 +55,8 @@ __all__ = [
     "resolve_master_key",
 ]
 
-ENV_MASTER_KEY = "REDACTOR_MASTER_KEY"
-ENV_PASSPHRASE = "REDACTOR_PASSPHRASE"  # noqa: S105 - a variable name
+# "REDACTOR_MASTER_KEY", "REDACTOR_PASSPHRASE": one list, shared with the hooks that register them.
+ENV_MASTER_KEY, ENV_PASSPHRASE = KEY_MATERIAL_VARS
 KEY_FILE_NAME = "master.key"
 PENDING_KEY_FILE_NAME = "master.key.new"
 KEY_LEN = 32
@@ -291,6 +296,9 @@ def resolve_master_key(
     when stdin is a TTY).
     """
     env = os.environ if environ is None else environ
+    # Key material is a secret like any other: whatever this process prints (`%env`,
+    # `print(os.environ)`) must not show it. Registered under the variable's name.
+    register_key_material(environ=env)
     if env.get(ENV_MASTER_KEY):
         return MasterKey(KIND_ENV, parse_master_key(env[ENV_MASTER_KEY]), ENV_MASTER_KEY)
     stored_kdf = wrapping.kdf if wrapping and wrapping.kind == KIND_PASSPHRASE else None
@@ -307,11 +315,12 @@ def resolve_master_key(
                 f"the store in {home} is locked with a passphrase: set {ENV_PASSPHRASE} "
                 "or run on a terminal to be asked for it"
             )
+        typed = prompt(f"passphrase for the secret store in {home}: ")
+        if typed.strip():
+            register_once(typed, "passphrase prompt")
         return MasterKey(
             KIND_PASSPHRASE,
-            derive_from_passphrase(
-                prompt(f"passphrase for the secret store in {home}: "), stored_kdf
-            ),
+            derive_from_passphrase(typed, stored_kdf),
             "passphrase prompt",
             stored_kdf,
         )

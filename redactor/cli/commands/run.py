@@ -81,7 +81,20 @@ def run(args: argparse.Namespace) -> int:
         redactor = redactor_from_args(args)
     except source_errors() as exc:
         return fail(str(exc))
-    return _Runner(redactor, command, add_mask=args.add_mask).run()
+    # The store's key material in our environment (the command inherits it), and secrets that
+    # the command's descendants fetch (registered over the channel before `get` returns), are
+    # redacted from its output too.
+    from redactor import _channel, _default
+
+    _default.register_key_material(redactor)
+    carrier = _channel.start_carrier(
+        lambda name, value: _default.register_once(value, name, redactor)
+    )
+    try:
+        return _Runner(redactor, command, add_mask=args.add_mask).run()
+    finally:
+        if carrier is not None:
+            carrier.close()
 
 
 class _Runner:
