@@ -197,8 +197,12 @@ def run(args: argparse.Namespace) -> int:
         redactor = build_redactor(config_from_args(args))
     except source_errors() as exc:
         return fail(str(exc))
-    if not len(redactor):
-        print("redactor: warning: the configured sources gave no secret", file=sys.stderr)
+    if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
+        print(
+            "redactor: warning: the configured sources hold no secret value; the copies are "
+            "not redacted (allowed by allow-empty)",
+            file=sys.stderr,
+        )
     try:
         src, dest = _check_paths(args)
         files, skipped = list_log_files(src, dest, args.format)
