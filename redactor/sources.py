@@ -76,7 +76,10 @@ class NoSecretsConfigured(ConfigError):
         super().__init__(HOW_TO_CONFIGURE)
 
 
-ALLOW_EMPTY_HINT = "to run anyway, pass --allow-empty (allow-empty = true under [tool.redactor]) to let nothing to redact pass"
+ALLOW_EMPTY_HINT = (
+    "to run with nothing to redact, pass --allow-empty or set allow-empty = true under "
+    "[tool.redactor]"
+)
 
 
 class NoSecretValues(ConfigError):
