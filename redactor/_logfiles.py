@@ -260,7 +260,8 @@ def sniff(head: bytes, name: str) -> str | None:
             kind = REFUSED_SUFFIXES[".z"]
     if kind is not None and kind not in READABLE:
         raise Unsupported(
-            f"{name}: {kind}: scrub-logs cannot read this format and does not copy it unscanned"
+            f"{name}: {kind}: scrub-logs cannot read this format and does not copy it unscanned "
+            "(unpack it into INPUT first)"
         )
     if kind == "zst":
         _zstandard(name)
@@ -272,7 +273,7 @@ def _zstandard(name: str) -> Any:
         import zstandard
     except ImportError:
         raise Unsupported(
-            f"{name}: zstd-compressed: reading it needs the zstandard package: {ZSTD_HINT}"
+            f"{name}: zstd-compressed: reading it needs the zstandard package ({ZSTD_HINT})"
         ) from None
     return zstandard
 

@@ -231,9 +231,7 @@ def run(args: argparse.Namespace) -> int:
         src, dest = _check_paths(args)
         files, skipped = list_log_files(src, dest, args.format, refused)
     except Unsupported as exc:
-        return fail(
-            f"{exc}; unpack it into INPUT first, or pass --skip-unsupported to leave it out"
-        )
+        return fail(f"{exc}; pass --skip-unsupported to leave such files out")
     except ValueError as exc:
         return fail(str(exc))
     except OSError as exc:
