@@ -633,7 +633,9 @@ def _copy_tar(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int
     a regular file's content is redacted (so its size may change, and the archive is written
     anew in PAX format, which holds whatever the input's format held)."""
     try:
-        tin = tarfile.open(fileobj=src, mode="r|")  # type: ignore[call-overload]
+        # ignore_zeros: archives appended to one another (tar -A, cat a.tar b.tar) are read on,
+        # as GNU tar -i does, instead of stopping at the first end-of-archive blocks.
+        tin = tarfile.open(fileobj=src, mode="r|", ignore_zeros=True)  # type: ignore[call-overload]
     except tarfile.TarError:
         raise Unsupported(f"{name}: not a readable tar archive (corrupt or truncated)") from None
     with tin, tarfile.open(fileobj=dest, mode="w|", format=tarfile.PAX_FORMAT) as tout:
@@ -657,6 +659,9 @@ def _copy_tar(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int
                 info.size = spool.tell()
                 spool.seek(0)
                 tout.addfile(info, spool)
+    # Read to the end, so that a codec around the archive checks its trailer (CRC, size).
+    while src.read(CHUNK):
+        pass
 
 
 def _redacted_pieces(

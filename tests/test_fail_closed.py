@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
-from redactor.sources import NoSecretValues, SourceConfig, build_redactor
+from redactor.sources import ConfigError, SourceConfig, build_redactor
 
 # The checkout whose code is imported (this worktree, or another one's when run from there).
 ROOT = Path(redactor.__file__).resolve().parents[1]
@@ -209,7 +209,7 @@ def test_property_a_bad_line_is_never_dropped_silently(tmp_path_factory, value, 
     cfg = SourceConfig(secrets_files=[path])
     try:
         r = build_redactor(cfg, {})
-    except redactor.sources.ConfigError as exc:
+    except ConfigError as exc:
         message = str(exc)
         assert message.startswith(f"cannot parse secrets file {path} at line {good + 1}: ")
         assert value.strip() not in message or value.strip() in str(path)
@@ -281,13 +281,16 @@ def test_an_empty_scope_fails_and_a_missing_store_is_named(tmp_path: Path) -> No
 def test_an_empty_variable_and_too_short_values_are_named() -> None:
     cfg = SourceConfig(secret_envs=["CI_SECRET"], env_patterns=["*_PW"])
     with pytest.warns(UserWarning):
-        with pytest.raises(NoSecretValues) as info:
+        with pytest.raises(ConfigError) as info:
             build_redactor(cfg, {"CI_SECRET": "", "A_PW": "abc"})
-    assert info.value.reasons == [
-        "secret-env CI_SECRET: env/CI_SECRET is empty",
-        "env-pattern '*_PW': env/A_PW is shorter than min-length 6",
-    ]
-    assert "abc" not in str(info.value)
+    assert str(info.value) == (
+        "the configured sources hold no secret value, so nothing would be redacted: "
+        "secret-env CI_SECRET: env/CI_SECRET is empty; env-pattern '*_PW': env/A_PW is shorter "
+        "than min-length 6. To redact, export the variables in the environment that runs "
+        "redactor (an IDE or a git GUI may not have your shell's), or fix the sources; to run "
+        "with nothing to redact, pass --allow-empty or set allow-empty = true under "
+        "[tool.redactor]"
+    )
     # one source that gives a value is enough; the others may be empty
     with pytest.warns(UserWarning, match="'env/CI_SECRET' is empty"):
         assert len(build_redactor(cfg, {"CI_SECRET": "", "A_PW": "long-enough"})) == 1
@@ -445,7 +448,7 @@ def test_nbconvert_does_not_export_with_configured_sources_empty(
     process_redactor.add(PASSWORD, "process/password")
     nb = nbformat.read(project / "leaky.ipynb", as_version=4)
     resources = {"metadata": {"path": str(project)}}
-    with pytest.raises(NoSecretValues) as info:
+    with pytest.raises(ConfigError) as info:
         HTMLExporter(preprocessors=[RedactPreprocessor()]).from_notebook_node(nb, resources)
     assert str(info.value) == NOTHING.removeprefix("redactor: error: ").removesuffix("\n")
     # exported, the token is redacted
