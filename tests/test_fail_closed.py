@@ -194,8 +194,9 @@ def test_a_dotenv_line_that_cannot_be_parsed_names_file_and_line_never_the_value
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
+    # no quote nor backslash: the opening quote is never closed, so the line cannot parse
     value=st.text(
-        st.characters(codec="utf-8", exclude_characters="\r\n\x00"), min_size=8, max_size=40
+        st.characters(codec="utf-8", exclude_characters='\r\n\x00"\\'), min_size=8, max_size=40
     ),
     good=st.integers(min_value=0, max_value=3),
 )
@@ -207,15 +208,14 @@ def test_property_a_bad_line_is_never_dropped_silently(tmp_path_factory, value, 
     path = folder / "s.env"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cfg = SourceConfig(secrets_files=[path])
-    try:
-        r = build_redactor(cfg, {})
-    except ConfigError as exc:
-        message = str(exc)
-        assert message.startswith(f"cannot parse secrets file {path} at line {good + 1}: ")
-        assert value.strip() not in message or value.strip() in str(path)
-    else:
-        # python-dotenv read it (the value held a closing quote): every line gave a value
-        assert len(r) >= good
+    with pytest.raises(ConfigError) as info:
+        build_redactor(cfg, {})
+    message = str(info.value)
+    assert message == (
+        f"cannot parse secrets file {path} at line {good + 1}: not NAME=VALUE (an unclosed "
+        "quote, text after a closing quote, or no '='); fix or remove it (the content is not "
+        "shown)"
+    )
 
 
 def test_secrets_file_that_cannot_be_read(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import redactor
-from redactor._logfiles import LogFile, Unsupported, list_log_files, scrub_log_file, sniff
+from redactor._logfiles import LogFile, list_log_files, scrub_log_file
 
 REDACTOR = [str(Path(sys.executable).parent / "redactor")]
 TIMEOUT = 180
@@ -465,9 +465,13 @@ names = st.lists(
 
 def plain(data: bytes) -> bool:
     """Bytes that are not themselves an archive or compressed (Hypothesis finds the magics)."""
+    from redactor import _logfiles
+
+    if not hasattr(_logfiles, "sniff"):  # a version that reads no archive
+        return True
     try:
-        return sniff(data[:512], "x.log") is None
-    except Unsupported:
+        return _logfiles.sniff(data[:512], "x.log") is None
+    except _logfiles.Unsupported:
         return False
 
 
