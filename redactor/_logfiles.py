@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import contextlib
 import copy
 import gzip
+import io
 import json
 import lzma
 import os
@@ -68,8 +70,9 @@ CODEC_SUFFIXES = {
 TAR_SUFFIXES = {".tgz": "gz", ".tbz": "bz2", ".tbz2": "bz2", ".txz": "xz", ".tzst": "zst"}
 ARCHIVE_SUFFIXES = {".zip": "zip", ".tar": "tar"}
 # Formats recognised and refused: compressed or packed, so copying them would pass whatever they
-# hold through unscanned. Suffixes, then magic bytes (only signatures of 4 bytes or more, so that
-# arbitrary binary or text is never mistaken for them).
+# hold through unscanned. Magic bytes first, then suffixes. Only signatures of 3 bytes or more
+# that text does not start with: two-byte ones (compress's 1f 9d, ARJ's 60 ea) would catch
+# arbitrary binary files, so those formats go by suffix alone.
 REFUSED_SUFFIXES = {
     ".7z": "a 7-Zip archive",
     ".rar": "a RAR archive",
@@ -120,7 +123,8 @@ MAGIC: list[tuple[bytes, str]] = [
 ]
 READABLE = frozenset({"gz", "bz2", "xz", "lzma", "zst", "zip", "tar"})
 HEAD = 512  # enough for every signature above, and the tar magic at offset 257
-# Archives inside archives are followed this deep; deeper is refused (a decompression bomb).
+# Archives and codecs inside one another are followed this deep; deeper is refused (no log
+# archive nests so deep, and a crafted file could nest without end).
 MAX_DEPTH = 4
 # A tar member is redacted into memory up to this size, then into an unnamed temporary file,
 # since its header (written first) holds the redacted length.
@@ -256,8 +260,6 @@ def sniff(head: bytes, name: str) -> str | None:
             or ARCHIVE_SUFFIXES.get(suffix)
             or REFUSED_SUFFIXES.get(suffix)
         )
-        if kind is None and suffix == "" and name.lower().endswith(".z"):
-            kind = REFUSED_SUFFIXES[".z"]
     if kind is not None and kind not in READABLE:
         raise Unsupported(
             f"{name}: {kind}: scrub-logs cannot read this format and does not copy it unscanned "
@@ -584,11 +586,17 @@ def _member_fmt(name: str, ctx: _Copy) -> str:
 def _copy_zip(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int) -> None:
     """Each member redacted, with the same name, order, compression method, time, attributes and
     comments (the compression level is zipfile's default: a zip does not record it)."""
-    # zipfile needs to seek: the archive goes to an unnamed temporary file first.
-    with tempfile.TemporaryFile(dir=ctx.spool_dir) as seekable:
-        while chunk := src.read(CHUNK):
-            seekable.write(chunk)
-        seekable.seek(0)
+    # zipfile needs to seek: a file on disk is read where it is, an archive inside another one
+    # (or inside a codec) goes to an unnamed temporary file first.
+    with contextlib.ExitStack() as stack:
+        if depth == 0 and isinstance(src, _Chain) and isinstance(src._rest, io.BufferedReader):
+            seekable: IO[bytes] = src._rest
+            seekable.seek(0)
+        else:
+            seekable = stack.enter_context(tempfile.TemporaryFile(dir=ctx.spool_dir))
+            while chunk := src.read(CHUNK):
+                seekable.write(chunk)
+            seekable.seek(0)
         try:
             zin = zipfile.ZipFile(seekable)
         except zipfile.BadZipFile:
