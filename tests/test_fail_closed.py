@@ -263,7 +263,7 @@ def test_unreadable_secrets_file(tmp_path: Path) -> None:
     )
 
 
-def test_an_empty_scope_fails_and_a_missing_store_is_named(tmp_path: Path) -> None:
+def test_an_empty_scope_and_a_missing_one_are_named(tmp_path: Path) -> None:
     home = tmp_path / "store"
     env = clean_env(REDACTOR_HOME=str(home), REDACTOR_MASTER_KEY="ab" * 32)
     created = run([REDACTOR, "secrets", "create-scope", "empty-scope"], tmp_path, env)
@@ -276,6 +276,15 @@ def test_an_empty_scope_fails_and_a_missing_store_is_named(tmp_path: Path) -> No
         "redacted: scope 'empty-scope' holds no secret. To redact, fix the sources; to run with "
         "nothing to redact, pass --allow-empty or set allow-empty = true under [tool.redactor]\n"
     )
+    # a scope that cannot be opened is an error even with --allow-empty
+    proc = run(
+        [REDACTOR, "filter", "--no-config", "--allow-empty", "--scope", "no-such-scope"],
+        tmp_path,
+        env,
+        b"x",
+    )
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr == b"redactor: error: secret scope 'no-such-scope' does not exist\n"
 
 
 def test_an_empty_variable_and_too_short_values_are_named() -> None:
@@ -344,6 +353,22 @@ def test_git_add_fails_through_the_clean_filter(project: Path, tmp_path: Path) -
     (project / "pyproject.toml").write_text(PYPROJECT + "allow-empty = true\n")
     assert git(project, env, "add", "leaky.ipynb").returncode == 0
     assert TOKEN in git(project, env, "show", ":leaky.ipynb").stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_filter_installed_with_allow_empty(project: Path, tmp_path: Path) -> None:
+    env = git_env(tmp_path)
+    assert git(project, env, "init", "-q", "-b", "main").returncode == 0
+    installed = run([REDACTOR, "install-git-filter", "--allow-empty"], project, env)
+    assert installed.returncode == 0, installed.stderr
+    clean = git(project, env, "config", "--get", "filter.redactor.clean").stdout.strip()
+    assert clean.endswith(" --allow-empty --stdin-name %f")
+    proc = git(project, env, "add", "leaky.ipynb")
+    assert proc.returncode == 0
+    assert proc.stderr == (
+        "redactor: warning: the configured sources hold no secret value; nothing to redact "
+        "(allowed by allow-empty)\n"
+    )
 
 
 def _head_with_hooks() -> str | None:
