@@ -55,7 +55,11 @@ def _mtime(path: Path) -> int:
 
 
 def _configured_redactor(folder: Path) -> Redactor | None:
-    """The redactor for the ``[tool.redactor]`` nearest to ``folder`` (cached), or None."""
+    """The redactor for the ``[tool.redactor]`` nearest to ``folder`` (cached), or None.
+
+    Fails closed: sources that cannot be read, or that hold no secret value (a variable the
+    server was not started with), raise ConfigError, which rejects the save; not cached, so the
+    next save tries again. ``allow-empty = true`` lets an empty redactor through."""
     from .sources import build_redactor, find_pyproject, read_pyproject
 
     pyproject = find_pyproject(folder)

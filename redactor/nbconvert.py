@@ -79,7 +79,10 @@ class RedactPreprocessor(Preprocessor):
         cfg.env_patterns += list(self.env_pattern)
         cfg.secrets_files += [Path(p) for p in self.secrets_files]
         if not cfg.empty:
-            redactors.append(build_redactor(cfg))
+            # Fails closed: configured sources that hold no value (a variable the exporting
+            # process does not have) raise NoSecretValues rather than export secrets; the
+            # opt-outs are allow-empty in [tool.redactor] and require_secrets=False.
+            redactors.append(build_redactor(cfg, require=self.require_secrets))
         return redactors
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

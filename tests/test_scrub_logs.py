@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _chunks import split_at
 from _nbfactory import PASSWORD, TOKEN, demo_redactor
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import redactor
@@ -326,6 +326,9 @@ def test_file_copy_equals_the_bytes_engine(tmp_path, monkeypatch, engine, parts,
     monkeypatch.setattr(_logfiles, "CHUNK", chunk)
     r = engine_redactor(engine)
     data = b"".join(parts)
+    # Bytes that start with an archive's or a codec's signature are read as such, or refused
+    # (tests/test_scrub_logs_archives.py); Hypothesis finds those signatures in the code.
+    assume(_plain(data))
     src = tmp_path / "in.log"
     src.write_bytes(data)
     job = LogFile(str(src), str(tmp_path / "out.log"), "in.log", len(data), "text")
@@ -334,6 +337,15 @@ def test_file_copy_equals_the_bytes_engine(tmp_path, monkeypatch, engine, parts,
     assert (tmp_path / "out.log").read_bytes() == r.redact_bytes(data)
     assert outcome.records == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     assert outcome.bytes_in == len(data)
+
+
+def _plain(data: bytes) -> bool:
+    from redactor._logfiles import Unsupported, sniff
+
+    try:
+        return sniff(data[:512], "in.log") is None
+    except Unsupported:
+        return False
 
 
 def test_text_without_secrets_is_copied_byte_for_byte(tmp_path):

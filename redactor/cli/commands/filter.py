@@ -42,30 +42,33 @@ def add_mask_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--add-mask-only",
         action="store_true",
-        help="allow starting with no configured secret source: mask only what '::add-mask::' "
-        "lines register",
+        help="allow starting with no configured secret source (or sources that hold no value): "
+        "mask what '::add-mask::' lines register, and whatever the sources give",
     )
 
 
 def redactor_from_args(args: argparse.Namespace) -> Redactor:
     """The redactor for ``filter`` and ``run``; raises ConfigError (or a scope error) to report.
 
-    Running with no secret source configured is refused, as for ``scrub``, because a filter that
-    silently masks nothing looks exactly like one that works; ``--add-mask-only`` says that the
-    stream itself will announce its secrets.
+    Fails closed, as ``scrub`` does: no source configured, or sources that hold no secret value
+    (a variable that is not exported), is an error, because a filter that silently masks nothing
+    looks exactly like one that works. ``--add-mask-only`` says that the stream itself will
+    announce its secrets, and ``--allow-empty`` that nothing to redact is fine; a source that
+    cannot be read is an error either way.
     """
     from redactor.sources import (
         HOW_TO_CONFIGURE,
         ConfigError,
-        build_redactor,
         config_from_args,
+        load_secrets,
     )
 
     cfg = config_from_args(args)
-    if cfg.empty and not getattr(args, "add_mask_only", False):
+    add_mask_only = getattr(args, "add_mask_only", False)
+    if cfg.empty and not (add_mask_only or cfg.allow_empty):
         hint = " (or pass --add-mask-only to rely on '::add-mask::' lines alone)"
         raise ConfigError(HOW_TO_CONFIGURE + (hint if getattr(args, "add_mask", True) else ""))
-    return build_redactor(cfg, require=False)
+    return load_secrets(cfg, require=not add_mask_only)[1]
 
 
 def source_errors() -> tuple[type[Exception], ...]:
@@ -104,9 +107,12 @@ def run(args: argparse.Namespace) -> int:
     except source_errors() as exc:
         return fail(str(exc))
     if not len(redactor) and not args.add_mask_only:
+        # Only reached with --allow-empty: say what that means for this stream.
+        masked = (
+            "only '::add-mask::' lines will be masked" if args.add_mask else "nothing is masked"
+        )
         print(
-            "redactor: warning: the configured sources gave no secret; only '::add-mask::' "
-            "lines will be masked",
+            f"redactor: warning: the configured sources hold no secret value; {masked}",
             file=sys.stderr,
         )
     filt = MaskingFilter(redactor, add_mask=args.add_mask, label="input")

@@ -49,6 +49,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--secret-env", action="append", default=[], metavar="NAME")
     group.add_argument("--env-pattern", action="append", default=[], metavar="GLOB")
     group.add_argument("--secrets-file", action="append", default=[], metavar="PATH", type=Path)
+    group.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="stage notebooks unscrubbed when the sources hold no secret value (by default "
+        "`git add` then fails)",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,6 +79,8 @@ def filter_command(args: argparse.Namespace) -> str:
     ):
         for value in values:
             parts += [flag, value]
+    if args.allow_empty:
+        parts.append("--allow-empty")
     return " ".join(shlex.quote(p) for p in parts) + " --stdin-name %f"
 
 

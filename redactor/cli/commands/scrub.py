@@ -388,17 +388,17 @@ def _summary_line(s: dict[str, int], check: bool) -> str:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes]], Any]:
-    from redactor.sources import NoSecretsConfigured, config_from_args, iter_secrets
+def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes]], Any, Any]:
+    """The accepted secrets, the source settings and the redactor; fails closed (see sources)."""
+    from redactor.sources import config_from_args, load_secrets
 
     cfg = config_from_args(args)
-    if cfg.empty:
-        raise NoSecretsConfigured()
-    return list(iter_secrets(cfg)), cfg
+    items, redactor = load_secrets(cfg)
+    return items, cfg, redactor
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor import EngineUnavailable, Redactor
+    from redactor import EngineUnavailable
     from redactor.secrets import SecretsError
     from redactor.sources import ConfigError
 
@@ -407,15 +407,16 @@ def run(args: argparse.Namespace) -> int:
     if args.stdin and args.paths:
         return fail("--stdin reads one notebook from stdin: do not pass PATHs as well")
     try:
-        items, cfg = _load_secrets(args)
-        # Built here once so that warnings (too short secrets, by name) appear once.
-        redactor = Redactor(min_length=cfg.min_length, encodings=cfg.encodings, engine=cfg.engine)
-        redactor.add_many(items)
+        # Built here once so that warnings (too short secrets, by name) appear once. Sources
+        # that give nothing stop the run here (exit 2) before any file is read or written:
+        # a hook that passes with nothing to redact would commit the secrets it exists to stop.
+        items, cfg, redactor = _load_secrets(args)
     except (ConfigError, SecretsError, ValueError, EngineUnavailable) as exc:  # no value in them
         return fail(str(exc))
     if not len(redactor):
         print(
-            "redactor: warning: the configured sources hold no secret value; nothing to redact",
+            "redactor: warning: the configured sources hold no secret value; nothing to redact "
+            "(allowed by allow-empty)",
             file=sys.stderr,
         )
     if args.stdin:

@@ -2,7 +2,11 @@
 
 Every file under INPUT (names starting with ``.`` or ``_`` are skipped, as Spark skips them) is
 copied to the same relative path under OUTPUT, line for line and byte for byte except that each
-secret region becomes ``[REDACTED]``; ``.gz`` and ``.bz2`` files are read and written compressed.
+secret region becomes ``[REDACTED]``. Compressed files (``.gz``, ``.bz2``, ``.xz``, ``.lzma``,
+``.zst`` with ``redactor[zstd]``) are read and written with the same codec, and zip and tar
+archives (compressed or not) rewritten member by member; other archive or compressed formats
+(7z, rar, lz4, brotli, Parquet...) are refused before anything is written, never copied
+unscanned (``--skip-unsupported`` leaves them out of the copy instead).
 Each file is written atomically (a temporary file, then a rename) with the input file's mode.
 The report names secrets and counts records and matches, never values.
 
@@ -12,8 +16,9 @@ in this process, with the same code and the same output. Executors open the path
 on a cluster INPUT and OUTPUT must be mounted on every node (Databricks ``/dbfs/...`` or
 ``/Volumes/...``; ``dbfs:/`` paths are mapped to those mounts).
 
-Exit codes: 0 every file copied; 2 a usage or configuration error (nothing written) or a file
-that could not be copied (named; the others are still copied).
+Exit codes: 0 every file copied; 2 a usage or configuration error, sources that hold no secret
+value (unless ``--allow-empty``) or a file in a format that cannot be read (nothing written), or a
+file that could not be copied (named; the others are still copied).
 """
 
 from __future__ import annotations
@@ -47,7 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Copy every file under INPUT to the same path under OUTPUT with each secret value "
             "replaced by [REDACTED], and print how many records and matches per secret name "
-            "were found. Text and JSON-lines logs, plain or .gz/.bz2."
+            "were found. Text and JSON-lines logs, plain, compressed (.gz, .bz2, .xz, .lzma, "
+            ".zst) or in zip and tar archives (rewritten member by member); other archive and "
+            "compressed formats are refused."
         ),
         epilog=(
             "exit codes: 0 done; 2 a usage or configuration error (nothing written) or a file "
@@ -78,6 +85,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--force",
         action="store_true",
         help="write into an OUTPUT folder that is not empty (files at the same paths are replaced)",
+    )
+    p.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="leave out (do not copy) files in archive or compressed formats that cannot be "
+        "read, naming each on stderr, instead of refusing to run",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_source_arguments(p)
@@ -157,7 +170,12 @@ def _start_spark(master: str | None):
 
 
 def _report(
-    outcomes: list[FileOutcome], skipped: int, seconds: float, engine: str, as_json: bool
+    outcomes: list[FileOutcome],
+    skipped: int,
+    seconds: float,
+    engine: str,
+    as_json: bool,
+    left_out: int = 0,
 ) -> None:
     ok = [o for o in outcomes if o.error is None]
     counts: Counter[str] = Counter()
@@ -170,6 +188,7 @@ def _report(
             "files": len(ok),
             "failed": len(outcomes) - len(ok),
             "skipped": skipped,
+            "left_out": left_out,
             "records": records,
             "bytes": sum(o.bytes_in for o in ok),
             "matches": sum(counts.values()),
@@ -180,6 +199,8 @@ def _report(
         print(json.dumps(report, indent=1))
         return
     extra = f", {skipped} hidden skipped" if skipped else ""
+    if left_out:
+        extra += f", {left_out} unsupported left out"
     print(
         f"{len(ok)} files{extra}, {records} records, {sum(counts.values())} matches "
         f"({engine}, {seconds:.1f}s)"
@@ -197,16 +218,27 @@ def run(args: argparse.Namespace) -> int:
         redactor = build_redactor(config_from_args(args))
     except source_errors() as exc:
         return fail(str(exc))
-    if not len(redactor):
-        print("redactor: warning: the configured sources gave no secret", file=sys.stderr)
+    if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
+        print(
+            "redactor: warning: the configured sources hold no secret value; the copies are "
+            "not redacted (allowed by allow-empty)",
+            file=sys.stderr,
+        )
+    from redactor._logfiles import Unsupported
+
+    refused: list[str] | None = [] if args.skip_unsupported else None
     try:
         src, dest = _check_paths(args)
-        files, skipped = list_log_files(src, dest, args.format)
+        files, skipped = list_log_files(src, dest, args.format, refused)
+    except Unsupported as exc:
+        return fail(f"{exc}; pass --skip-unsupported to leave such files out")
     except ValueError as exc:
         return fail(str(exc))
     except OSError as exc:
         where = exc.filename or args.input
         return fail(f"cannot read {where}: {exc.strerror or type(exc).__name__}")
+    for message in refused or ():
+        print(f"redactor: warning: left out {message}", file=sys.stderr)
     started = time.perf_counter()
     if args.spark:
         try:
@@ -237,5 +269,6 @@ def run(args: argparse.Namespace) -> int:
     for o in outcomes:
         if o.error is not None:
             print(f"redactor: error: {o.rel}: {o.error}", file=sys.stderr)
-    _report(outcomes, skipped, time.perf_counter() - started, engine, args.json)
+    seconds = time.perf_counter() - started
+    _report(outcomes, skipped, seconds, engine, args.json, len(refused or ()))
     return 2 if any(o.error for o in outcomes) else 0
