@@ -162,20 +162,21 @@ class _RecordHook:
     with ``logger.handlers = [...]``, ``.append``, ``basicConfig``, ``dictConfig`` or before the
     install are all covered because the hook no longer depends on how a handler got there.
 
-    A record is redacted once per redactor state: a weak map remembers the (redactor, version)
-    that redacted it, so a record dispatched to ten handlers is scanned once, and again only if a
-    secret was registered in between. The map is weak and external so nothing is added to the
-    record (a JSON formatter would print it).
+    A record is redacted once per redactor state: the hook remembers the last record and the
+    (redactor, version) that redacted it, so a record dispatched to ten handlers is scanned once,
+    and again only if a secret was registered in between. Nothing is added to the record (a JSON
+    formatter would print it).
     """
 
     def __init__(self, redactor: Redactor | None) -> None:
-        import weakref
-
         self.redactor = redactor
         self.active = False
-        self._done: weakref.WeakKeyDictionary[logging.LogRecord, tuple[int, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # The last record redacted and the (redactor, version) it was redacted with. One slot is
+        # enough: callHandlers redacts a record and its handlers' handle() calls follow at once;
+        # other threads may overwrite it, which only costs a second scan. Measured (20,000
+        # records, best of 15, on a shared and noisy 2-core machine): one handler 28 us a record
+        # with the per-handler filter of before, 32 us here; three handlers 79 us before, 64 here.
+        self._last: tuple[Any, Any] = (None, None)
         self._originals: tuple[Any, Any] | None = None
         self._patched: tuple[Any, Any] | None = None
 
@@ -184,19 +185,14 @@ class _RecordHook:
             return
         redactor = self.redactor or get_redactor()
         key = (id(redactor), getattr(redactor, "_version", None))
-        try:
-            if self._done.get(record) == key:
-                return
-        except TypeError:  # pragma: no cover - an unhashable record subclass
-            pass
+        last, done = self._last
+        if last is record and done == key:
+            return
         try:
             RedactingFilter._redact(record, redactor)
         except Exception:
             _withhold(record)
-        try:
-            self._done[record] = key
-        except TypeError:  # pragma: no cover
-            pass
+        self._last = (record, key)
 
     def install(self) -> None:
         call_handlers = logging.Logger.callHandlers

@@ -310,6 +310,4 @@ def test_install_redacts_existing_and_later_handlers_and_uninstall_restores():
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode() == (
-        f"msg {R}\nroot msg {R}\nmsg {R}\nTrue\nafter {SECRET[:4]}\n"
-    )
+    assert proc.stdout.decode() == (f"msg {R}\nroot msg {R}\nmsg {R}\nTrue\nafter {SECRET[:4]}\n")
