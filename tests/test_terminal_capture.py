@@ -1,0 +1,168 @@
+"""Terminal IPython on a real pseudo-terminal: what a cell writes below ``sys.stdout`` (``!cmd``,
+``os.system``, ``subprocess`` without capture, ``os.write``, C ``printf``) is redacted, children
+still see a terminal of the real size, and prompt_toolkit's prompts between cells are drawn as
+before. Also IPython reading a pipe (the descriptors are pipes then)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+SECRET = "sk-live-Zk7Qm2Xr9Lp4Wv8Nt3"
+R = "[REDACTED]"
+IPYTHON = [
+    sys.executable,
+    "-m",
+    "IPython",
+    "--no-banner",
+    "--colors=nocolor",
+    "--HistoryManager.enabled=False",
+    "--no-confirm-exit",
+]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
+
+CELLS = [
+    "import os, subprocess, sys, ctypes",
+    "!echo shell $DEMO_SECRET",
+    'os.system("echo system $DEMO_SECRET; echo system-err $DEMO_SECRET >&2")',
+    'subprocess.run(["sh", "-c", "echo sub $DEMO_SECRET; echo sub-err $DEMO_SECRET >&2"]).returncode',
+    "!python -c \"import os, sys; print('child', sys.stdout.isatty(), sys.stderr.isatty(), os.get_terminal_size())\"",
+    'os.write(1, b"split " + os.environ["DEMO_SECRET"][:6].encode()); os.write(1, os.environ["DEMO_SECRET"][6:].encode() + b" end\\n")',
+    'ctypes.CDLL(None).printf(b"printf %s\\n", os.environ["DEMO_SECRET"].encode())',
+    'print("py", os.environ["DEMO_SECRET"], os.ttyname(1) != os.ttyname(0))',
+    'os.write(1, b"tail " + os.environ["DEMO_SECRET"][:9].encode())',
+    "%redactor",
+    "%unload_ext redactor",
+    'print("restored", os.ttyname(1) == os.ttyname(0), os.environ["DEMO_SECRET"][:4])',
+]
+
+
+def _session(tmp_path, cells, *, ext=True):
+    import pty
+
+    try:
+        controller, terminal = pty.openpty()
+    except OSError as exc:  # a container without /dev/ptmx
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    fcntl.ioctl(controller, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 123, 0, 0))
+    ipdir = tmp_path / "ipython"
+    ipdir.mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        DEMO_SECRET=SECRET,
+        IPYTHONDIR=str(ipdir),
+        PROMPT_TOOLKIT_NO_CPR="1",
+        TERM="dumb",
+        SHELL="/bin/sh",
+    )
+    args = [*IPYTHON, "--ext", "redactor"] if ext else IPYTHON
+    proc = subprocess.Popen(
+        args, stdin=terminal, stdout=terminal, stderr=terminal, env=env, close_fds=True
+    )
+    os.close(terminal)
+    received = bytearray()
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while marker not in received and time.monotonic() < end:
+            ready, _, _ = select.select([controller], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(controller, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                received.extend(data)
+
+    try:
+        prompt = 1
+        for cell in cells:
+            read_until(f"In [{prompt}]: ".encode())
+            os.write(controller, cell.encode() + b"\r")
+            prompt += 1
+        read_until(f"In [{prompt}]: ".encode())
+        os.write(controller, b"exit\r")
+        read_until(b"\x00", timeout=10)  # until the process closes the terminal
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(controller)
+    return received.decode(errors="replace").replace("\r", "")
+
+
+def test_fd_output_of_cells_is_redacted_on_a_pty(tmp_path):
+    text = _session(tmp_path, ["%redactor add-env DEMO_SECRET", *CELLS])
+    assert SECRET not in text
+    for line in (
+        f"shell {R}",
+        f"system {R}",
+        f"system-err {R}",
+        f"sub {R}",
+        f"sub-err {R}",
+        f"split {R} end",
+        f"printf {R}",
+        f"py {R} True",
+    ):
+        assert f"\n{line}\n" in text, line
+    # children see a terminal, of the real terminal's size
+    assert "child True True os.terminal_size(columns=123, lines=37)\n" in text
+    # the secret prefix written last in a cell came out whole, before the next prompt
+    assert f"tail {SECRET[:9]}" in text
+    assert text.index(f"tail {SECRET[:9]}") < text.index("redactor 0.1")
+    assert "hooks: sys.stdout, sys.stderr, prompt_toolkit output, fds 1, 2 during cells (pty)" in (
+        text
+    )
+    # after %unload_ext the descriptors are the real terminal again
+    assert f"restored True {SECRET[:4]}" in text
+    # every prompt was drawn, in order
+    prompts = [int(p.split("]")[0]) for p in text.split("In [")[1:]]
+    assert prompts == list(range(1, len(CELLS) + 3))
+
+
+def test_without_the_extension_fd_output_is_raw(tmp_path):
+    # The control: the same shell commands print the value when the extension is not loaded.
+    text = _session(tmp_path, ["!echo shell $DEMO_SECRET"], ext=False)
+    assert f"shell {SECRET}" in text
+
+
+def test_piped_ipython_redacts_children_too(tmp_path):
+    ipdir = tmp_path / "ipython"
+    ipdir.mkdir()
+    proc = subprocess.run(
+        [*IPYTHON, "--ext", "redactor"],
+        input="\n".join(
+            [
+                "%redactor add-env DEMO_SECRET",
+                "import os, subprocess",
+                "!echo shell $DEMO_SECRET",
+                'os.system("echo system $DEMO_SECRET")',
+                'subprocess.run(["sh", "-c", "echo sub $DEMO_SECRET >&2"]).returncode',
+                "!python -c \"import sys; print('child', sys.stdout.isatty())\"",
+                'print("last")',
+            ]
+        )
+        + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir), SHELL="/bin/sh"),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    out = proc.stdout
+    order = [f"shell {R}\n", f"system {R}\n", "child False\n", "last\n"]
+    positions = [out.index(line) for line in order]
+    assert positions == sorted(positions)
+    assert proc.stderr == f"sub {R}\n"
