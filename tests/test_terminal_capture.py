@@ -166,3 +166,56 @@ def test_piped_ipython_redacts_children_too(tmp_path):
     positions = [out.index(line) for line in order]
     assert positions == sorted(positions)
     assert proc.stderr == f"sub {R}\n"
+
+
+TYPED = "typed-Secr3t-value-42"
+
+
+def test_logstart_file_and_history_database_are_redacted(tmp_path):
+    import sqlite3
+
+    ipdir = tmp_path / "ipython"
+    ipdir.mkdir()
+    log = tmp_path / "session_log.py"
+    db = tmp_path / "history.sqlite"
+    cells = [
+        f"%logstart -o {log}",
+        "%redactor add-env DEMO_SECRET",
+        's = __import__("os").environ["DEMO_SECRET"]',
+        "s",
+        '{"k": s, "n": 1}',
+        # a cell that types a value and registers it: its input line is logged redacted too
+        f'import redactor; redactor.add_secret("{TYPED}", "TYPED")',
+        f'"{TYPED}"',
+        "%logstop",
+        "s[:4]",
+    ]
+    proc = subprocess.run(
+        [
+            *IPYTHON[:-2],
+            "--ext",
+            "redactor",
+            "--HistoryManager.enabled=True",
+            "--HistoryManager.db_log_output=True",
+            f"--HistoryManager.hist_file={db}",
+        ],
+        input="\n".join(cells) + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    text = log.read_text()
+    assert SECRET not in text and TYPED not in text
+    assert f"#[Out]# '{R}'\n" in text
+    assert f"#[Out]# {{'k': '{R}', 'n': 1}}\n" in text
+    assert f'import redactor; redactor.add_secret("{R}", "TYPED")\n' in text
+    assert 's = __import__("os").environ["DEMO_SECRET"]\n' in text
+    with sqlite3.connect(db) as conn:
+        outputs = [
+            row[0] for row in conn.execute("SELECT output FROM output_history ORDER BY line")
+        ]
+    assert outputs == [f"'{R}'", f"{{'k': '{R}', 'n': 1}}", "True", f"'{R}'", f"'{SECRET[:4]}'"]
