@@ -45,8 +45,9 @@ class _Channel:
     through.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, hold: float = FD_HOLD_SECONDS) -> None:
         self.dest = os.dup(fd)
+        self._hold = hold
         self.tty = os.isatty(fd)
         if self.tty:
             self.reader, self.writer = os.openpty()
@@ -127,7 +128,7 @@ class _Channel:
                             data, carry = data[: len(data) - keep], data[len(data) - keep :]
                     self._send(self._feeder.feed(data))
                     if self._feeder.pending:
-                        self._timer = threading.Timer(FD_HOLD_SECONDS, self._release)
+                        self._timer = threading.Timer(self._hold, self._release)
                         self._timer.daemon = True
                         self._timer.start()
         finally:

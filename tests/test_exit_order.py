@@ -13,6 +13,8 @@ import textwrap
 import time
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 R = "[REDACTED]"
 # Secrets of the shapes the issue asks for: plain token, quotes, digits only, long.
@@ -321,3 +323,43 @@ def test_explicit_uninstall_still_restores():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode() == f"on {R}\noff {secret[:4]} True True\n"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.one_of(
+        st.text(alphabet="abcXYZ019'\"-_=/+", min_size=8, max_size=30),
+        st.text(alphabet="0123456789", min_size=8, max_size=20),
+    ),
+    cut=st.integers(1, 7),
+    around=st.text(alphabet="ab x'\"", max_size=10),
+)
+def test_property_teardown_writes_any_secret_any_split(secret, cut, around):
+    # A print from an atexit handler registered first, then an fd write split between a
+    # module-global __del__ and C stdio flushed by exit(): every piece after install's atexit.
+    from redactor import Redactor
+
+    assume(Redactor().add(secret, "S"))
+    proc = run(
+        f"""
+        import ctypes
+        around = {around!r}
+        atexit.register(lambda: print("atexit", around + s + around))
+        class Global:
+            def __del__(self):
+                os.write(1, (around + s[:{cut}]).encode())
+                ctypes.CDLL(None).printf(b"%s", (s[{cut}:] + around + "\\n").encode())
+        g = Global()
+        import redactor
+        redactor.add_secret(s, "S")
+        redactor.install(fd=True)
+        """,
+        secret,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert secret not in out
+    expected = Redactor()
+    expected.add(secret, "S")
+    line = around + secret + around
+    assert out == f"atexit {expected.redact(line)}\n{expected.redact(line)}\n"

@@ -15,6 +15,8 @@ import termios
 import time
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 SECRET = "sk-live-Zk7Qm2Xr9Lp4Wv8Nt3"
 R = "[REDACTED]"
@@ -219,3 +221,50 @@ def test_logstart_file_and_history_database_are_redacted(tmp_path):
             row[0] for row in conn.execute("SELECT output FROM output_history ORDER BY line")
         ]
     assert outputs == [f"'{R}'", f"{{'k': '{R}', 'n': 1}}", "True", f"'{R}'", f"'{SECRET[:4]}'"]
+
+
+# -- the channel itself, in-process, on real pipes ------------------------------------------------
+
+secret_values = st.one_of(
+    st.text(alphabet="abcXYZ019'\"-_=/+ ", min_size=8, max_size=30),
+    st.text(alphabet="0123456789", min_size=8, max_size=20),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=200, max_size=400),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=secret_values,
+    before=st.text(alphabet="ab x\n'\"é", max_size=20),
+    after=st.text(alphabet="ab x\n'\"é", max_size=20),
+    cuts=st.lists(st.integers(0, 500), max_size=8),
+)
+def test_property_channel_redacts_any_chunking(secret, before, after, cuts):
+    import redactor
+    from ipython_extension._terminal import _Channel
+    from redactor import Redactor
+
+    engine = Redactor()
+    assume(engine.add(secret, "S"))
+    data = (before + secret + after + secret[:-1]).encode()
+    previous = redactor.set_redactor(engine)
+    dest_r, dest_w = os.pipe()
+    try:
+        channel = _Channel(dest_w, hold=60.0)  # no timer release: only the drain decides
+        os.close(dest_w)
+        points = sorted({min(c, len(data)) for c in cuts})
+        pos = 0
+        for c in [*points, len(data)]:
+            os.write(channel.writer, data[pos:c])
+            pos = c
+        assert channel.drain(timeout=60)
+        channel.close()
+        channel.thread.join(60)
+        out = b""
+        while chunk := os.read(dest_r, 65536):
+            out += chunk
+    finally:
+        redactor.set_redactor(previous)
+        os.close(dest_r)
+    assert out == engine.redact_bytes(data)
+    assert secret.encode() not in out
