@@ -80,6 +80,12 @@ class _Feeder:
     def pending(self) -> int:
         return self._stream.pending if self._stream is not None else 0
 
+    def take_raw(self) -> Any:
+        """What is held back, unredacted, and forget it (the exit pump downstream redacts it)."""
+        stream, self._stream = self._stream, None
+        held = getattr(stream, "_held", None)
+        return held if held else (b"" if self._binary else "")
+
     def pin(self, redactor: Redactor) -> None:
         """From now on use ``redactor``, carrying over what the current stream holds back.
 
@@ -132,6 +138,12 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
         self._bytes = _Feeder(redactor, binary=True)
         self._isatty = isatty
         self._buffer: _RedactingBuffer | None = None
+        # Set at exit once an exit pump redacts this stream's descriptor downstream (see
+        # _at_exit): from then on every write goes straight through (redacted, and flushed), since
+        # during teardown this wrapper may never be flushed or finalised again; the pump still
+        # catches a secret split across writes. Should the wrapper itself fail then (module
+        # globals cleared), the text goes on to the pump unredacted rather than being lost.
+        self._downstream_pump = False
 
     # -- what it wraps -------------------------------------------------------------------------
 
@@ -153,11 +165,24 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
         if self.closed:
             raise ValueError("I/O operation on closed file.")
         with self._lock:
+            if self._downstream_pump:
+                self._write_through(s)
+                return len(s)
             self._release_bytes()
             out = self._text.feed(s)
             if out:
                 self._stream.write(out)
         return len(s)
+
+    def _write_through(self, s: str) -> None:
+        try:
+            self._release_bytes()
+            out = self._text.feed(s) + self._text.flush()
+        except Exception:
+            out = self._text.take_raw() + s
+        if out:
+            self._stream.write(out)
+        self._stream.flush()
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -166,6 +191,9 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
     def flush(self) -> None:
         """Release what is held back, then flush the stream underneath."""
         with self._lock:
+            if self._downstream_pump:
+                self._write_through("")
+                return
             out = self._text.flush()
             if out:
                 self._stream.write(out)
@@ -184,6 +212,15 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
 
     def _write_bytes(self, data: bytes) -> int:
         with self._lock:
+            if self._downstream_pump:
+                self._write_through("")
+                try:
+                    chunk = self._bytes.feed(bytes(data)) + self._bytes.flush()
+                except Exception:
+                    chunk = self._bytes.take_raw() + bytes(data)
+                self._stream.buffer.write(chunk)
+                self._stream.buffer.flush()
+                return len(data)
             out = self._text.flush()
             if out:
                 self._stream.write(out)
@@ -300,7 +337,9 @@ class _FdPump:
     :meth:`stop` hands the pipe over to the exit pump (see :func:`_hand_over`).
     """
 
-    def __init__(self, fd: int, redactor: Redactor | None, hold: float) -> None:
+    def __init__(
+        self, fd: int, redactor: Redactor | None, hold: float, *, thread: bool = True
+    ) -> None:
         self.fd = fd
         self.saved = os.dup(fd)
         self.was_tty = os.isatty(fd)
@@ -318,7 +357,8 @@ class _FdPump:
         # closing the data pipe (whose writers are this process's fds 1 and 2).
         self._wake: tuple[int, int] | None = os.pipe() if os.name == "posix" else None
         self.thread = threading.Thread(target=self._run, name=f"redactor-fd{fd}", daemon=True)
-        self.thread.start()
+        if thread:  # (without: made at exit, for the exit pump alone)
+            self.thread.start()
 
     def _write(self, data: bytes) -> None:
         _write_all(self.saved, data)
@@ -390,6 +430,8 @@ class _FdPump:
         """Stop the reader thread, keeping the pipe, the held tail and the destination open."""
         if self._wake is None or self._restored:
             return False
+        if self.thread.ident is None:
+            return True  # never started
         with self._lock:
             self._stopping = True
             if self._timer is not None:
@@ -648,11 +690,15 @@ def _at_exit() -> None:
       ``sys.__stderr__`` point at them too, because teardown resets ``sys.stdout`` to
       ``sys.__stdout__`` before it clears modules. CPython flushes ``sys.stdout`` right after the
       ``atexit`` phase, which releases the held-back tail, and a wrapper releases its tail when
-      it is finalised;
+      it is finalised. The wrappers are pinned to the redactor of this moment: during teardown
+      ``get_redactor()`` may find its module cleared and would make a new, empty one;
     * the logging hooks stay in place;
-    * ``fd=True``: the pumps move into a forked process that redacts until every writer of fds 1
-      and 2 has gone (see :func:`_hand_over`). Where that is impossible (Windows) the descriptors
-      are restored as before, after draining.
+    * POSIX: fds 1 and 2 are handed to an exit pump, a forked process that redacts until every
+      writer has gone (see :func:`_hand_over`); with ``fd=True`` the running pumps move there,
+      without it pumps are made now. The wrappers then write straight through (see
+      ``RedactingTextIO._downstream_pump``): a wrapper alive at the very end of teardown is
+      never flushed or finalised, so it must hold nothing back, and the pump joins pieces.
+      On Windows (no fork) the descriptors are drained and restored, as before.
     """
     with _install_lock:
         state = _state
@@ -663,17 +709,49 @@ def _at_exit() -> None:
             if getattr(sys, name) is wrapper and dunder not in state.dunders:
                 state.dunders[dunder] = getattr(sys, dunder)
                 setattr(sys, dunder, wrapper)
-        if not state.pumps or os.getpid() != state.pid:
-            # A forked copy of the installing process: its fds still lead to the parent's pipes,
-            # whose reader (thread or exit pump) lives in the parent.
+        try:
+            current = state.redactor or get_redactor()
+            current.matcher(False, 1)
+            current.matcher(True, 1)
+            for _, wrapper in state.streams.values():
+                for feeder in (wrapper._text, wrapper._bytes):
+                    if feeder._pinned is None:
+                        feeder.pin(current)
+        except Exception:  # noqa: S110 - not pinned: the wrappers follow the default as before
+            pass
+        if os.getpid() != state.pid:
+            # A forked copy of the installing process: its fds still lead where the parent's do
+            # (the parent's pumps, when there are any).
             return
-        live = [p for p in state.pumps if not p._restored]
-        if _hand_over(live, state.redactor):
+        pumps = [p for p in state.pumps if not p._restored]
+        if not state.pumps and os.name == "posix":
+            pumps = _exit_only_pumps(state)
+        if pumps and _hand_over(pumps, state.redactor):
+            handed = {p.fd for p in pumps}
+            for _, wrapper in state.streams.values():
+                try:
+                    if wrapper.fileno() in handed:
+                        wrapper.flush()  # the held tail joins what follows, in the pump
+                        wrapper._downstream_pump = True
+                except (OSError, ValueError, AttributeError):
+                    pass
             return
         if os.name == "posix":
-            return  # the reader threads keep running until teardown stops them; never in clear
+            return  # fd=True: the reader threads keep running until teardown; never in clear
     # No fork here: drain and restore, as before (output during teardown is not redacted).
     uninstall()
+
+
+def _exit_only_pumps(state: _State) -> list[_FdPump]:
+    """Pumps for fds 1 and 2 made at exit (``fd=False``), to be handed over without a thread."""
+    pumps: list[_FdPump] = []
+    for num in (1, 2):
+        try:
+            pumps.append(_FdPump(num, state.redactor, FD_HOLD_SECONDS, thread=False))
+        except OSError:
+            continue
+    state.pumps = pumps
+    return pumps
 
 
 def _flush_c_stdio() -> None:

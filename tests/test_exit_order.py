@@ -363,3 +363,66 @@ def test_property_teardown_writes_any_secret_any_split(secret, cut, around):
     expected.add(secret, "S")
     line = around + secret + around
     assert out == f"atexit {expected.redact(line)}\n{expected.redact(line)}\n"
+
+
+@pytest.mark.parametrize("fd", [False, True], ids=["streams", "fd"])
+def test_del_in_a_module_imported_after_install_and_a_tail_written_last(tmp_path, fd):
+    # Teardown clears the globals of modules imported after redactor first, and a wrapper alive
+    # at the very end is never flushed: neither may leak nor lose the text.
+    secret = SHAPES[0]
+    (tmp_path / "holder.py").write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            s = os.environ["DEMO_SECRET"]
+            class Holder:
+                def __del__(self):
+                    print("module del", s)
+                    os.write(1, ("module del fd " + s + "\\n").encode())
+            class Cycle:
+                def __init__(self):
+                    self.me = self
+                def __del__(self):
+                    sys.stderr.write("module cycle " + s + "\\n")
+            h, c = Holder(), Cycle()
+            """
+        )
+    )
+    proc = run(
+        f"""
+        import redactor
+        redactor.add_secret(s, "DEMO_SECRET")
+        redactor.install(fd={fd})
+        import holder
+        class Last:
+            def __del__(self):
+                sys.stdout.write("late tail " + s[:9])
+        last = Last()
+        """,
+        secret,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == (f"module del {R}\nmodule del fd {R}\nlate tail {secret[:9]}")
+    assert proc.stderr.decode() == f"module cycle {R}\n"
+
+
+def test_streams_only_install_redacts_fd_writes_after_exit():
+    # install() without fd=True: from the exit phase on, fds 1 and 2 go through the exit pump.
+    secret = SHAPES[0]
+    proc = run(
+        """
+        import subprocess
+        def early():
+            os.write(1, ("atexit os.write " + s + "\\n").encode())
+            subprocess.run([sys.executable, "-c", "import os; print('child', os.environ['DEMO_SECRET'])"])
+        atexit.register(early)
+        import redactor
+        redactor.add_secret(s, "DEMO_SECRET")
+        redactor.install()
+        print("main", s)
+        """,
+        secret,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == f"main {R}\natexit os.write {R}\nchild {R}\n"
