@@ -268,3 +268,48 @@ def test_property_channel_redacts_any_chunking(secret, before, after, cuts):
         os.close(dest_r)
     assert out == engine.redact_bytes(data)
     assert secret.encode() not in out
+
+
+@pytest.mark.kernel
+def test_logstart_and_history_database_in_a_kernel(tmp_path, monkeypatch):
+    # The same disk copies in a real Jupyter kernel (ipykernel has the same Logger and history).
+    import sqlite3
+
+    from test_ipython_extension import Kernel, _kernelspec, _start, _stop
+
+    ipdir = tmp_path / "ipython"
+    ipdir.mkdir()
+    log = tmp_path / "kernel_log.py"
+    db = tmp_path / "history.sqlite"
+    env = dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir))
+    env.pop("PYTEST_CURRENT_TEST", None)
+    monkeypatch.setenv("JUPYTER_PATH", str(_kernelspec(tmp_path)))
+    km, kc, _ = _start(
+        tmp_path,
+        env,
+        [
+            "--ext=redactor",
+            "--HistoryManager.db_log_output=True",
+            f"--HistoryManager.hist_file={db}",
+        ],
+    )
+    k = Kernel(km, kc, tmp_path / "unused")
+    try:
+        k.run("%redactor add-env DEMO_SECRET")
+        k.run(f"%logstart -o {log}")
+        k.run('import os; s = os.environ["DEMO_SECRET"]')
+        k.run("s")
+        k.run(f'import redactor; redactor.add_secret("{TYPED}", "TYPED")')
+        k.run("%logstop")
+        k.run("get_ipython().history_manager.writeout_cache()")
+        with sqlite3.connect(db) as conn:
+            outputs = [
+                r[0] for r in conn.execute("SELECT output FROM output_history ORDER BY line")
+            ]
+    finally:
+        _stop(km, kc)
+    assert outputs == [f"'{R}'", "True"]
+    text = log.read_text()
+    assert SECRET not in text and TYPED not in text
+    assert f"#[Out]# '{R}'\n" in text
+    assert f'import redactor; redactor.add_secret("{R}", "TYPED")\n' in text
