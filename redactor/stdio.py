@@ -493,9 +493,15 @@ def _hand_over(pumps: list[_FdPump], redactor: Redactor | None) -> bool:
         return False
     for pump in pumps:
         pump._feeder.pin(copy)
+    import warnings
+
     try:
-        pid = os.fork()
-    except OSError:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() in a process with threads: the child here runs no
+            # code that another thread could have left locked (pumps stopped, private redactor).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except Exception:
         return False
     if pid == 0:  # pragma: no cover - runs in the forked child, measured by the exit tests
         code = 0
