@@ -13,6 +13,10 @@ Both are written by IPython itself, below every output hook, so both get their o
   cell in the ``output_history`` table is redacted before it is queued for the database. The
   ``history`` table of inputs is left alone: IPython reads it back (arrow-up, ``%rerun``,
   ``%recall``), and a rewritten input would run differently.
+* ``%notebook file.ipynb`` exports the session from the history manager's in-memory record of
+  every cell's outputs (streams, results, displays, errors), which IPython keeps raw. While the
+  magic runs it sees redacted copies (a stream's pieces joined first, so a secret split across
+  writes is caught) and redacted cell sources, so the file is written clean the first time.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 import redactor
+from redactor.logging import redact_value
 
-__all__ = ["HistoryHook", "LogHook"]
+__all__ = ["HistoryHook", "LogHook", "NotebookExportHook"]
 
 
 class LogHook:
@@ -148,3 +153,86 @@ class HistoryHook:
         if self.manager is not None:
             self.manager.__dict__.pop("store_output", None)
             self.manager = None
+
+
+class NotebookExportHook:
+    """``%notebook``: the export reads redacted copies of the in-memory history."""
+
+    def __init__(self, ip: Any) -> None:
+        self.ip = ip
+        self.original: Any = None
+        self.wrapper: Any = None
+
+    def install(self) -> bool:
+        line_magics = getattr(getattr(self.ip, "magics_manager", None), "magics", {}).get("line")
+        find = getattr(self.ip, "find_line_magic", None)
+        if not isinstance(line_magics, dict) or find is None:
+            return False
+        # IPython 9 may hold a lazy stand-in that resolves through the table: resolve it first,
+        # or the stand-in would find this wrapper and call itself.
+        original = find("notebook")
+        if original is None or getattr(self.ip, "history_manager", None) is None:
+            return False
+
+        def notebook(line: str) -> Any:
+            manager = self.ip.history_manager
+            # outputs is a plain class attribute, get_range a method (both shadowed on the
+            # instance for the call), exceptions a traitlets Dict (assigned and assigned back).
+            shadowed = {
+                name: vars(manager).get(name, _MISSING) for name in ("outputs", "get_range")
+            }
+            exceptions = manager.exceptions
+            plain_range = manager.get_range
+            r = redactor.get_redactor()
+
+            def get_range(*args: Any, **kwargs: Any) -> Any:
+                for session, line_num, source in plain_range(*args, **kwargs):
+                    if isinstance(source, str):
+                        source = r.redact(source)
+                    yield session, line_num, source
+
+            try:
+                manager.outputs = _redacted_outputs(manager.outputs, r)
+                manager.exceptions = {n: redact_value(e, r) for n, e in exceptions.items()}
+                manager.get_range = get_range
+                return original(line)
+            finally:
+                manager.exceptions = exceptions
+                for name, value in shadowed.items():
+                    if value is _MISSING:
+                        vars(manager).pop(name, None)
+                    else:
+                        vars(manager)[name] = value
+
+        notebook.__doc__ = original.__doc__
+        line_magics["notebook"] = notebook
+        self.original, self.wrapper = original, notebook
+        return True
+
+    def uninstall(self) -> None:
+        line_magics = self.ip.magics_manager.magics.get("line", {})
+        if self.wrapper is not None and line_magics.get("notebook") is self.wrapper:
+            line_magics["notebook"] = self.original
+        self.original = self.wrapper = None
+
+
+_MISSING = object()
+
+
+def _redacted_outputs(outputs: Any, r: Any) -> Any:
+    import copy
+    from collections import defaultdict
+
+    result: defaultdict[int, list[Any]] = defaultdict(list)
+    for line_num, items in dict(outputs).items():
+        for item in items:
+            clone = copy.copy(item)
+            bundle = dict(getattr(item, "bundle", {}) or {})
+            if isinstance(bundle.get("stream"), list):
+                joined = "".join(x for x in bundle["stream"] if isinstance(x, str))
+                bundle["stream"] = [r.redact(joined)]
+            else:
+                bundle = redact_value(bundle, r)
+            clone.bundle = bundle
+            result[line_num].append(clone)
+    return result

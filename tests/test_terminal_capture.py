@@ -313,3 +313,45 @@ def test_logstart_and_history_database_in_a_kernel(tmp_path, monkeypatch):
     assert SECRET not in text and TYPED not in text
     assert f"#[Out]# '{R}'\n" in text
     assert f'import redactor; redactor.add_secret("{R}", "TYPED")\n' in text
+
+
+def test_notebook_export_is_redacted(tmp_path):
+    import json
+
+    ipdir = tmp_path / "ipython"
+    ipdir.mkdir()
+    out_nb = tmp_path / "export.ipynb"
+    cells = [
+        "%redactor add-env DEMO_SECRET",
+        's = __import__("os").environ["DEMO_SECRET"]',
+        # one stream output written in two pieces: joined before it is redacted
+        'import sys; sys.stdout.write("split " + s[:5]); sys.stdout.write(s[5:] + "\\n")',
+        "s",
+        'display({"k": s})',
+        "raise ValueError(s)",
+        f'typed = "{SECRET}"',  # a source that holds the value
+        f"%notebook {out_nb}",
+        'print("kept", get_ipython().history_manager.outputs[3][0].bundle["stream"][0][:8])',
+    ]
+    proc = subprocess.run(
+        [*IPYTHON[:-2], "--ext", "redactor"],
+        input="\n".join(cells) + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    raw = out_nb.read_text()
+    assert SECRET not in raw
+    nb = json.loads(raw)
+    by_count = {c["execution_count"]: c for c in nb["cells"]}
+    assert by_count[3]["outputs"][0]["text"] == [f"split {R}\n"]
+    assert by_count[4]["outputs"][0]["data"]["text/plain"] == [f"'{R}'"]
+    assert by_count[5]["outputs"][0]["data"]["text/plain"] == [f"{{'k': '{R}'}}"]
+    error = by_count[6]["outputs"][-1]
+    assert error["output_type"] == "error" and error["evalue"] == R
+    assert by_count[7]["source"] == [f'typed = "{R}"']
+    # the in-memory history is untouched (it is printed through the redacted streams only)
+    assert "kept split s" in proc.stdout
