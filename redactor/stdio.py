@@ -89,8 +89,9 @@ class _Feeder:
     def pin(self, redactor: Redactor) -> None:
         """From now on use ``redactor``, carrying over what the current stream holds back.
 
-        The exit pump (a forked process) takes a private copy of the redactor, so that no lock
-        another thread held at the fork can block it; the held tail must survive the switch.
+        Used at exit: the wrappers stop consulting ``get_redactor()`` (whose module teardown may
+        clear), and the exit pump switches to a private copy of the redactor so that no lock
+        another thread held at the fork can block it. The held tail survives the switch.
         """
         stream = self._stream
         fresh = redactor.bytes_stream() if self._binary else redactor.stream()
