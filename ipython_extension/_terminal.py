@@ -177,6 +177,7 @@ class CellCapture:
     def __init__(self) -> None:
         self.channels: dict[int, _Channel] = {}
         self._saved: dict[int, int] = {}
+        self._winch: Any = None
         self.attached = False
 
     @staticmethod
@@ -211,11 +212,44 @@ class CellCapture:
             self._saved[fd] = os.dup(fd)
             os.dup2(channel.writer, fd)
         self.attached = True
+        self._follow_resizes()
+
+    def _follow_resizes(self) -> None:
+        """While a cell runs, a resized terminal resizes the channels (a pager redraws)."""
+        import signal
+
+        if (
+            not hasattr(signal, "SIGWINCH")
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return
+        previous = signal.getsignal(signal.SIGWINCH)
+
+        def on_resize(signum: int, frame: Any) -> None:
+            for fd, channel in self.channels.items():
+                channel.copy_size(self._saved.get(fd, fd))
+            if callable(previous):
+                previous(signum, frame)
+
+        try:
+            signal.signal(signal.SIGWINCH, on_resize)
+        except (ValueError, OSError):
+            return
+        self._winch = (previous,)
 
     def detach(self) -> None:
         if not self.attached:
             return
         _flush_python_streams()
+        if self._winch is not None:
+            import signal
+
+            previous = self._winch[0]
+            try:
+                signal.signal(signal.SIGWINCH, signal.SIG_DFL if previous is None else previous)
+            except (ValueError, OSError):
+                pass
+            self._winch = None
         for fd, saved in self._saved.items():
             os.dup2(saved, fd)
             os.close(saved)

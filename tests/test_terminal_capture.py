@@ -41,6 +41,10 @@ CELLS = [
     'os.write(1, b"split " + os.environ["DEMO_SECRET"][:6].encode()); os.write(1, os.environ["DEMO_SECRET"][6:].encode() + b" end\\n")',
     'ctypes.CDLL(None).printf(b"printf %s\\n", os.environ["DEMO_SECRET"].encode())',
     'print("py", os.environ["DEMO_SECRET"], os.ttyname(1) != os.ttyname(0))',
+    # the real terminal is resized while a cell runs: the channel follows (SIGWINCH)
+    "import fcntl, termios, struct, time; fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 50, 140, 0, 0)); "
+    "_ = [time.sleep(0.01) for _ in range(1000) if os.get_terminal_size(1).columns != 140]",
+    "!python -c \"import os; print('resized', os.get_terminal_size())\"",
     'os.write(1, b"tail " + os.environ["DEMO_SECRET"][:9].encode())',
     "%redactor",
     "%unload_ext redactor",
@@ -119,6 +123,7 @@ def test_fd_output_of_cells_is_redacted_on_a_pty(tmp_path):
         assert f"\n{line}\n" in text, line
     # children see a terminal, of the real terminal's size
     assert "child True True os.terminal_size(columns=123, lines=37)\n" in text
+    assert "resized os.terminal_size(columns=140, lines=50)\n" in text
     # the secret prefix written last in a cell came out whole, before the next prompt
     assert f"tail {SECRET[:9]}" in text
     assert text.index(f"tail {SECRET[:9]}") < text.index("redactor 0.1")
