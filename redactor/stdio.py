@@ -383,6 +383,8 @@ class _FdPump:
                     ready, _, _ = select.select([self._read_end, self._wake[0]], [], [])
                 except InterruptedError:
                     continue
+                except (OSError, ValueError):
+                    return b""  # a descriptor closed under us: end of file, as os.read would say
                 if self._wake[0] in ready:
                     return None
             try:
