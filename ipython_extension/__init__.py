@@ -11,7 +11,8 @@ all end up in :func:`load_ipython_extension` (``redactor`` forwards to it).
 * In terminal IPython, ``sys.stdout`` and ``sys.stderr`` are wrapped, and fds 1 and 2 lead to a
   redacting pseudo-terminal while a cell runs (see :mod:`._terminal`).
 * In both, IPython's own disk copies are redacted: the ``%logstart`` log file, the outputs the
-  history database stores, and ``%notebook`` exports (see :mod:`._diskcopies`).
+  history database stores, and ``%notebook``/``%history -f``/``%save`` exports (see
+  :mod:`._diskcopies`).
 * Both get the ``%redactor`` line magic (see :mod:`.magics`).
 
 :func:`unload_ipython_extension` (``%unload_ext redactor``) releases anything held back and
@@ -61,9 +62,9 @@ class _Extension:
 
     def _hook_disk_copies(self) -> None:
         """``%logstart`` files and the history database's outputs, written by IPython itself."""
-        from ._diskcopies import HistoryHook, LogHook, NotebookExportHook
+        from ._diskcopies import ExportHook, HistoryHook, LogHook
 
-        for hook in (LogHook(self.ip), HistoryHook(self.ip), NotebookExportHook(self.ip)):
+        for hook in (LogHook(self.ip), HistoryHook(self.ip), ExportHook(self.ip)):
             if hook.install():
                 self.disk_hooks.append(hook)
 
@@ -131,7 +132,9 @@ class _Extension:
         if stdio.installed():
             out.append("redactor.install()")
         if self.disk_hooks:
-            out.append("%logstart log, history database outputs, %notebook export")
+            out.append(
+                "%logstart log, history database outputs, %notebook/%history -f/%save exports"
+            )
         return out
 
     def unload(self) -> None:

@@ -13,10 +13,9 @@ Both are written by IPython itself, below every output hook, so both get their o
   cell in the ``output_history`` table is redacted before it is queued for the database. The
   ``history`` table of inputs is left alone: IPython reads it back (arrow-up, ``%rerun``,
   ``%recall``), and a rewritten input would run differently.
-* ``%notebook file.ipynb`` exports the session from the history manager's in-memory record of
-  every cell's outputs (streams, results, displays, errors), which IPython keeps raw. While the
-  magic runs it sees redacted copies (a stream's pieces joined first, so a secret split across
-  writes is caught) and redacted cell sources, so the file is written clean the first time.
+* ``%notebook file.ipynb``, ``%history -o -f file`` and ``%save file 1-9`` write the session's
+  sources and outputs from the history manager, which IPython keeps raw. While they run they see
+  redacted copies (see :class:`ExportHook`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from typing import Any
 import redactor
 from redactor.logging import redact_value
 
-__all__ = ["HistoryHook", "LogHook", "NotebookExportHook"]
+__all__ = ["ExportHook", "HistoryHook", "LogHook"]
 
 
 class LogHook:
@@ -155,68 +154,116 @@ class HistoryHook:
             self.manager = None
 
 
-class NotebookExportHook:
-    """``%notebook``: the export reads redacted copies of the in-memory history."""
+class ExportHook:
+    """``%notebook``, ``%history`` (``-f file``) and ``%save`` read redacted copies of history.
+
+    IPython keeps every cell's source and outputs raw in memory (and inputs in its database);
+    these magics write them to a file. While one of them runs, the history manager's readers
+    (``get_range``, ``get_range_by_str``, ``get_tail``, ``search``) and its in-memory
+    ``outputs``/``exceptions`` are shadowed by redacted copies, so the file is written clean the
+    first time (a stream written in pieces is joined before it is redacted). ``%save NAME`` of a
+    variable or a file writes that object's own content and is not covered.
+    """
+
+    MAGICS = ("notebook", "history", "save")
 
     def __init__(self, ip: Any) -> None:
         self.ip = ip
-        self.original: Any = None
-        self.wrapper: Any = None
+        self.wrapped: dict[str, tuple[Any, Any]] = {}
 
     def install(self) -> bool:
         line_magics = getattr(getattr(self.ip, "magics_manager", None), "magics", {}).get("line")
         find = getattr(self.ip, "find_line_magic", None)
         if not isinstance(line_magics, dict) or find is None:
             return False
-        # IPython 9 may hold a lazy stand-in that resolves through the table: resolve it first,
-        # or the stand-in would find this wrapper and call itself.
-        original = find("notebook")
-        if original is None or getattr(self.ip, "history_manager", None) is None:
+        if getattr(self.ip, "history_manager", None) is None:
             return False
+        for name in self.MAGICS:
+            # IPython 9 may hold a lazy stand-in that resolves through the table: resolve it
+            # first, or the stand-in would find the wrapper and call itself.
+            original = find(name)
+            if original is None:
+                continue
+            wrapper = self._wrap(original)
+            line_magics[name] = wrapper
+            self.wrapped[name] = (original, wrapper)
+        return bool(self.wrapped)
 
-        def notebook(line: str) -> Any:
+    def _wrap(self, original: Any) -> Any:
+        def magic(*args: Any, **kwargs: Any) -> Any:
             manager = self.ip.history_manager
-            # outputs is a plain class attribute, get_range a method (both shadowed on the
-            # instance for the call), exceptions a traitlets Dict (assigned and assigned back).
-            shadowed = {
-                name: vars(manager).get(name, _MISSING) for name in ("outputs", "get_range")
-            }
-            exceptions = manager.exceptions
-            plain_range = manager.get_range
-            r = redactor.get_redactor()
+            with _RedactingHistory(manager, redactor.get_redactor()):
+                return original(*args, **kwargs)
 
-            def get_range(*args: Any, **kwargs: Any) -> Any:
-                for session, line_num, source in plain_range(*args, **kwargs):
-                    if isinstance(source, str):
-                        source = r.redact(source)
-                    yield session, line_num, source
-
-            try:
-                manager.outputs = _redacted_outputs(manager.outputs, r)
-                manager.exceptions = {n: redact_value(e, r) for n, e in exceptions.items()}
-                manager.get_range = get_range
-                return original(line)
-            finally:
-                manager.exceptions = exceptions
-                for name, value in shadowed.items():
-                    if value is _MISSING:
-                        vars(manager).pop(name, None)
-                    else:
-                        vars(manager)[name] = value
-
-        notebook.__doc__ = original.__doc__
-        line_magics["notebook"] = notebook
-        self.original, self.wrapper = original, notebook
-        return True
+        magic.__doc__ = original.__doc__
+        return magic
 
     def uninstall(self) -> None:
         line_magics = self.ip.magics_manager.magics.get("line", {})
-        if self.wrapper is not None and line_magics.get("notebook") is self.wrapper:
-            line_magics["notebook"] = self.original
-        self.original = self.wrapper = None
+        for name, (original, wrapper) in self.wrapped.items():
+            if line_magics.get(name) is wrapper:
+                line_magics[name] = original
+        self.wrapped.clear()
 
 
 _MISSING = object()
+_READERS = ("get_range", "get_range_by_str", "get_tail", "search")
+
+
+class _RedactingHistory:
+    """Shadow the history manager's readers and in-memory outputs with redacted copies."""
+
+    def __init__(self, manager: Any, r: Any) -> None:
+        self.manager, self.r = manager, r
+        self.shadowed: dict[str, Any] = {}
+        self.exceptions: Any = _MISSING
+
+    def __enter__(self) -> None:
+        manager, r = self.manager, self.r
+        # outputs is a plain class attribute and the readers are methods: both shadowed on the
+        # instance for the call; exceptions is a traitlets Dict: assigned, then assigned back.
+        for name in ("outputs", *_READERS):
+            self.shadowed[name] = vars(manager).get(name, _MISSING)
+        for name in _READERS:
+            reader = getattr(manager, name, None)
+            if callable(reader):
+                setattr(manager, name, _redacting_reader(reader, r))
+        outputs = getattr(manager, "outputs", None)
+        if isinstance(outputs, dict):
+            manager.outputs = _redacted_outputs(outputs, r)
+        exceptions = getattr(manager, "exceptions", None)
+        if isinstance(exceptions, dict):
+            self.exceptions = exceptions
+            manager.exceptions = {n: redact_value(e, r) for n, e in exceptions.items()}
+
+    def __exit__(self, *exc: Any) -> None:
+        manager = self.manager
+        if self.exceptions is not _MISSING:
+            manager.exceptions = self.exceptions
+        for name, value in self.shadowed.items():
+            if value is _MISSING:
+                vars(manager).pop(name, None)
+            else:
+                vars(manager)[name] = value
+
+
+def _redacting_reader(reader: Any, r: Any) -> Any:
+    def read(*args: Any, **kwargs: Any) -> Any:
+        return [_redacted_entry(entry, r) for entry in reader(*args, **kwargs)]
+
+    return read
+
+
+def _redacted_entry(entry: Any, r: Any) -> Any:
+    """``(session, line, source)`` or ``(session, line, (source, output))``, redacted."""
+    if not (isinstance(entry, tuple) and len(entry) == 3):
+        return entry
+    session, line, data = entry
+    if isinstance(data, tuple):
+        data = tuple(r.redact(x) if isinstance(x, str) else x for x in data)
+    elif isinstance(data, str):
+        data = r.redact(data)
+    return (session, line, data)
 
 
 def _redacted_outputs(outputs: Any, r: Any) -> Any:

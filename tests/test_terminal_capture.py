@@ -320,7 +320,7 @@ def test_logstart_and_history_database_in_a_kernel(tmp_path, monkeypatch):
     assert f'import redactor; redactor.add_secret("{R}", "TYPED")\n' in text
 
 
-def test_notebook_export_is_redacted(tmp_path):
+def test_notebook_history_and_save_exports_are_redacted(tmp_path):
     import json
 
     ipdir = tmp_path / "ipython"
@@ -336,6 +336,8 @@ def test_notebook_export_is_redacted(tmp_path):
         "raise ValueError(s)",
         f'typed = "{SECRET}"',  # a source that holds the value
         f"%notebook {out_nb}",
+        f"%history -n -o -f {tmp_path / 'history.txt'}",
+        f"%save -r {tmp_path / 'saved.py'} 1-7",
         'print("kept", get_ipython().history_manager.outputs[3][0].bundle["stream"][0][:8])',
     ]
     proc = subprocess.run(
@@ -358,5 +360,12 @@ def test_notebook_export_is_redacted(tmp_path):
     error = by_count[6]["outputs"][-1]
     assert error["output_type"] == "error" and error["evalue"] == R
     assert by_count[7]["source"] == [f'typed = "{R}"']
+    history = (tmp_path / "history.txt").read_text()
+    assert SECRET not in history
+    assert f"   4: s\n'{R}'\n" in history
+    assert f'   7: typed = "{R}"\n' in history
+    saved = (tmp_path / "saved.py").read_text()
+    assert SECRET not in saved
+    assert f'typed = "{R}"\n' in saved
     # the in-memory history is untouched (it is printed through the redacted streams only)
     assert "kept split s" in proc.stdout
