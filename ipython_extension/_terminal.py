@@ -172,6 +172,10 @@ class CellCapture:
 
     fds 1 and 2 share one channel when they lead to the same terminal or file, so a child's
     stdout and stderr keep their order.
+
+    Cost per cell (attach, detach and the drain's round trip through the pump thread): 0.19 ms;
+    5,000 trivial cells took 0.21 ms each without it and 0.40 ms with it (piped IPython, best of
+    3, shared 2-core machine).
     """
 
     def __init__(self) -> None:
