@@ -8,7 +8,11 @@ all end up in :func:`load_ipython_extension` (``redactor`` forwards to it).
   C-level and subprocess output that ipykernel writes to the kernel process's own stdout/stderr
   (the server's terminal or log) goes through a redacting pipe; and the kernel's log handlers get
   a :class:`redactor.RedactingFilter`.
-* In terminal IPython, ``sys.stdout`` and ``sys.stderr`` are wrapped (see :mod:`._terminal`).
+* In terminal IPython, ``sys.stdout`` and ``sys.stderr`` are wrapped, and fds 1 and 2 lead to a
+  redacting pseudo-terminal while a cell runs (see :mod:`._terminal`).
+* In both, IPython's own disk copies are redacted: the ``%logstart`` log file, the outputs the
+  history database stores, and ``%notebook``/``%history -f``/``%save`` exports (see
+  :mod:`._diskcopies`).
 * Both get the ``%redactor`` line magic (see :mod:`.magics`).
 
 :func:`unload_ipython_extension` (``%unload_ext redactor``) releases anything held back and
@@ -35,6 +39,7 @@ class _Extension:
         self.terminal: Any = None
         self.pumps: list[Any] = []
         self.log_filters: list[tuple[logging.Handler, logging.Filter]] = []
+        self.disk_hooks: list[Any] = []
         self.magic: Any = None
         self.channel: Any = None
 
@@ -53,6 +58,7 @@ class _Extension:
 
             self.terminal = TerminalHook(self.ip)
             self.terminal.install()
+        self._hook_disk_copies()
         self._register_magic()
         # The store's key material in the environment, and secrets that child processes fetch
         # (they register over the channel before `get` returns), reach this shell's redactor.
@@ -60,6 +66,19 @@ class _Extension:
 
         _default.register_key_material()
         self.channel = _channel.start_carrier()
+
+    def _hook_disk_copies(self) -> None:
+        """``%logstart`` files and the history database's outputs, written by IPython itself."""
+        from ._diskcopies import ExportHook, HistoryHook, LogHook
+
+        for hook in (LogHook(self.ip), HistoryHook(self.ip), ExportHook(self.ip)):
+            if hook.install():
+                self.disk_hooks.append(hook)
+
+    def _unhook_disk_copies(self) -> None:
+        for hook in self.disk_hooks:
+            hook.uninstall()
+        self.disk_hooks.clear()
 
     def _hook_echo_copies(self) -> None:
         """ipykernel writes fd-level output (C code, subprocesses) raw to its own original fds too."""
@@ -121,6 +140,10 @@ class _Extension:
             out.append("redactor.install()")
         if self.channel is not None:
             out.append(f"child-process channel ({self.channel.registrations} registrations)")
+        if self.disk_hooks:
+            out.append(
+                "%logstart log, history database outputs, %notebook/%history -f/%save exports"
+            )
         return out
 
     def unload(self) -> None:
@@ -148,6 +171,7 @@ class _Extension:
         self.log_filters.clear()
         if self.terminal is not None:
             self.terminal.uninstall()
+        self._unhook_disk_copies()
 
 
 def load_ipython_extension(ip: Any) -> None:

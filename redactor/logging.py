@@ -171,3 +171,80 @@ def _withhold(record: logging.LogRecord) -> None:
     record.exc_text = None
     record.stack_info = None
     data.pop("message", None)
+
+
+class _RecordHook:
+    """Redacts every record any handler emits, however the handler was attached.
+
+    ``redactor.install()`` wraps two methods at class level: ``Logger.callHandlers`` (every record
+    a logger dispatches, before any handler or handler filter sees it, even handlers whose class
+    overrides ``handle``) and ``Handler.handle`` (handlers called directly: a ``QueueListener``'s
+    targets, ``logging.lastResort``, code that calls ``handler.handle(record)``). Handlers attached
+    with ``logger.handlers = [...]``, ``.append``, ``basicConfig``, ``dictConfig`` or before the
+    install are all covered because the hook no longer depends on how a handler got there.
+
+    A record is redacted once per redactor state: the hook remembers the last record and the
+    (redactor, version) that redacted it, so a record dispatched to ten handlers is scanned once,
+    and again only if a secret was registered in between. Nothing is added to the record (a JSON
+    formatter would print it).
+    """
+
+    def __init__(self, redactor: Redactor | None) -> None:
+        self.redactor = redactor
+        self.active = False
+        # The last record redacted and the (redactor, version) it was redacted with. One slot is
+        # enough: callHandlers redacts a record and its handlers' handle() calls follow at once;
+        # other threads may overwrite it, which only costs a second scan. Measured (20,000
+        # records, best of 15, on a shared and noisy 2-core machine): one handler 28 us a record
+        # with the per-handler filter of before, 32 us here; three handlers 79 us before, 64 here.
+        self._last: tuple[Any, Any] = (None, None)
+        self._originals: tuple[Any, Any] | None = None
+        self._patched: tuple[Any, Any] | None = None
+
+    def redact(self, record: Any) -> None:
+        if not isinstance(record, logging.LogRecord):
+            return
+        redactor = self.redactor or get_redactor()
+        key = (id(redactor), getattr(redactor, "_version", None))
+        last, done = self._last
+        if last is record and done == key:
+            return
+        try:
+            RedactingFilter._redact(record, redactor)
+        except Exception:
+            _withhold(record)
+        self._last = (record, key)
+
+    def install(self) -> None:
+        call_handlers = logging.Logger.callHandlers
+        handle_original = logging.Handler.handle
+        hook = self
+
+        def callHandlers(self: logging.Logger, record: logging.LogRecord) -> None:
+            if hook.active:
+                hook.redact(record)
+            return call_handlers(self, record)
+
+        def handle(self: logging.Handler, record: logging.LogRecord) -> Any:
+            if hook.active:
+                hook.redact(record)
+            return handle_original(self, record)
+
+        callHandlers.__wrapped__ = call_handlers  # type: ignore[attr-defined]
+        handle.__wrapped__ = handle_original  # type: ignore[attr-defined]
+        self._originals = (call_handlers, handle_original)
+        self._patched = (callHandlers, handle)
+        logging.Logger.callHandlers = callHandlers  # type: ignore[method-assign]
+        logging.Handler.handle = handle  # type: ignore[method-assign]
+        self.active = True
+
+    def remove(self) -> None:
+        """Undo :meth:`install`; a wrapper another library put on top of ours stays, inert."""
+        self.active = False
+        if self._originals is None or self._patched is None:
+            return
+        if logging.Logger.callHandlers is self._patched[0]:
+            logging.Logger.callHandlers = self._originals[0]  # type: ignore[method-assign]
+        if logging.Handler.handle is self._patched[1]:
+            logging.Handler.handle = self._originals[1]  # type: ignore[method-assign]
+        self._originals = self._patched = None
