@@ -91,6 +91,13 @@ _SEQ_PARTIAL = re.compile(
     rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}"
     rb"|[\]PX^_][^\x07\x1b]{0,512}\x1b?|[\x20-\x2f]{0,16})\Z"
 )
+# For Hyperscan, the sequences' bounds left out: a superset (the probe decides), and Hyperscan
+# (the hyperscan package 0.9.1 here) was seen to miss matches of the bounded form, {0,512}
+# inside a starred group, after a line longer than 18 bytes.
+_CANDIDATE = (
+    rb"[\r\n](?:[ \t\v\f]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    rb"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
+)
 _PROBE = 2 + 512 + 2  # bytes looked at, at most, to decide on what starts a line
 _EOL = re.compile(rb"[\r\n]")
 
@@ -122,9 +129,7 @@ def _command_database() -> tuple[Any, Any] | None:
     except EngineUnavailable:
         return None
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[rb"[\r\n](?:[ \t\v\f]|" + _SEQ + rb")*::", rb"##\["], ids=[0, 1], elements=2
-    )
+    db.compile(expressions=[_CANDIDATE, rb"##\["], ids=[0, 1], elements=2)
     return hs, db
 
 
