@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from redactor import Redactor
@@ -234,3 +236,66 @@ def test_kernel_prints_and_raises_coloured_secrets(kernel) -> None:
     errors = [m["content"] for m in msgs if m["msg_type"] == "error"]
     assert errors and errors[0]["evalue"] == f"bad {R}\x1b[0m"
     assert errors[0]["traceback"][-1].endswith(f"bad {R}\x1b[0m")
+
+
+# -- Spark ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text("ab \x1b[1;m", max_size=12),
+            st.sampled_from([COLOURED, SECRET, f"x \x1b[1m{COLOURED}\x1b[0m y", SECRET[:9]]),
+        ),
+        max_size=20,
+    ),
+    st.integers(1, 64),
+)
+def test_arrow_batches_equal_redact_per_value(values, scan) -> None:
+    """The Arrow fast path (one scan over a batch's string buffer) sends a coloured value with a
+    secret to ``redact``, like any other value a match overlaps."""
+    import pyarrow as pa
+
+    from redactor import spark as rs
+
+    r = check()
+    old, rs._SCAN = rs._SCAN, scan
+    try:
+        got = rs._redact_array(pa.array(values, pa.string()), r)
+    finally:
+        rs._SCAN = old
+    assert got.to_pylist() == [None if v is None else r.redact(v) for v in values]
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
+def test_spark_dataframe_with_coloured_values() -> None:
+    pytest.importorskip("pyspark", reason="pyspark is in the test extra")
+    from pyspark.sql import SparkSession
+
+    from redactor import spark as rs
+
+    old = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("redactor-ansi")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    try:
+        session.sparkContext.setLogLevel("ERROR")
+        rows = [(f"token {COLOURED}\x1b[0m",), ("\x1b[32mplain\x1b[0m",), (None,)]
+        out = rs.redact_dataframe(
+            session.createDataFrame(rows, "s string"), redactor=check()
+        ).collect()
+        assert [row.s for row in out] == [f"token {R}\x1b[0m", "\x1b[32mplain\x1b[0m", None]
+    finally:
+        rs.release_secrets()
+        session.stop()
+        if old is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
+        else:
+            os.environ["PYSPARK_PYTHON"] = old
