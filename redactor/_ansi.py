@@ -216,9 +216,17 @@ def across(
 ) -> list[Span]:
     """``spans`` (the matches on ``text`` itself) joined with the matches across its escape
     sequences. ``get(size)`` gives the matcher for the text's kind, counting ``size`` as work."""
-    scan = Scan(text.decode("latin-1") if isinstance(text, bytes) else text)
-    if not scan._runs:  # an ESC that starts no sequence
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    # The common case first, without locating a single sequence: coloured text with no secret
+    # split by its colours (the view has no match) and at most one region that could need
+    # joining to another across sequences. Twice as fast as the full scan on coloured logs.
+    view = _RUN.sub("", text)
+    if len(view) == len(text):  # an ESC that starts no sequence
         return spans
+    if len(spans) < 2 and not get(len(view)).spans(view):
+        return spans
+    scan = Scan(text)
     found, _ = scan.view_spans(get, with_ids)
     found.extend(spans)
     return scan.merge(found, with_ids) if found else []
