@@ -416,7 +416,7 @@ def resolve_engine(engine: str | None) -> str:
 def _spans(snap: _Snapshot, matcher: Matcher, text, binary: bool, with_ids: bool) -> list[Span]:
     spans = matcher.spans(text, with_ids)
     # Text without ESC (a memchr) is matched as it is; with one, also across escape sequences.
-    if (ESC_BYTE if binary else ESC) not in text:
+    if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in text:
         return spans
     return across(text, spans, lambda size: snap.matcher(binary, size), with_ids)
 

@@ -60,7 +60,7 @@ class _Stream(Generic[T]):
         with_ids = self.counts is not None
         spans = matcher.spans(buf, with_ids)
         ext = None
-        if (ESC_BYTE if binary else ESC) not in buf:
+        if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in buf:
             cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
         else:
             # Colours: match across escape sequences too; hold back an unfinished sequence and
