@@ -13,7 +13,8 @@ a bounded tail):
 * CSI ``ESC [ parameters intermediates final``, which includes SGR colours ``ESC[...m``: at most
   :data:`CSI_PARAMS_MAX` parameter and :data:`CSI_INTERMEDIATES_MAX` intermediate characters;
 * string controls ``ESC ]`` (OSC: titles, ``OSC 8`` hyperlinks), ``ESC P``, ``ESC X``, ``ESC ^``,
-  ``ESC _``, ended by BEL or ST (``ESC \\``), with at most :data:`STRING_MAX` characters between;
+  ``ESC _``, ended by BEL or ST (``ESC \\``), with at most :data:`STRING_MAX` characters between
+  and no line end (so an unterminated one never holds a stream back across lines);
 * every other ``ESC intermediates final`` (two-character ``ESC 7``, ``ESC c``; ``ESC ( B`` as
   ``tput sgr0`` writes it).
 
@@ -57,13 +58,13 @@ _P, _I = CSI_PARAMS_MAX, CSI_INTERMEDIATES_MAX
 # input, which is what lets a stream decide on what it has.
 _SEQ = re.compile(
     rf"\x1b(?:\[[\x30-\x3f]{{0,{_P}}}[\x20-\x2f]{{0,{_I}}}[\x40-\x7e]"
-    rf"|[\]PX^_][^\x07\x1b]{{0,{STRING_MAX}}}(?:\x07|\x1b\\)"
+    rf"|[\]PX^_][^\x07\x1b\r\n]{{0,{STRING_MAX}}}(?:\x07|\x1b\\)"
     rf"|[\x20-\x2f]{{0,{_I}}}[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
 )
 # Every proper prefix of a sequence, up to the end of the text: a stream holds it back.
 _PARTIAL = re.compile(
     rf"\x1b(?:\[[\x30-\x3f]{{0,{_P}}}[\x20-\x2f]{{0,{_I}}}"
-    rf"|[\]PX^_][^\x07\x1b]{{0,{STRING_MAX}}}\x1b?"
+    rf"|[\]PX^_][^\x07\x1b\r\n]{{0,{STRING_MAX}}}\x1b?"
     rf"|[\x20-\x2f]{{0,{_I}}})\Z"
 )
 _PARTIAL_MAX = 2 + STRING_MAX + 1

@@ -79,24 +79,23 @@ _BLANKS = b" \t\v\f"
 # Complete escape sequences, as redactor._ansi recognises them (CSI, string controls, two-char).
 _SEQ = (
     rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}[\x40-\x7e]"
-    rb"|[\]PX^_][^\x07\x1b]{0,512}(?:\x07|\x1b\\)"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}(?:\x07|\x1b\\)"
     rb"|[\x20-\x2f]{0,16}[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
 )
 _LEADING = re.compile(rb"(?:[ \t\v\f\r\n]+|" + _SEQ + rb")*")
 _PREFIX = re.compile(rb"(?:[ \t\v\f]+|" + _SEQ + rb")*")  # what may precede "::" on a line
-_SEQ_AT = re.compile(_SEQ)
 _TRAILING_SEQS = re.compile(rb"(?:" + _SEQ + rb")*\Z")
 # A proper prefix of a sequence, up to the end of the bytes at hand: wait for the rest.
 _SEQ_PARTIAL = re.compile(
     rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}"
-    rb"|[\]PX^_][^\x07\x1b]{0,512}\x1b?|[\x20-\x2f]{0,16})\Z"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}\x1b?|[\x20-\x2f]{0,16})\Z"
 )
 # For Hyperscan, the sequences' bounds left out: a superset (the probe decides), and Hyperscan
 # (the hyperscan package 0.9.1 here) was seen to miss matches of the bounded form, {0,512}
 # inside a starred group, after a line longer than 18 bytes.
 _CANDIDATE = (
     rb"[\r\n](?:[ \t\v\f]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
-    rb"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
+    rb"|\x1b[\]PX^_][^\x07\x1b\r\n]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
 )
 _PROBE = 2 + 512 + 2  # bytes looked at, at most, to decide on what starts a line
 _EOL = re.compile(rb"[\r\n]")
@@ -194,15 +193,11 @@ def _token_prefix(probe: bytes) -> bool:
 
 
 def _line_start(probe: bytes, mid: bool) -> tuple[str, int]:
-    """What the bytes ``probe`` (held ones, then what arrived) at a candidate start are:
-    ``("wait", 0)`` undecided until more arrives, ``("skip", k)`` k bytes of an escape sequence
-    to pass on before looking again, ``("cmd", k)`` a command whose first k bytes are its token
-    and the byte after it, ``("text", 0)`` ordinary text. ``mid``: in the middle of a line, where
-    only ``##[`` starts a command."""
-    if probe[:1] == b"\x1b" and not mid:
-        m = _SEQ_AT.match(probe)
-        if m:
-            return "skip", m.end()
+    """What the bytes ``probe`` at a candidate start are: ``("wait", 0)`` undecided until more
+    arrives, ``("cmd", k)`` a command whose first k bytes are its token and the byte after it,
+    ``("text", 0)`` ordinary text. ``mid``: in the middle of a line, where only ``##[`` starts a
+    command."""
+    if probe[:1] == b"\x1b" and not mid:  # not a whole sequence (those were passed on)
         return ("wait", 0) if _SEQ_PARTIAL.match(probe) else ("text", 0)
     head = probe.lower()
     for token, ends, allowed in ((_LEGACY, b"] ", True), (_TOKEN, b": ", not mid)):
@@ -309,8 +304,16 @@ class MaskingFilter:
         if not self._add_mask:
             return self._stream.feed(data)
         out: list[bytes] = []
+        if self._cand:
+            # Held bytes that may start a command go first, so that a command, a sequence or
+            # "##[" that the chunk boundary cut is looked at whole (a copy, only then).
+            data, self._cand = self._cand + data, b""
         release = _Pieces(data)  # passed-through bytes not yet given to the stream
         pos, n = 0, len(data)
+        if not self._at_start and self._cmd is None and not self._swallow:
+            # In the middle of a line, this chunk may begin with "##[": look at it as a candidate
+            # (the search below only finds those after where it starts).
+            self._at_start = self._mid = True
         while pos < n:
             if self._cmd is not None or self._swallow:
                 m = _EOL.search(data, pos)
@@ -329,7 +332,7 @@ class MaskingFilter:
                     self._finish_command(out, release)
                 continue
             if self._at_start:
-                if not self._cand and not self._mid:
+                if not self._mid:
                     # Blank lines, leading blanks and escape sequences (a colour for the whole
                     # line) are released at once: a runner trims the blanks.
                     stop = _LEADING.match(data, pos).end()
@@ -338,29 +341,19 @@ class MaskingFilter:
                         pos = stop
                         if pos == n:
                             break
-                probe = self._cand + data[pos : pos + _PROBE]
+                probe = data[pos : pos + _PROBE]
                 kind, k = _line_start(probe, self._mid)
                 if kind == "wait":
                     self._cand = probe  # still undecided: wait for more input
                     pos = n
                     break
-                taken = k - len(self._cand)
-                if kind == "skip":  # a sequence completed by this chunk: look again after it
-                    release.append(self._cand)
-                    release.range(pos, pos + taken)
-                    self._cand = b""
-                    pos += taken
-                    continue
                 if kind == "cmd":
-                    self._cand = b""
                     self._at_start = self._mid = False
                     self._cmd = bytearray(probe[:k])
                     self._commands_seen += 1
-                    pos += taken
+                    pos += k
                     continue
-                release.append(self._cand)  # not a command: the held bytes are ordinary text
-                self._cand = b""
-                self._at_start = self._mid = False
+                self._at_start = self._mid = False  # not a command: ordinary text
             # Inside an ordinary line: jump to the next line whose first bytes other than blanks
             # and escape sequences are "::", or to the next "##[" (found with one fast search);
             # everything before it is ordinary text.

@@ -94,10 +94,10 @@ values = st.text(
     min_size=8,
     max_size=30,
 )
-noise = st.text("ab #[]:\n\x1b;m1", max_size=20)
+noise = st.text("ab #[]:\n\x1b;m1\x07\\", max_size=20)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     prefix,
     values,
