@@ -5,10 +5,11 @@ redacted byte stream: bytes are released as soon as they are known to be safe, a
 held back are
 
 * the tail the engine's stream redactor keeps because it could still grow into a secret (shorter
-  than the longest pattern), and
+  than the longest pattern, with the colour codes inside it), and
 * at the start of a line, the few bytes that could still be the start of a GitHub Actions
-  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes; leading blanks are
-  released at once), and the rest of a line once it *is* such a command, up to
+  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes, or an unfinished escape
+  sequence of at most 515; leading blanks and whole sequences are released at once), at the end
+  of a chunk a cut ``##[add-mas``, and the rest of a line once it *is* such a command, up to
   :data:`MAX_COMMAND_LINE` bytes, because the value it registers must be masked in that very line.
 
 So memory stays bounded whatever the input, including gigabytes without a newline.
