@@ -130,7 +130,9 @@ def test_any_chunking_equals_one_shot_with_escape_sequences(secrets, parts, cuts
     data = text.encode()
     bstream = r.bytes_stream()
     bout = b"".join(bstream.feed(piece) for piece in chunked(data, cuts)) + bstream.flush()
-    assert bout == r.redact_bytes(data) == one_shot.encode()
+    # (not compared with the str result: a partial copy of a tiled long secret is cut into
+    # tiles by characters on one path and by UTF-8 bytes on the other)
+    assert bout == r.redact_bytes(data)
 
 
 # No character of these is in any sequence or junk above, nor in the fillers.
