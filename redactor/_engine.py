@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from ._ansi import ESC, ESC_BYTE, across
 from ._encodings import Encoding, SecretValue, default_encodings, forms_of, get_encoding
 from ._matchers import (
     ENGINES,
@@ -291,16 +292,32 @@ class Redactor:
         """
         return self._current().matcher(binary, size)
 
+    def spans(self, text: str | bytes, *, with_ids: bool = False) -> list[Span]:
+        """The merged regions :meth:`redact` (str) or :meth:`redact_bytes` (bytes) replaces,
+        as ``(start, stop, secret ids or None)`` in characters or bytes: matches on the text and,
+        when it holds escape sequences, across them (:mod:`redactor._ansi`). The size scanned
+        counts towards ``engine="auto"`` switching engines, as :meth:`matcher` does."""
+        binary = not isinstance(text, str)
+        if binary:
+            if not isinstance(text, (bytes, bytearray, memoryview)):
+                raise TypeError(f"spans() takes str or bytes, not {type(text).__name__}")
+            text = bytes(text)
+        if not text:
+            return []
+        snap = self._current()
+        return _spans(snap, snap.matcher(binary, len(text)), text, binary, with_ids)
+
     def redact(self, text: str) -> str:
         """``text`` with every region covered by a secret form replaced once."""
         if not isinstance(text, str):
             raise TypeError(f"redact() takes str, not {type(text).__name__}")
         if not text:
             return text
-        matcher = self._current().matcher(False, len(text))
+        snap = self._current()
+        matcher = snap.matcher(False, len(text))
         if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
-        spans = matcher.spans(text)
+        spans = _spans(snap, matcher, text, False, False)
         return splice(text, spans, self.replacement) if spans else text
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -310,17 +327,18 @@ class Redactor:
         data = bytes(data)
         if not data:
             return data
-        matcher = self._current().matcher(True, len(data))
+        snap = self._current()
+        matcher = snap.matcher(True, len(data))
         if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
-        spans = matcher.spans(data)
+        spans = _spans(snap, matcher, data, True, False)
         return splice(data, spans, self._replacement_bytes) if spans else data
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
         """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
         if not text:
             return text, Counter()
-        spans = self._current().matcher(False, len(text)).spans(text, with_ids=True)
+        spans = self.spans(text, with_ids=True)
         return (splice(text, spans, self.replacement) if spans else text), self.count_names(spans)
 
     def count_names(self, spans: Sequence[Span]) -> Counter[str]:
@@ -332,13 +350,15 @@ class Redactor:
         return counts
 
     def contains_secret(self, text: str) -> bool:
-        return bool(text) and bool(self._current().matcher(False, len(text)).spans(text))
+        return bool(text) and bool(self.spans(text))
 
-    def stream(self) -> StreamRedactor:
-        """A chunk-safe redactor for a text stream: ``feed()`` what arrives, ``flush()`` at the end."""
+    def stream(self, counts: Counter[str] | None = None) -> StreamRedactor:
+        """A chunk-safe redactor for a text stream: ``feed()`` what arrives, ``flush()`` at the end.
+
+        With ``counts``, each region is also counted there by secret name once it is closed."""
         from ._stream import StreamRedactor
 
-        return StreamRedactor(self)
+        return StreamRedactor(self, counts)
 
     def bytes_stream(self) -> BytesStreamRedactor:
         """The same for a binary stream (a pipe, a log file)."""
@@ -391,6 +411,14 @@ def resolve_engine(engine: str | None) -> str:
     if engine == "hyperscan":
         _import_hyperscan()
     return engine
+
+
+def _spans(snap: _Snapshot, matcher: Matcher, text, binary: bool, with_ids: bool) -> list[Span]:
+    spans = matcher.spans(text, with_ids)
+    # Text without ESC (a memchr) is matched as it is; with one, also across escape sequences.
+    if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in text:
+        return spans
+    return across(text, spans, lambda size: snap.matcher(binary, size), with_ids)
 
 
 def _windowed(stream, text):

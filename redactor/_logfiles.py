@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ._stream import StreamRedactor
+
 if TYPE_CHECKING:
     from ._engine import Redactor
 
@@ -312,44 +314,15 @@ _ZIP_METHODS = frozenset(
 )
 
 
-class CountingRedactor:
-    """A chunk-safe text redactor that also counts regions by secret name.
-
-    Like :meth:`Redactor.stream` (same output for any chunking), but a region is emitted, and
-    counted, only once nothing that arrives later can extend it: the cut goes before the longest
-    tail that could still become a secret and before any region that reaches that point.
-    """
+class CountingRedactor(StreamRedactor):
+    """A chunk-safe text redactor that also counts regions by secret name: the engine's stream
+    (same output for any chunking, across escape sequences too) with a Counter. A region is
+    counted once it is closed, so the totals equal :meth:`Redactor.redact_with_counts` of the
+    whole text."""
 
     def __init__(self, redactor: Redactor) -> None:
-        self._redactor = redactor
-        self._held = ""
-        self.counts: Counter[str] = Counter()
-
-    def feed(self, chunk: str) -> str:
-        return self._process(self._held + chunk, final=False) if chunk else ""
-
-    def flush(self) -> str:
-        out = self._process(self._held, final=True) if self._held else ""
-        self._held = ""
-        return out
-
-    def _process(self, buf: str, final: bool) -> str:
-        from ._engine import splice
-
-        # the size counts towards engine="auto" switching to Hyperscan once that pays
-        matcher = self._redactor.matcher(False, len(buf))
-        spans = matcher.spans(buf, with_ids=True)
-        cut = len(buf)
-        if not final:
-            cut -= matcher.hold_length(buf)
-            # A region that reaches the cut may still grow (or touch the next match): hold it.
-            while spans and spans[-1][1] >= cut:
-                cut = min(cut, spans.pop()[0])
-        self._held = buf[cut:]
-        if not spans:
-            return buf[:cut]
-        self.counts.update(self._redactor.count_names(spans))
-        return splice(buf[:cut], spans, self._redactor.replacement)
+        super().__init__(redactor, Counter())
+        self.counts: Counter[str]
 
 
 # -- JSON lines -------------------------------------------------------------------------------

@@ -5,19 +5,29 @@ redacted byte stream: bytes are released as soon as they are known to be safe, a
 held back are
 
 * the tail the engine's stream redactor keeps because it could still grow into a secret (shorter
-  than the longest pattern), and
+  than the longest pattern, with the colour codes inside it), and
 * at the start of a line, the few bytes that could still be the start of a GitHub Actions
-  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes; leading blanks are
-  released at once), and the rest of a line once it *is* such a command, up to
+  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes, or an unfinished escape
+  sequence of at most 515; leading blanks and whole sequences are released at once), at the end
+  of a chunk a cut ``##[add-mas``, and the rest of a line once it *is* such a command, up to
   :data:`MAX_COMMAND_LINE` bytes, because the value it registers must be masked in that very line.
 
 So memory stays bounded whatever the input, including gigabytes without a newline.
 
 An ``::add-mask::VALUE`` line registers VALUE (its ``%25``, ``%0D``, ``%0A`` escapes undone, as the
 runner does) for everything after it, and the line itself is passed on as ``::add-mask::`` followed
-by the replacement, the way the runner echoes ``::add-mask::***``. Like the runner, the command
-name is case-insensitive, leading whitespace is allowed, properties (``::add-mask k=v::VALUE``)
-are accepted and ignored, and ``\\r``, ``\\n`` and ``\\r\\n`` all end a line.
+by the replacement, the way the runner echoes ``::add-mask::***``. Like the runner
+(``ActionCommand.TryParseV2``), the command name is case-insensitive, leading whitespace is
+allowed, properties (``::add-mask k=v::VALUE``) are accepted and ignored, and ``\\r``, ``\\n``
+and ``\\r\\n`` all end a line. Unlike the runner, terminal escape sequences before the command
+(``\\x1b[36m::add-mask::VALUE``, from tools that colour every line) are allowed too: the runner
+would print such a line, value and all, so masking it is the safe side.
+
+The runner's legacy form ``##[add-mask]VALUE`` (``ActionCommand.TryParse``) is honoured the way
+the runner finds it: ``##[`` anywhere in a line, the command name up to a space or the first
+``]``, the data after that ``]`` with ``%3B``, ``%0D``, ``%0A``, ``%5D``, ``%25`` undone in that
+order. Text before ``##[`` on the line passes as ordinary text; the rest of the line is passed on
+as ``##[add-mask]`` followed by the replacement.
 
 :func:`pump` moves bytes from one file descriptor to another through a filter with ``os.read``
 (which returns as soon as anything is available) and ``os.write`` (no Python buffering).
@@ -49,6 +59,7 @@ __all__ = [
     "escape_mask_data",
     "pump",
     "read_some",
+    "unescape_legacy_data",
     "unescape_mask_data",
     "write_all",
 ]
@@ -64,22 +75,48 @@ CHUNK_SIZE = 1024 * 1024
 MAX_COMMAND_LINE = 256 * 1024
 
 _TOKEN = b"::add-mask"
+_LEGACY = b"##[add-mask"
 _BLANKS = b" \t\v\f"
-_LEADING = re.compile(rb"[ \t\v\f\r\n]*")
+# Complete escape sequences, as redactor._ansi recognises them (CSI, string controls, two-char).
+_SEQ = (
+    rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}[\x40-\x7e]"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}(?:\x07|\x1b\\)"
+    rb"|[\x20-\x2f]{0,16}[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
+)
+_LEADING = re.compile(rb"(?:[ \t\v\f\r\n]+|" + _SEQ + rb")*")
+_PREFIX = re.compile(rb"(?:[ \t\v\f]+|" + _SEQ + rb")*")  # what may precede "::" on a line
+_TRAILING_SEQS = re.compile(rb"(?:" + _SEQ + rb")*\Z")
+# A proper prefix of a sequence, up to the end of the bytes at hand: wait for the rest.
+_SEQ_PARTIAL = re.compile(
+    rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}\x1b?|[\x20-\x2f]{0,16})\Z"
+)
+# For Hyperscan, the sequences' bounds left out: a superset (the probe decides), and Hyperscan
+# (the hyperscan package 0.9.1 here) was seen to miss matches of the bounded form, {0,512}
+# inside a starred group, after a line longer than 18 bytes.
+_CANDIDATE = (
+    rb"[\r\n](?:[ \t\v\f]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    rb"|\x1b[\]PX^_][^\x07\x1b\r\n]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
+)
+_PROBE = 2 + 512 + 2  # bytes looked at, at most, to decide on what starts a line
 _EOL = re.compile(rb"[\r\n]")
 
 
 def _next_command_line(data: bytes, pos: int) -> int:
-    """Where the first line after ``pos`` that starts with blanks and "::" begins, or -1."""
+    """Where the first candidate after ``pos`` starts, or -1: a line (after its line end) whose
+    first bytes other than blanks and escape sequences are "::", or a "##[" anywhere."""
+    legacy = data.find(b"##[", pos + 1)
+    lo = pos
     k = data.find(b"::", pos)
-    while k >= 0:
-        j = k
-        while j > pos and data[j - 1] in _BLANKS:
-            j -= 1
-        if j > pos and data[j - 1] in b"\r\n":
-            return j
+    while k >= 0 and (legacy < 0 or k < legacy):
+        # Only a line end after the previous "::" can start a candidate line (a line holding
+        # that "::" before this one is not one), so each byte is looked at once.
+        line = max(data.rfind(b"\n", lo, k), data.rfind(b"\r", lo, k)) + 1
+        if line > lo and _PREFIX.fullmatch(data, line, k):
+            return line
+        lo = k
         k = data.find(b"::", k + 1)
-    return -1
+    return legacy
 
 
 @functools.cache
@@ -92,7 +129,7 @@ def _command_database() -> tuple[Any, Any] | None:
     except EngineUnavailable:
         return None
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
-    db.compile(expressions=[rb"[\r\n][ \t\v\f]*::"], ids=[0], elements=1)
+    db.compile(expressions=[_CANDIDATE, rb"##\["], ids=[0, 1], elements=2)
     return hs, db
 
 
@@ -117,19 +154,19 @@ class _CommandLines:
         if self._scratch is None:
             return _next_command_line(data, pos)
         if data is not self._data:
-            ends: list[int] = []
+            found: list[tuple[int, int]] = []
             self._db.scan(
                 data,
-                match_event_handler=lambda _i, _f, to, _fl, _c: ends.append(to),
+                match_event_handler=lambda i, _f, to, _fl, _c: found.append((i, to)),
                 scratch=self._scratch,
             )
-            starts = []
-            for end in ends:
-                j = end - 2
-                while data[j - 1] in _BLANKS:
-                    j -= 1
-                starts.append(j)
-            self._data, self._starts = data, starts
+            starts = set()
+            for i, end in found:
+                if i:  # "##[": where it starts
+                    starts.add(end - 3)
+                else:  # "::" after blanks and sequences: the start of its line
+                    starts.add(max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1)
+            self._data, self._starts = data, sorted(starts)
         i = bisect_right(self._starts, pos)
         return self._starts[i] if i < len(self._starts) else -1
 
@@ -137,6 +174,13 @@ class _CommandLines:
 def unescape_mask_data(data: bytes) -> bytes:
     """Undo the workflow-command data escapes exactly as the runner does (``%25`` last)."""
     return data.replace(b"%0D", b"\r").replace(b"%0A", b"\n").replace(b"%25", b"%")
+
+
+def unescape_legacy_data(data: bytes) -> bytes:
+    """The same for the legacy ``##[`` form (``ActionCommand.Unescape``), in the runner's order."""
+    for escaped, plain in ((b"%3B", b";"), (b"%0D", b"\r"), (b"%0A", b"\n"), (b"%5D", b"]")):
+        data = data.replace(escaped, plain)
+    return data.replace(b"%25", b"%")
 
 
 def escape_mask_data(value: bytes) -> bytes:
@@ -147,6 +191,33 @@ def escape_mask_data(value: bytes) -> bytes:
 def _token_prefix(probe: bytes) -> bool:
     """Is ``probe`` (at most the token's length) the beginning of ``::add-mask``?"""
     return _TOKEN.startswith(probe.lower())
+
+
+def _line_start(probe: bytes, mid: bool) -> tuple[str, int]:
+    """What the bytes ``probe`` at a candidate start are: ``("wait", 0)`` undecided until more
+    arrives, ``("cmd", k)`` a command whose first k bytes are its token and the byte after it,
+    ``("text", 0)`` ordinary text. ``mid``: in the middle of a line, where only ``##[`` starts a
+    command."""
+    if probe[:1] == b"\x1b" and not mid:  # not a whole sequence (those were passed on)
+        return ("wait", 0) if _SEQ_PARTIAL.match(probe) else ("text", 0)
+    head = probe.lower()
+    for token, ends, allowed in ((_LEGACY, b"] ", True), (_TOKEN, b": ", not mid)):
+        if not allowed:
+            continue
+        n = len(token)
+        if len(head) <= n and token.startswith(head):
+            return "wait", 0
+        if head[:n] == token and head[n : n + 1] in (ends[:1], ends[1:]):
+            return "cmd", n + 1
+    return "text", 0
+
+
+def _legacy_tail(data: bytes, pos: int) -> int:
+    """Where the longest end of ``data[pos:]`` that could still become ``##[add-mask`` starts."""
+    for k in range(min(len(_LEGACY), len(data) - pos), 0, -1):
+        if _LEGACY.startswith(data[len(data) - k :].lower()):
+            return len(data) - k
+    return len(data)
 
 
 class _Pieces:
@@ -212,6 +283,7 @@ class MaskingFilter:
         self._max_command = max_command_line
         self._replacement = redactor.replacement.encode("utf-8")
         self._at_start = True  # the next byte starts a line (only blanks seen so far)
+        self._mid = False  # ... or a "##[" in the middle of a line (only the legacy form)
         self._cand = b""  # held bytes that may still become the command token
         self._cmd: bytearray | None = None  # a command line being collected
         self._swallow = False  # dropping the rest of an over-long command line
@@ -233,8 +305,16 @@ class MaskingFilter:
         if not self._add_mask:
             return self._stream.feed(data)
         out: list[bytes] = []
+        if self._cand:
+            # Held bytes that may start a command go first, so that a command, a sequence or
+            # "##[" that the chunk boundary cut is looked at whole (a copy, only then).
+            data, self._cand = self._cand + data, b""
         release = _Pieces(data)  # passed-through bytes not yet given to the stream
         pos, n = 0, len(data)
+        if not self._at_start and self._cmd is None and not self._swallow:
+            # In the middle of a line, this chunk may begin with "##[": look at it as a candidate
+            # (the search below only finds those after where it starts).
+            self._at_start = self._mid = True
         while pos < n:
             if self._cmd is not None or self._swallow:
                 m = _EOL.search(data, pos)
@@ -253,43 +333,46 @@ class MaskingFilter:
                     self._finish_command(out, release)
                 continue
             if self._at_start:
-                if not self._cand:
-                    # Blank lines and leading blanks are released at once: a runner trims them.
+                if not self._mid:
+                    # Blank lines, leading blanks and escape sequences (a colour for the whole
+                    # line) are released at once: a runner trims the blanks.
                     stop = _LEADING.match(data, pos).end()
                     if stop > pos:
                         release.range(pos, stop)
                         pos = stop
                         if pos == n:
                             break
-                need = len(_TOKEN) + 1 - len(self._cand)
-                probe = self._cand + data[pos : pos + need]
-                if len(probe) <= len(_TOKEN) and _token_prefix(probe):
+                probe = data[pos : pos + _PROBE]
+                kind, k = _line_start(probe, self._mid)
+                if kind == "wait":
                     self._cand = probe  # still undecided: wait for more input
                     pos = n
                     break
-                taken = len(probe) - len(self._cand)
-                if _token_prefix(probe[: len(_TOKEN)]) and probe[len(_TOKEN) :] in (b":", b" "):
-                    self._cand = b""
-                    self._at_start = False
-                    self._cmd = bytearray(probe)
+                if kind == "cmd":
+                    self._at_start = self._mid = False
+                    self._cmd = bytearray(probe[:k])
                     self._commands_seen += 1
-                    pos += taken
+                    pos += k
                     continue
-                release.append(self._cand)  # not a command: the held bytes are ordinary text
-                self._cand = b""
-                self._at_start = False
-            # Inside an ordinary line: jump to the next line whose first non-blank bytes are "::"
-            # (found with one fast substring search); everything before it is ordinary text.
+                self._at_start = self._mid = False  # not a command: ordinary text
+            # Inside an ordinary line: jump to the next line whose first bytes other than blanks
+            # and escape sequences are "::", or to the next "##[" (found with one fast search);
+            # everything before it is ordinary text.
             stop = self._commands.next(data, pos)
             if stop < 0:
                 stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
                 if stop == 0:  # no line end: the whole rest is the middle of a line
-                    release.range(pos, n)
+                    tail = _legacy_tail(data, pos)  # but "##[add-mas" may be cut short
+                    release.range(pos, tail)
+                    if tail < n:
+                        self._cand = data[tail:]
+                        self._at_start = self._mid = True
                     pos = n
                     break
             release.range(pos, stop)
             pos = stop
             self._at_start = True
+            self._mid = data[stop - 1 : stop] not in (b"\r", b"\n")
         self._release(out, release)
         return out[0] if len(out) == 1 else b"".join(out)
 
@@ -304,7 +387,7 @@ class MaskingFilter:
             self._cand = b""
         self._release(out, release)
         out.append(self._stream.flush())
-        self._at_start, self._swallow = True, False
+        self._at_start, self._swallow, self._mid = True, False, False
         return b"".join(out)
 
     # -- internals ---------------------------------------------------------------------------
@@ -320,6 +403,11 @@ class MaskingFilter:
         Parsed as the runner's ``ActionCommand.TryParseV2``: the command info runs from after the
         leading ``::`` to the next ``::``; its first word is the (case-insensitive) command name.
         """
+        if line[:3] == b"##[":  # the legacy form, as ActionCommand.TryParse
+            rb = line.find(b"]", 3)
+            if rb < 0 or line[3:rb].split(b" ", 1)[0].lower() != _LEGACY[3:]:
+                return None
+            return line[: rb + 1], line[rb + 1 :]
         sep = line.find(b"::", 2)
         if sep < 0:
             return None
@@ -340,7 +428,11 @@ class MaskingFilter:
             release.append(line)
             return
         head, escaped = parts
-        value = unescape_mask_data(escaped)
+        # A line coloured as a whole ends with its reset code: that is not part of the value.
+        trail = _TRAILING_SEQS.search(escaped).start()
+        escaped, trail = escaped[:trail], escaped[trail:]
+        legacy = head[:1] == b"#"
+        value = unescape_legacy_data(escaped) if legacy else unescape_mask_data(escaped)
         if not value.strip():
             warnings.warn(
                 f"empty ::add-mask:: value {self._where()} ignored",
@@ -350,7 +442,7 @@ class MaskingFilter:
             release.append(line)
             return
         self._register(value, escaped)
-        release.append(head + self._replacement)
+        release.append(head + self._replacement + trail)
 
     def _overflow(self, out: list[bytes], release: _Pieces) -> None:
         self._release(out, release)
@@ -358,7 +450,10 @@ class MaskingFilter:
         self._cmd = None
         self._swallow = True
         parts = self._split_command(line)
-        head = parts[0] if parts else line[: len(_TOKEN)] + b"::"
+        if parts:
+            head = parts[0]
+        else:
+            head = line[: len(_LEGACY)] + b"]" if line[:1] == b"#" else line[: len(_TOKEN)] + b"::"
         warnings.warn(
             f"::add-mask:: {self._where()} is longer than {self._max_command} bytes: "
             "its value was not registered and is left out of the output",

@@ -10,11 +10,22 @@ last region replaced reaches into the held tail (or ends exactly where it starts
 arrives later and overlaps or touches it belongs to the same region and must not produce a second
 replacement. ``_covered`` is the number of held characters already inside that open region, or -1
 when no region is open.
+
+Text with escape sequences (colours) is also matched across them (:mod:`redactor._ansi`): then an
+unfinished sequence at the end and the view's own tail are held back too, and a region followed
+only by escape sequences stays open, with those sequences held, since a match that follows them
+joins the region and hides them.
+
+With ``counts`` (a Counter), each region is counted once by secret name when it is closed, as
+:meth:`Redactor.redact_with_counts` counts the whole text.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Generic, TypeVar
+
+from ._ansi import ESC, ESC_BYTE, Scan
 
 if TYPE_CHECKING:
     from ._engine import Redactor
@@ -27,10 +38,12 @@ T = TypeVar("T", str, bytes)
 class _Stream(Generic[T]):
     _binary = False
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor, counts: Counter[str] | None = None) -> None:
         self._redactor = redactor
         self._held: T = b"" if self._binary else ""  # type: ignore[assignment]
         self._covered = -1
+        self._open_ids: frozenset[int] | None = None  # secret ids of the open region (counting)
+        self.counts = counts
         rep = redactor.replacement
         self._replacement = rep.encode("utf-8") if self._binary else rep
 
@@ -40,21 +53,46 @@ class _Stream(Generic[T]):
         return len(self._held)
 
     def _process(self, buf: T, final: bool) -> T:
-        matcher = self._redactor.matcher(self._binary, len(buf))
-        spans = matcher.spans(buf)
+        redactor = self._redactor
+        snap = redactor._current()
+        binary = self._binary
+        matcher = snap.matcher(binary, len(buf))
+        with_ids = self.counts is not None
+        spans = matcher.spans(buf, with_ids)
+        ext = None
+        if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in buf:
+            cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
+        else:
+            # Colours: match across escape sequences too; hold back an unfinished sequence and
+            # the view's own tail, and never cut inside a sequence (see redactor._ansi).
+            scan = Scan(buf.decode("latin-1") if binary else buf, final)  # type: ignore[arg-type]
+            found, hold_at = scan.view_spans(
+                lambda size: snap.matcher(binary, size), with_ids, hold=not final
+            )
+            found.extend(spans)
+            spans = scan.merge(found, with_ids) if found else []
+            ext = scan.ext
+            if final:
+                cut = len(buf)
+            else:
+                cut = min(len(buf) - matcher.hold_length(buf), scan.incomplete, hold_at)
+                cut = scan.snap(cut)
         covered = self._covered
         if covered >= 0:
             # The region already replaced: merge it with any match that overlaps or touches it.
             end = covered
-            while spans and spans[0][0] <= end:
-                end = max(end, spans.pop(0)[1])
-            spans.insert(0, (0, end, None))
-        cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
+            ids = self._open_ids
+            while spans and spans[0][0] <= (ext(end) if ext else end):
+                _, stop, more = spans.pop(0)
+                end = max(end, stop)
+                if ids is not None and more is not None:
+                    ids = ids | more
+            spans.insert(0, (0, end, ids))
         replacement = self._replacement
         out: list[T] = []
         pos = 0
         self._covered = -1
-        for i, (start, stop, _) in enumerate(spans):
+        for i, (start, stop, ids) in enumerate(spans):
             front = i == 0 and covered >= 0
             if start >= cut and not front:
                 break
@@ -62,9 +100,15 @@ class _Stream(Generic[T]):
             if not front:
                 out.append(replacement)
             pos = stop
-            if stop >= cut and not final:
+            if not final and (ext(stop) if ext else stop) >= cut:
+                # Still open: a match that arrives later may overlap or touch it (or be joined to
+                # it by the escape sequences in between, which are then held back too).
+                cut = min(cut, stop)
                 self._covered = stop - cut
+                self._open_ids = ids
                 break
+            if with_ids and ids:
+                self.counts.update(redactor.count_names([(start, stop, ids)]))
         if pos < cut:
             out.append(buf[pos:cut])
         self._held = buf[cut:]

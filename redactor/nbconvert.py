@@ -129,7 +129,7 @@ class RedactPreprocessor(Preprocessor):
             for r in redactors:
                 if not len(r):
                     continue
-                spans = r.matcher(True, len(data)).spans(data, with_ids=True)
+                spans = r.spans(data, with_ids=True)
                 if not spans:
                     continue
                 report.counts.update(r.count_names(spans))

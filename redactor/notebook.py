@@ -186,9 +186,9 @@ class _Scrubber:
     # -- strings -------------------------------------------------------------------------------
 
     def _spans(self, s: str | bytes, with_ids: bool = True) -> list[Span]:
-        # The matcher is asked for each time with the size at hand: under engine="auto" the work
-        # done decides when the fast engine is worth compiling.
-        return self.r.matcher(isinstance(s, bytes), len(s)).spans(s, with_ids)
+        # Across escape sequences too (coloured tracebacks); the size counts towards
+        # engine="auto" compiling the fast engine.
+        return self.r.spans(s, with_ids=with_ids)
 
     def _count(self, spans: list[Span], where: str) -> None:
         counts = self.r.count_names(spans)

@@ -249,7 +249,8 @@ def _redact_strings(arr: pa.Array, redactor: Redactor) -> pa.Array:
         lo, hi = offsets[first], offsets[last]
         if hi > lo:
             chunk = bytes(data[lo:hi])
-            for start, stop, _ in redactor.matcher(True, len(chunk)).spans(chunk):
+            # (across escape sequences too: a coloured value reaches redact below)
+            for start, stop, _ in redactor.spans(chunk):
                 i = bisect.bisect_right(offsets, lo + start, first, last) - 1
                 while i < last and offsets[i] < lo + stop:
                     if offsets[i + 1] > offsets[i] and (not hits or hits[-1] != i):

@@ -128,7 +128,6 @@ def test_command_forms(line: bytes, value: bytes) -> None:
         b"::add-mask value-one-1",  # no separator
         b"::add-maskx::value-one-1",  # another command
         b"::add-mask:x::value-one-1",  # command name "add-mask:x"
-        b"##[add-mask]value-one-1",  # the legacy form is not honoured
         b":: add-mask::value-one-1",
     ],
 )
