@@ -180,10 +180,14 @@ def _base64(v: SecretValue) -> Iterator[str]:
 # Wrapped base64: MIME and `base64` wrap at 76 columns (57 bytes a line), openssl and PEM at 64
 # (48 bytes), so a value longer than 48 bytes is split by line breaks wherever its copy starts.
 WRAP_MIN_BYTES = 49
-# Each pattern across a break holds up to this many characters on either side of it; between
-# breaks, windows of twice that cover each line, and they all overlap, so a wrapped copy at any
-# column and byte offset merges into one region.
+# Each pattern across a break holds this many characters on either side of it (or the whole first
+# or last line, if shorter than WRAP_WHOLE); between breaks, windows of WRAP_WINDOW characters every
+# WRAP_SIDE characters cover the rest of each line (WRAP_WINDOW + 2 * (WRAP_SIDE - 1) <= 64), and
+# they all overlap, so a wrapped copy at any column and byte offset merges into one region. Windows
+# at every position would cost three times as many (a window per character per offset).
 WRAP_SIDE = 8
+WRAP_WINDOW = 32
+WRAP_WHOLE = WRAP_WINDOW + WRAP_SIDE
 
 
 @_encoder("base64-wrapped", "fragment")
@@ -191,14 +195,14 @@ def _base64_wrapped(v: SecretValue) -> Iterator[str]:
     """Standard base64 of values over 48 bytes as wrapped at any column (MIME 76, PEM 64), \\n or \\r\\n."""
     if len(v.data) < WRAP_MIN_BYTES:
         return
-    side, window = WRAP_SIDE, 2 * WRAP_SIDE
+    side, window, whole = WRAP_SIDE, WRAP_WINDOW, WRAP_WHOLE
     for enc in _b64_offset_forms(v.data, base64.b64encode):
         n = len(enc)
-        yield from (enc[i : i + window] for i in range(n - window + 1))
+        yield from (enc[i : i + window] for i in range(0, n - window + 1, side))
+        yield enc[-window:]
         for p in range(1, n):
-            # A first or last line shorter than a window is taken whole, since no window fits in it.
-            left = enc[:p] if p < window else enc[p - side : p]
-            right = enc[p:] if n - p < window else enc[p : p + side]
+            left = enc[:p] if p < whole else enc[p - side : p]
+            right = enc[p:] if n - p < whole else enc[p : p + side]
             yield left + "\n" + right
             yield left + "\r\n" + right
 
@@ -209,6 +213,11 @@ _PCT = re.compile(r"%[0-9A-F]{2}")
 # requote_uri (and its fallback when the text holds a "%" that starts no escape), Go's PathEscape.
 _URL_SAFE = ("", "/", "!~*'()", ";,/?:@&=+$!~*'()#", "!#$%&'()*+,/:;=?@[]~", "!#$&'()*+,/:;=?@[]~")
 _GO_PATH_SAFE = "$&+:=@"
+_UNRESERVED_ESCAPE = re.compile(r"%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(int(m.group(0)[1:], 16))
 
 
 @_encoder("url", partial=True)
@@ -216,6 +225,9 @@ def _url(v: SecretValue) -> Iterator[str]:
     """Percent-encoding as urllib (quote, safe '' and '/', quote_plus), requests, JavaScript, Go and
     Java write it, each with upper- and lower-case hex digits."""
     forms = [quote(v.data, safe=safe) for safe in (*_URL_SAFE, _GO_PATH_SAFE)]
+    if v.text is not None and "%" in v.text:
+        # requote_uri first decodes the escapes of unreserved characters ("%41" -> "A")
+        forms.append(quote(_UNRESERVED_ESCAPE.sub(_unescape, v.text), safe=_URL_SAFE[4]))
     plus = quote_plus(v.data)
     forms += [plus, plus.replace("%2A", "*").replace("~", "%7E")]  # Java's URLEncoder
     for q in dict.fromkeys(forms):
@@ -406,7 +418,7 @@ def _js_escape(s: str, style: str, upper: bool) -> str:
         o = ord(c)
         if c == "\\" and style != "all":
             out.append("\\\\")
-        elif c in _JS_PUNCT or (style == "all" and not c.isalnum() and o < 0x80):
+        elif c in _JS_PUNCT or (style == "all" and not c.isalnum() and o < 0x80 and c not in "_-."):
             digits = f"{o:02X}" if style != "u" else f"{o:04X}"
             out.append(("\\x" if style != "u" else "\\u") + (digits if upper else digits.lower()))
         else:
