@@ -27,7 +27,20 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
-from redactor._encodings import _B64_SKIP, json_escape, printf_q, repr_body
+
+# Imported where used, so that this module also runs (and fails where it should) on older code.
+_B64_SKIP = (0, 2, 3)  # base64 characters that depend on neighbouring bytes at offset 0, 1, 2
+
+
+def body(value: str | bytes, quote: str) -> str:
+    """repr()'s text between the quotes as if delimited by ``quote`` (checked against CPython in
+    test_repr_body_is_what_cpython_shows_in_both_contexts)."""
+    if isinstance(value, str):
+        chars = [repr(c)[1:-1] if c not in "'\"" else c for c in value]
+    else:
+        chars = [repr(bytes((b,)))[2:-1] if b not in b"'\"" else chr(b) for b in value]
+    return "".join(c.replace("'", "\\'") if quote == "'" else c for c in chars)
+
 
 # The whole module runs once per engine (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -69,6 +82,10 @@ def test_issue_example_repr_of_a_quote_inside_a_double_quoted_value() -> None:
 def test_repr_body_is_what_cpython_shows_in_both_contexts(s: str) -> None:
     """The engine's repr bodies, checked against CPython: inside '...' when the string holds both
     quotes, inside "..." when it holds ' only (a body needs no other context)."""
+    from redactor._encodings import repr_body
+
+    for q in ("'", '"'):
+        assert body(s, q) == repr_body(s, q) and body(s.encode(), q) == repr_body(s.encode(), q)
     assert repr(s)[1:-1] == repr_body(s, repr(s)[0])
     assert repr(s + "'\"")[1:-1] == repr_body(s, "'") + "\\'\""
     if '"' not in s:
@@ -98,13 +115,13 @@ def test_repr_of_str_bytes_and_containers_never_shows_the_secret(
     ]
     bodies = {secret.strip()} if secret.strip().isprintable() else set()
     for q in ("'", '"'):
-        for body in (repr_body(secret, q), repr_body(secret.encode(), q)):
-            bodies.add(body)
-            bodies.update(repr_body(body, q2) for q2 in ("'", '"'))
+        for once in (body(secret, q), body(secret.encode(), q)):
+            bodies.add(once)
+            bodies.update(body(once, q2) for q2 in ("'", '"'))
     for text in shown:
         out = r.redact(text)
-        for body in bodies:
-            assert body not in out, (text, out)
+        for shown_body in bodies:
+            assert shown_body not in out, (text, out)
 
 
 # -- 3 and 6. partial copies of long secrets -----------------------------------------------------
@@ -199,7 +216,10 @@ def test_the_whole_visible_piece_becomes_one_region(secret: str, data: st.DataOb
 
 def whole_forms() -> Redactor:
     """Windows off: each test below shows that the encoder's whole form matches by itself."""
-    return Redactor(fragment_length=None)
+    try:
+        return Redactor(fragment_length=None)
+    except TypeError:  # code older than fragment windows has none to switch off
+        return Redactor()
 
 
 def assert_redacted(secret: str, encoded: str, redactor: Redactor | None = None) -> None:
@@ -287,8 +307,8 @@ def test_json_upper_case_escapes_and_html_safe_variants() -> None:
     # Go's encoding/json: <, >, & and U+2028 escaped, non-ASCII kept (documented output)
     go = "p\u00e9\\u003c/x\\u003e\\u0026'=\\u2028\\\"q"
     assert_redacted(JSON_SECRET, go)
-    # Gson: also ' and =
-    assert_redacted(JSON_SECRET, json_escape(JSON_SECRET, False, False, "<>&='"))
+    # Gson: also ' and = (documented output)
+    assert_redacted(JSON_SECRET, 'p\u00e9\\u003c/x\\u003e\\u0026\\u0027\\u003d\u2028\\"q')
     # Jinja's |tojson: <, >, & and ' as \u003c ... \u0027
     jinja2 = pytest.importorskip("jinja2")
     tojson = jinja2.Environment().from_string("{{ s|tojson }}").render(s=JSON_SECRET)
@@ -345,6 +365,8 @@ def test_bash_set_x_trace() -> None:
 
 
 def test_bash_printf_q() -> None:
+    from redactor._encodings import printf_q
+
     for secret in (SHELL_SECRET, "~home/p!w[1]{2}", "#hash|pipe^x,y"):
         out = subprocess.run(
             ["bash", "-c", 'printf "%q" "$1"', "_", secret], capture_output=True, text=True
@@ -359,6 +381,8 @@ def test_bash_printf_q() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.text(string.printable.strip("\n\r\x0b\x0c"), min_size=6, max_size=30))
 def test_printf_q_matches_bash(secret: str) -> None:
+    from redactor._encodings import printf_q
+
     assume(secret.isprintable() and "\t" not in secret)
     out = subprocess.run(
         ["bash", "-c", 'printf "%q" "$1"', "_", secret], capture_output=True, text=True
