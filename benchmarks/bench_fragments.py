@@ -4,7 +4,7 @@
     python benchmarks/bench_fragments.py --quick      # 500 secrets, a smaller corpus
 
 Many random, realistic secrets (tokens, passwords with symbols, UUIDs, hex keys, words+digits
-passwords made of English words, long base64 blobs) are registered, and a corpus of text that holds
+passwords and four-word passphrases made of common English words, long base64 blobs) are registered, and a corpus of text that holds
 none of them (this interpreter's standard library sources, the documentation files in
 site-packages, the project's fixtures/*.log) is redacted. Every [REDACTED] there is a false
 positive. Windows off (``fragment_length=None``) is the baseline: whole forms only.
@@ -73,7 +73,7 @@ def english_words(texts: list[str], rnd: random.Random) -> list[str]:
 def make_secrets(n: int, words: list[str], seed: int = 11) -> dict[str, list[str]]:
     rnd = random.Random(seed)
     alnum = string.ascii_letters + string.digits
-    per = n // 7
+    per = n // 8
     kinds = {
         "token": lambda: (
             rnd.choice(["ghp_", "sk-live-", "xoxb-", "glpat-"])
@@ -92,6 +92,8 @@ def make_secrets(n: int, words: list[str], seed: int = 11) -> dict[str, list[str
             + str(rnd.randint(0, 9999))
             + rnd.choice(["", "!", "#", "$"])
         ),
+        # the worst case for windows: common words and spaces, as prose has them
+        "passphrase": lambda: " ".join(rnd.sample(words[:2000], 4)),
         "aws": lambda: "".join(rnd.choices(alnum + "+/", k=40)),
         "long base64": lambda: base64.b64encode(rnd.randbytes(rnd.randint(60, 300))).decode(),
     }

@@ -104,7 +104,7 @@ def _encoder(
     partial: bool = False,
 ) -> Callable[[EncoderFunc], EncoderFunc]:
     def deco(func: EncoderFunc) -> EncoderFunc:
-        doc = (func.__doc__ or "").strip().splitlines()[0]
+        doc = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
         register(Encoding(name, func, kind, doc, partial), default=True)
         return func
 
@@ -375,7 +375,7 @@ def _quotes(v: SecretValue) -> Iterator[str]:
     yield v.text.replace("'", "''")
 
 
-# What bash's `printf %q` (and `${v@Q}`-less `declare -p`) puts a backslash before, measured with
+# What bash's `printf %q` puts a backslash before, measured with
 # bash 5.2; "~" only at the start of a word or after ":" or "=", "#" only at the start.
 _SH_BACKSLASH = frozenset(" !\"$&'()*,;<>?[\\]^`{|}")
 
