@@ -63,9 +63,11 @@ class Encoding:
     func: EncoderFunc
     kind: Literal["variant", "fragment", "transform"] = "transform"
     description: str = ""
-    # The forms are text a truncating renderer may cut (escaped text, not an opaque encoding like
-    # base64 or hex): the engine also registers every fragment-length window of them.
-    partial: bool = False
+    # The few forms that truncating renderers cut (a repr in %xmode Verbose, a cell of a pandas
+    # HTML table, a long JSON log line): the engine registers every fragment-length window of them
+    # too. Only these, not every variant: each escaped form adds about one window per character
+    # of the value, and the rarer schemes (Gson, shell, JavaScript) are not truncated in practice.
+    partial: EncoderFunc | None = None
 
 
 _REGISTRY: dict[str, Encoding] = {}
@@ -101,7 +103,7 @@ def get_encoding(name: str) -> Encoding:
 def _encoder(
     name: str,
     kind: Literal["variant", "fragment", "transform"] = "transform",
-    partial: bool = False,
+    partial: EncoderFunc | None = None,
 ) -> Callable[[EncoderFunc], EncoderFunc]:
     def deco(func: EncoderFunc) -> EncoderFunc:
         doc = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
@@ -220,7 +222,7 @@ def _unescape(m: re.Match[str]) -> str:
     return chr(int(m.group(0)[1:], 16))
 
 
-@_encoder("url", partial=True)
+@_encoder("url")
 def _url(v: SecretValue) -> Iterator[str]:
     """Percent-encoding as urllib (quote, safe '' and '/', quote_plus), requests, JavaScript, Go and
     Java write it, each with upper- and lower-case hex digits."""
@@ -277,7 +279,13 @@ def json_escape(s: str, ascii: bool = True, upper: bool = False, extra: str = ""
     return "".join(out)
 
 
-@_encoder("json", partial=True)
+def _json_partial(v: SecretValue) -> Iterator[str]:
+    if v.text is not None:
+        yield json_escape(v.text, True)
+        yield json_escape(v.text, False)
+
+
+@_encoder("json", partial=_json_partial)
 def _json(v: SecretValue) -> Iterator[str]:
     """JSON string escaping without the quotes (ASCII and not, \\u00e9 and \\u00E9, the HTML-safe
     escapes of Go, Gson and Jinja, PHP's \\/), once and twice (JSON in JSON)."""
@@ -310,7 +318,14 @@ def _ascii_body(value: str, quote: str) -> str:
     return body.replace("'", "\\'") if quote == "'" else body
 
 
-@_encoder("repr", partial=True)
+def _repr_partial(v: SecretValue) -> Iterator[str]:
+    for q in ("'", '"'):
+        if v.text is not None:
+            yield repr_body(v.text, q)
+        yield repr_body(v.data, q)
+
+
+@_encoder("repr", partial=_repr_partial)
 def _repr(v: SecretValue) -> Iterator[str]:
     """What repr() (and ascii()) show between the quotes, for the str and the bytes, inside '...'
     and "...", and the repr of that (a repr inside a repr: backslashes doubled)."""
@@ -341,7 +356,13 @@ _HTML_SCHEMES = (
 _XML_WHITESPACE = {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}  # saxutils.quoteattr
 
 
-@_encoder("html", partial=True)
+def _html_partial(v: SecretValue) -> Iterator[str]:
+    if v.text is not None:
+        for scheme in _HTML_SCHEMES[:3]:  # html.escape, MarkupSafe (pandas, Jinja)
+            yield v.text.translate(str.maketrans(dict(zip("&<>\"'", scheme))))
+
+
+@_encoder("html", partial=_html_partial)
 def _html(v: SecretValue) -> Iterator[str]:
     """HTML/XML escaping of & < > " ' as html.escape, MarkupSafe (&#34; &#39;), XML (&apos;,
     quoteattr's &#10;), decimal and hex character references; non-ASCII also as &#233;."""
@@ -366,7 +387,7 @@ def _hex(v: SecretValue) -> Iterator[str]:
     yield h.upper()
 
 
-@_encoder("quotes", partial=True)
+@_encoder("quotes")
 def _quotes(v: SecretValue) -> Iterator[str]:
     """Shell and SQL quoting: " written as \\" and ' written as ''."""
     if v.text is None:
@@ -394,7 +415,7 @@ def printf_q(s: str) -> str:
     return "".join(out)
 
 
-@_encoder("shell", partial=True)
+@_encoder("shell")
 def _shell(v: SecretValue) -> Iterator[str]:
     """Shell quoting: shlex.quote's '"'"', bash set -x's '\\'', printf %q's backslashes."""
     if v.text is None:
@@ -426,7 +447,7 @@ def _js_escape(s: str, style: str, upper: bool) -> str:
     return "".join(out)
 
 
-@_encoder("js", partial=True)
+@_encoder("js")
 def _js(v: SecretValue) -> Iterator[str]:
     """JavaScript string escapes: \\' (util.inspect), punctuation as \\x27 and \\u0027, lower- and
     upper-case."""
@@ -442,8 +463,8 @@ def forms_and_partials(
     value: SecretValue, encodings: Iterable[Encoding]
 ) -> tuple[set[str], set[str]]:
     """Every text form of ``value`` under ``encodings`` (not yet filtered by length), and the
-    subset whose every window the engine also registers: the value's spellings and the forms of
-    ``partial`` encoders (escaped text a renderer may cut), not opaque encodings.
+    forms whose every window the engine also registers: the value's spellings and what the
+    encoders' ``partial`` functions return (escaped text a renderer may cut).
 
     Variants are spellings of the value, so every transform is applied to each of them; fragments
     (single lines) are matched as they are.
@@ -464,10 +485,9 @@ def forms_and_partials(
             partials.add(base.text)
         for enc in encs:
             if enc.kind == "transform":
-                out = set(enc.func(base))
-                forms |= out
-                if enc.partial:
-                    partials |= out
+                forms.update(enc.func(base))
+                if enc.partial is not None:
+                    partials.update(enc.partial(base))
     return forms, partials
 
 
