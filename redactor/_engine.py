@@ -196,9 +196,10 @@ class Redactor:
     and the work done pays for its compile. ``None`` reads ``REDACTOR_ENGINE``, else ``"auto"``.
     Every engine gives exactly the same output.
 
-    ``fragment_length`` (16 by default): for a secret longer than this, every window of this many
-    characters of its text forms is registered as well, so a partial copy (a truncated repr, the
-    head of a long token) is redacted whole. ``None`` switches that off: only whole forms match.
+    ``fragment_length`` (16 by default, raised to ``min_length`` if that is more): for a secret
+    longer than this, every window of this many characters of its text forms is registered as
+    well, so a partial copy (a truncated repr, the head of a long token) is redacted whole.
+    ``None`` switches that off: only whole forms match.
     """
 
     fragment_length: int | None = DEFAULT_FRAGMENT_LENGTH  # for states pickled before it existed
@@ -213,12 +214,14 @@ class Redactor:
     ) -> None:
         if min_length < 1:
             raise ValueError("min_length must be at least 1")
-        if fragment_length is not None and not min_length <= fragment_length <= MAX_PATTERN:
+        if fragment_length is not None and not 1 <= fragment_length <= MAX_PATTERN:
             raise ValueError(
-                f"fragment_length must be between min_length ({min_length}) and {MAX_PATTERN}, "
+                f"fragment_length must be between 1 and {MAX_PATTERN}, "
                 "or None to register whole forms only"
             )
-        self.fragment_length = fragment_length
+        # A window is never shorter than the shortest secret accepted (min_length 20 with the
+        # default fragment length registers windows of 20).
+        self.fragment_length = None if fragment_length is None else max(fragment_length, min_length)
         self.engine = resolve_engine(engine)
         self.min_length = min_length
         self.replacement = replacement

@@ -152,8 +152,10 @@ def test_fragment_length_is_a_parameter_and_none_switches_windows_off() -> None:
     on.add(TOKEN)
     # the raw form's windows (one may coincide with a pattern registered anyway)
     assert len(TOKEN) - F <= on.pattern_count - off.pattern_count <= len(TOKEN) - F + 1
+    assert Redactor(fragment_length=3).fragment_length == 6  # never below min_length
+    assert Redactor(min_length=20).fragment_length == 20
     with pytest.raises(ValueError, match="fragment_length must be between"):
-        Redactor(fragment_length=3)
+        Redactor(fragment_length=0)
     with pytest.raises(ValueError, match="fragment_length must be between"):
         Redactor(fragment_length=1000)
 
