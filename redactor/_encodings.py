@@ -18,8 +18,6 @@ Users can switch encoders off (``Redactor(encodings=["plain", "json"])`` or
 from __future__ import annotations
 
 import base64
-import html
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -65,6 +63,11 @@ class Encoding:
     func: EncoderFunc
     kind: Literal["variant", "fragment", "transform"] = "transform"
     description: str = ""
+    # The few forms that truncating renderers cut (a repr in %xmode Verbose, a cell of a pandas
+    # HTML table, a long JSON log line): the engine registers every fragment-length window of them
+    # too. Only these, not every variant: each escaped form adds about one window per character
+    # of the value, and the rarer schemes (Gson, shell, JavaScript) are not truncated in practice.
+    partial: EncoderFunc | None = None
 
 
 _REGISTRY: dict[str, Encoding] = {}
@@ -98,12 +101,13 @@ def get_encoding(name: str) -> Encoding:
 
 
 def _encoder(
-    name: str, kind: Literal["variant", "fragment", "transform"] = "transform"
+    name: str,
+    kind: Literal["variant", "fragment", "transform"] = "transform",
+    partial: EncoderFunc | None = None,
 ) -> Callable[[EncoderFunc], EncoderFunc]:
     def deco(func: EncoderFunc) -> EncoderFunc:
-        register(
-            Encoding(name, func, kind, (func.__doc__ or "").strip().splitlines()[0]), default=True
-        )
+        doc = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
+        register(Encoding(name, func, kind, doc, partial), default=True)
         return func
 
     return deco
@@ -151,18 +155,22 @@ def _newlines(v: SecretValue) -> Iterator[str]:
 _B64_SKIP = (0, 2, 3)  # characters that depend on unknown neighbouring bytes at offset 0, 1, 2
 
 
-def _b64_forms(data: bytes) -> Iterator[str]:
+def _b64_offset_forms(data: bytes, encode: Callable[[bytes], bytes]) -> Iterator[str]:
     n = len(data)
+    for offset in (0, 1, 2):
+        # The value inside a larger blob, starting `offset` bytes into a 3-byte group: keep only
+        # the characters fully determined by the value's own bits.
+        enc = encode(b"\0" * offset + data).decode("ascii")
+        stop = ((offset + n) * 8) // 6
+        yield enc[_B64_SKIP[offset] : stop]
+
+
+def _b64_forms(data: bytes) -> Iterator[str]:
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         full = encode(data).decode("ascii")
         yield full
         yield full.rstrip("=")
-        for offset in (0, 1, 2):
-            # The value inside a larger blob, starting `offset` bytes into a 3-byte group: keep only
-            # the characters fully determined by the value's own bits.
-            enc = encode(b"\0" * offset + data).decode("ascii")
-            stop = ((offset + n) * 8) // 6
-            yield enc[_B64_SKIP[offset] : stop]
+        yield from _b64_offset_forms(data, encode)
 
 
 @_encoder("base64")
@@ -171,49 +179,236 @@ def _base64(v: SecretValue) -> Iterator[str]:
     yield from _b64_forms(v.data)
 
 
+# Wrapped base64: MIME and `base64` wrap at 76 columns (57 bytes a line), openssl and PEM at 64
+# (48 bytes), so a value longer than 48 bytes is split by line breaks wherever its copy starts.
+WRAP_MIN_BYTES = 49
+# Each pattern across a break holds this many characters on either side of it (or the whole first
+# or last line, if shorter than WRAP_WHOLE); between breaks, windows of WRAP_WINDOW characters every
+# WRAP_SIDE characters cover the rest of each line (WRAP_WINDOW + 2 * (WRAP_SIDE - 1) <= 64), and
+# they all overlap, so a wrapped copy at any column and byte offset merges into one region. That is
+# about 2.1 patterns per base64 character per byte offset, 8.5 per byte of the value; windows at
+# every position instead of every 8th would make it 3.
+WRAP_SIDE = 8
+WRAP_WINDOW = 32
+WRAP_WHOLE = WRAP_WINDOW + WRAP_SIDE
+
+
+@_encoder("base64-wrapped", "fragment")
+def _base64_wrapped(v: SecretValue) -> Iterator[str]:
+    """Standard base64 of values over 48 bytes as wrapped at any column (MIME 76, PEM 64), \\n or \\r\\n."""
+    if len(v.data) < WRAP_MIN_BYTES:
+        return
+    side, window, whole = WRAP_SIDE, WRAP_WINDOW, WRAP_WHOLE
+    for enc in _b64_offset_forms(v.data, base64.b64encode):
+        n = len(enc)
+        yield from (enc[i : i + window] for i in range(0, n - window + 1, side))
+        yield enc[-window:]
+        for p in range(1, n):
+            left = enc[:p] if p < whole else enc[p - side : p]
+            right = enc[p:] if n - p < whole else enc[p : p + side]
+            yield left + "\n" + right
+            yield left + "\r\n" + right
+
+
+# A value made only of these is its own form under every text-escaping encoder below (URL, JSON,
+# repr, HTML, shell, JavaScript): most tokens. Checking once saves the per-character escapers,
+# which made adding 10,000 such secrets three times as slow.
+_INERT = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _inert(v: SecretValue) -> bool:
+    return v.text is not None and _INERT.fullmatch(v.text) is not None
+
+
 _PCT = re.compile(r"%[0-9A-F]{2}")
+# The characters each well-known URL encoder leaves alone besides letters, digits and "-_.~":
+# urllib.parse.quote's default, JavaScript's encodeURIComponent and encodeURI, requests'
+# requote_uri (and its fallback when the text holds a "%" that starts no escape), Go's PathEscape.
+_URL_SAFE = ("", "/", "!~*'()", ";,/?:@&=+$!~*'()#", "!#$%&'()*+,/:;=?@[]~", "!#$&'()*+,/:;=?@[]~")
+_GO_PATH_SAFE = "$&+:=@"
+_UNRESERVED_ESCAPE = re.compile(r"%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(int(m.group(0)[1:], 16))
 
 
 @_encoder("url")
 def _url(v: SecretValue) -> Iterator[str]:
-    """Percent-encoding: quote(safe=''), quote_plus, each with upper- and lower-case hex digits."""
-    for q in (quote(v.data, safe=""), quote_plus(v.data)):
+    """Percent-encoding as urllib (quote, safe '' and '/', quote_plus), requests, JavaScript, Go and
+    Java write it, each with upper- and lower-case hex digits."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    forms = [quote(v.data, safe=safe) for safe in (*_URL_SAFE, _GO_PATH_SAFE)]
+    if v.text is not None and "%" in v.text:
+        # requote_uri first decodes the escapes of unreserved characters ("%41" -> "A")
+        forms.append(quote(_UNRESERVED_ESCAPE.sub(_unescape, v.text), safe=_URL_SAFE[4]))
+    plus = quote_plus(v.data)
+    forms += [plus, plus.replace("%2A", "*").replace("~", "%7E")]  # Java's URLEncoder
+    for q in dict.fromkeys(forms):
         yield q
         yield _PCT.sub(lambda m: m.group(0).lower(), q)
 
 
-def _json_inner(s: str, ascii: bool) -> str:
-    return json.dumps(s, ensure_ascii=ascii)[1:-1]
+_JSON_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+# Characters some JSON writers escape although JSON does not require it.
+_JSON_EXTRA: dict[str, str] = {
+    "go": "<>&\u2028\u2029",  # Go's encoding/json (HTML-safe by default)
+    "gson": "<>&='",  # Gson's default, HTML-safe
+    "jinja": "<>&'",  # Jinja's |tojson, Django's json_script
+    "slash": "/",  # PHP's json_encode, org.json: "\/"
+}
 
 
-@_encoder("json")
-def _json(v: SecretValue) -> Iterator[str]:
-    """JSON string escaping without the quotes (ASCII and not), once and twice (JSON in JSON)."""
-    if v.text is None:
+def json_escape(s: str, ascii: bool = True, upper: bool = False, extra: str = "") -> str:
+    """The body of a JSON string: Python's ``json.dumps`` when ``upper`` is false and ``extra``
+    empty; ``upper`` writes ``\\u00E9`` (Jackson, Java); ``extra`` characters are escaped too."""
+    hex4 = "\\u{:04X}" if upper else "\\u{:04x}"
+    out = []
+    for c in s:
+        o = ord(c)
+        if c == "/" and "/" in extra:
+            out.append("\\/")
+        elif c in extra:
+            out.append(hex4.format(o))
+        elif c in _JSON_SHORT:
+            out.append(_JSON_SHORT[c])
+        elif o < 0x20 or (ascii and o > 0x7E):
+            if o > 0xFFFF:
+                o -= 0x10000
+                out.append(hex4.format(0xD800 | (o >> 10)) + hex4.format(0xDC00 | (o & 0x3FF)))
+            else:
+                out.append(hex4.format(o))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _json_partial(v: SecretValue) -> Iterator[str]:
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
         return
-    for ascii in (True, False):
-        once = _json_inner(v.text, ascii)
-        yield once
-        yield _json_inner(once, ascii)
-
-
-@_encoder("repr")
-def _repr(v: SecretValue) -> Iterator[str]:
-    """What repr() shows between the quotes, for the str and for the bytes."""
     if v.text is not None:
-        yield repr(v.text)[1:-1]
-    yield repr(v.data)[2:-1]
+        yield json_escape(v.text, True)
+        yield json_escape(v.text, False)
 
 
-@_encoder("html")
-def _html(v: SecretValue) -> Iterator[str]:
-    """HTML/XML escaping: &amp; &lt; &gt; &quot; and both &#x27; and &#39; for the apostrophe."""
+@_encoder("json", partial=_json_partial)
+def _json(v: SecretValue) -> Iterator[str]:
+    """JSON string escaping without the quotes (ASCII and not, \\u00e9 and \\u00E9, the HTML-safe
+    escapes of Go, Gson and Jinja, PHP's \\/), once and twice (JSON in JSON)."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
     if v.text is None:
         return
-    escaped = html.escape(v.text, quote=True)
-    yield escaped
-    yield escaped.replace("&#x27;", "&#39;")
-    yield html.escape(v.text, quote=False)
+    once: dict[str, None] = {}
+    for ascii in (True, False):
+        for upper in (False, True):
+            for extra in ("", *_JSON_EXTRA.values()):
+                once[json_escape(v.text, ascii, upper, extra)] = None
+    yield from once
+    for form in once:
+        yield json_escape(form, True)
+
+
+def repr_body(value: str | bytes, quote: str = "'") -> str:
+    """What ``repr()`` shows between the quotes, as if delimited by ``quote``: Python picks ``"``
+    only for a string holding ``'`` and no ``"``, so a secret's ``'`` shows as ``\\'`` or ``'``
+    depending on the enclosing string. Each character's escape depends on nothing else."""
+    if isinstance(value, str):
+        parts = (repr(c)[1:-1] if c not in "'\"" else c for c in value)
+    else:
+        parts = (repr(bytes((b,)))[2:-1] if b not in b"'\"" else chr(b) for b in value)
+    body = "".join(parts)
+    return body.replace("'", "\\'") if quote == "'" else body
+
+
+def _ascii_body(value: str, quote: str) -> str:
+    body = "".join(ascii(c)[1:-1] if c not in "'\"" else c for c in value)
+    return body.replace("'", "\\'") if quote == "'" else body
+
+
+def _repr_partial(v: SecretValue) -> Iterator[str]:
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    for q in ("'", '"'):
+        if v.text is not None:
+            yield repr_body(v.text, q)
+        yield repr_body(v.data, q)
+
+
+@_encoder("repr", partial=_repr_partial)
+def _repr(v: SecretValue) -> Iterator[str]:
+    """What repr() (and ascii()) show between the quotes, for the str and the bytes, inside '...'
+    and "...", and the repr of that (a repr inside a repr: backslashes doubled)."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    once: dict[str, None] = {}
+    for q in ("'", '"'):
+        if v.text is not None:
+            once[repr_body(v.text, q)] = None
+            once[_ascii_body(v.text, q)] = None
+        once[repr_body(v.data, q)] = None
+    yield from once
+    for body in once:
+        for q in ("'", '"'):
+            yield repr_body(body, q)
+
+
+# (&, <, >, ", ') as each HTML/XML escaper writes them.
+_HTML_SCHEMES = (
+    ("&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"),  # html.escape
+    ("&amp;", "&lt;", "&gt;", "&quot;", "&#39;"),  # older escapers, lodash
+    ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;"),  # MarkupSafe, Jinja, pandas Styler, Go
+    ("&amp;", "&lt;", "&gt;", "&quot;", "&apos;"),  # XML
+    ("&amp;", "&lt;", "&gt;", "&quot;", "'"),  # saxutils.quoteattr, Java's escapeHtml4
+    ("&amp;", "&lt;", "&gt;", '"', "'"),  # saxutils.escape, html.escape(quote=False)
+    ("&#38;", "&#60;", "&#62;", "&#34;", "&#39;"),  # decimal character references
+    ("&#x26;", "&#x3c;", "&#x3e;", "&#x22;", "&#x27;"),  # hexadecimal
+    ("&#x26;", "&#x3C;", "&#x3E;", "&#x22;", "&#x27;"),
+)
+_XML_WHITESPACE = {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}  # saxutils.quoteattr
+
+
+def _html_partial(v: SecretValue) -> Iterator[str]:
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    if v.text is not None:
+        for scheme in _HTML_SCHEMES[:3]:  # html.escape, MarkupSafe (pandas, Jinja)
+            yield v.text.translate(str.maketrans(dict(zip("&<>\"'", scheme))))
+
+
+@_encoder("html", partial=_html_partial)
+def _html(v: SecretValue) -> Iterator[str]:
+    """HTML/XML escaping of & < > " ' as html.escape, MarkupSafe (&#34; &#39;), XML (&apos;,
+    quoteattr's &#10;), decimal and hex character references; non-ASCII also as &#233;."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    if v.text is None:
+        return
+    forms: dict[str, None] = {}
+    for scheme in _HTML_SCHEMES:
+        table = str.maketrans(dict(zip("&<>\"'", scheme)))
+        escaped = v.text.translate(table)
+        forms[escaped] = None
+        forms[escaped.translate(str.maketrans(_XML_WHITESPACE))] = None
+    for form in list(forms):
+        forms[form.encode("ascii", "xmlcharrefreplace").decode("ascii")] = None
+    yield from forms
 
 
 @_encoder("hex")
@@ -227,14 +422,90 @@ def _hex(v: SecretValue) -> Iterator[str]:
 @_encoder("quotes")
 def _quotes(v: SecretValue) -> Iterator[str]:
     """Shell and SQL quoting: " written as \\" and ' written as ''."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
     if v.text is None:
         return
     yield v.text.replace('"', '\\"')
     yield v.text.replace("'", "''")
 
 
-def forms_of(value: SecretValue, encodings: Iterable[Encoding]) -> set[str]:
-    """Every text form of ``value`` under ``encodings`` (not yet filtered by length).
+# What bash's `printf %q` puts a backslash before, measured with
+# bash 5.2; "~" only at the start of a word or after ":" or "=", "#" only at the start.
+_SH_BACKSLASH = frozenset(" !\"$&'()*,;<>?[\\]^`{|}")
+
+
+def printf_q(s: str) -> str:
+    """``printf %q`` of a printable value (bash switches to ``$'...'`` for others)."""
+    out = []
+    for i, c in enumerate(s):
+        if (
+            c in _SH_BACKSLASH
+            or (c == "~" and (i == 0 or s[i - 1] in ":="))
+            or (c == "#" and i == 0)
+        ):
+            out.append("\\")
+        out.append(c)
+    return "".join(out)
+
+
+@_encoder("shell")
+def _shell(v: SecretValue) -> Iterator[str]:
+    """Shell quoting: shlex.quote's '"'"', bash set -x's '\\'', printf %q's backslashes."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    if v.text is None:
+        return
+    yield v.text.replace("'", "'\"'\"'")
+    yield v.text.replace("'", "'\\''")
+    if v.text.isprintable():
+        yield printf_q(v.text)
+        # Inside a longer word a leading ~ or # is not special.
+        yield v.text[0] + printf_q(v.text[1:]) if v.text[0] in "~#" else printf_q(v.text)
+
+
+# JavaScript string literals: Node's util.inspect writes \' inside '...'; Go's html/template and
+# OWASP's encoder write punctuation as \x27 (or \u0027).
+_JS_PUNCT = "'\"&<>=+/`\\"
+
+
+def _js_escape(s: str, style: str, upper: bool) -> str:
+    out = []
+    for c in s:
+        o = ord(c)
+        if c == "\\" and style != "all":
+            out.append("\\\\")
+        elif c in _JS_PUNCT or (style == "all" and not c.isalnum() and o < 0x80 and c not in "_-."):
+            digits = f"{o:02X}" if style != "u" else f"{o:04X}"
+            out.append(("\\x" if style != "u" else "\\u") + (digits if upper else digits.lower()))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+@_encoder("js")
+def _js(v: SecretValue) -> Iterator[str]:
+    """JavaScript string escapes: \\' (util.inspect), punctuation as \\x27 and \\u0027, lower- and
+    upper-case."""
+    if _inert(v):
+        yield v.text  # type: ignore[misc]
+        return
+    if v.text is None:
+        return
+    yield v.text.replace("\\", "\\\\").replace("'", "\\'")
+    for style in ("x", "u", "all"):
+        for upper in (False, True):
+            yield _js_escape(v.text, style, upper)
+
+
+def forms_and_partials(
+    value: SecretValue, encodings: Iterable[Encoding]
+) -> tuple[set[str], set[str]]:
+    """Every text form of ``value`` under ``encodings`` (not yet filtered by length), and the
+    forms whose every window the engine also registers: the value's spellings and what the
+    encoders' ``partial`` functions return (escaped text a renderer may cut).
 
     Variants are spellings of the value, so every transform is applied to each of them; fragments
     (single lines) are matched as they are.
@@ -242,6 +513,7 @@ def forms_of(value: SecretValue, encodings: Iterable[Encoding]) -> set[str]:
     encs = list(encodings)
     bases = {value.data: value}
     forms: set[str] = set()
+    partials: set[str] = set()
     for enc in encs:
         if enc.kind == "variant":
             for f in enc.func(value):
@@ -251,7 +523,15 @@ def forms_of(value: SecretValue, encodings: Iterable[Encoding]) -> set[str]:
     for base in bases.values():
         if base.text is not None:
             forms.add(base.text)
+            partials.add(base.text)
         for enc in encs:
             if enc.kind == "transform":
                 forms.update(enc.func(base))
-    return forms
+                if enc.partial is not None:
+                    partials.update(enc.partial(base))
+    return forms, partials
+
+
+def forms_of(value: SecretValue, encodings: Iterable[Encoding]) -> set[str]:
+    """Every text form of ``value`` under ``encodings`` (not yet filtered by length)."""
+    return forms_and_partials(value, encodings)[0]

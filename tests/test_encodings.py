@@ -32,12 +32,15 @@ def test_default_registry_names() -> None:
         "lines",
         "newlines",
         "base64",
+        "base64-wrapped",
         "url",
         "json",
         "repr",
         "html",
         "hex",
         "quotes",
+        "shell",
+        "js",
     ]
     assert all(registry()[n].description for n in default_encodings())
 

@@ -77,8 +77,9 @@ def make_logs(root: Path) -> None:
     (root / "app" / "events.jsonl").write_text(
         json.dumps({"msg": "login", "password": PASSWORD})
         + "\n"
-        # \u0067 is "g": an escape the registered JSON forms do not cover
-        + '{"tok": "\\u0067hp_demoT0ken1234567890abcdefXYZ", "n": 1.50}\n'
+        # escapes the registered JSON forms do not cover ("g", "1", "b"), one every 12 characters
+        # or fewer, so no 16-character window of the token shows as text either
+        + '{"tok": "\\u0067hp_demoT0ken\\u0031234567890a\\u0062cdefXYZ", "n": 1.50}\n'
         + "not json "
         + TOKEN
         + "\n"
