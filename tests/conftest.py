@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +48,37 @@ def fresh_redactor() -> Iterator[Redactor]:
         yield r
     finally:
         redactor.set_redactor(previous)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One small local[2] Spark session for every module that needs one (each JVM start costs
+    seconds); the secrets shipped to it are released and it stops at the end of the run."""
+    pytest.importorskip("pyspark", reason="pyspark is in the test extra")
+    from pyspark.sql import SparkSession
+
+    from redactor import spark as rs
+
+    # Local executors must run this interpreter, where redactor is installed.
+    old = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("redactor-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            # small Arrow batches, so that every partition is several batches
+            .config("spark.sql.execution.arrow.maxRecordsPerBatch", "4")
+            .getOrCreate()
+        )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    rs.release_secrets()
+    session.stop()
+    if old is None:
+        os.environ.pop("PYSPARK_PYTHON", None)
+    else:
+        os.environ["PYSPARK_PYTHON"] = old

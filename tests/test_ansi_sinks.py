@@ -270,32 +270,14 @@ def test_arrow_batches_equal_redact_per_value(values, scan) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
-def test_spark_dataframe_with_coloured_values() -> None:
-    pytest.importorskip("pyspark", reason="pyspark is in the test extra")
-    from pyspark.sql import SparkSession
-
+def test_spark_dataframe_with_coloured_values(spark) -> None:
     from redactor import spark as rs
 
-    old = os.environ.get("PYSPARK_PYTHON")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("redactor-ansi")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
     try:
-        session.sparkContext.setLogLevel("ERROR")
         rows = [(f"token {COLOURED}\x1b[0m",), ("\x1b[32mplain\x1b[0m",), (None,)]
         out = rs.redact_dataframe(
-            session.createDataFrame(rows, "s string"), redactor=check()
+            spark.createDataFrame(rows, "s string"), redactor=check()
         ).collect()
         assert [row.s for row in out] == [f"token {R}\x1b[0m", "\x1b[32mplain\x1b[0m", None]
     finally:
         rs.release_secrets()
-        session.stop()
-        if old is None:
-            os.environ.pop("PYSPARK_PYTHON", None)
-        else:
-            os.environ["PYSPARK_PYTHON"] = old

@@ -12,8 +12,6 @@ import os
 import random
 import reprlib
 import string
-import sys
-import warnings
 
 import pytest
 
@@ -83,33 +81,6 @@ def test_reprlib_head_and_tail(r: Redactor) -> None:
     out = r.redact(shown)
     assert_no_run(out)
     assert out == "{'token': '" + R + "..." + R + "'}"
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """One small local session, as tests/test_spark.py builds it."""
-    pytest.importorskip("pyspark", reason="pyspark is in the test extra")
-    from pyspark.sql import SparkSession
-
-    old = os.environ.get("PYSPARK_PYTHON")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        session = (
-            SparkSession.builder.master("local[1]")
-            .appName("redactor-partial-copies")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "1")
-            .getOrCreate()
-        )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-    if old is None:
-        os.environ.pop("PYSPARK_PYTHON", None)
-    else:
-        os.environ["PYSPARK_PYTHON"] = old
 
 
 def test_spark_show_truncates_to_17_characters(spark, r: Redactor, capsys) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -19,37 +16,10 @@ from redactor import spark as rs
 from redactor._logfiles import list_log_files, scrub_log_file
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is in the test extra")
-from pyspark.sql import Row, SparkSession  # noqa: E402
+from pyspark.sql import Row  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    # Local executors must run this interpreter, where redactor is installed.
-    old = os.environ.get("PYSPARK_PYTHON")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("redactor-tests")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "2")
-            # small Arrow batches, so that every partition is several batches
-            .config("spark.sql.execution.arrow.maxRecordsPerBatch", "4")
-            .getOrCreate()
-        )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    rs.release_secrets()
-    session.stop()
-    if old is None:
-        os.environ.pop("PYSPARK_PYTHON", None)
-    else:
-        os.environ["PYSPARK_PYTHON"] = old
 
 
 @pytest.fixture(scope="module")
