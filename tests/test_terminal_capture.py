@@ -6,17 +6,17 @@ before. Also IPython reading a pipe (the descriptors are pipes then)."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
-import select
 import struct
 import subprocess
 import sys
 import termios
-import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_terminal_ipython import read_pty_until
 
 SECRET = "sk-live-Zk7Qm2Xr9Lp4Wv8Nt3"
 R = "[REDACTED]"
@@ -76,19 +76,7 @@ def _session(tmp_path, cells, *, ext=True):
     )
     os.close(terminal)
     received = bytearray()
-
-    def read_until(marker: bytes, timeout: float = 60.0) -> None:
-        end = time.monotonic() + timeout
-        while marker not in received and time.monotonic() < end:
-            ready, _, _ = select.select([controller], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(controller, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                received.extend(data)
+    read_until = functools.partial(read_pty_until, controller, received, timeout=60.0)
 
     try:
         prompt = 1

@@ -4,6 +4,7 @@ is shown)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import select
@@ -29,6 +30,22 @@ def _env(tmp_path, **extra):
     ipdir = tmp_path / "ipython"
     ipdir.mkdir(exist_ok=True)
     return dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir), **extra)
+
+
+def read_pty_until(controller: int, received: bytearray, marker: bytes, timeout: float) -> None:
+    """Read a pseudo-terminal's output into ``received`` until it holds ``marker``, the terminal
+    closes or ``timeout`` seconds pass."""
+    end = time.monotonic() + timeout
+    while marker not in received and time.monotonic() < end:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            received.extend(data)
 
 
 def _run_piped(args, lines, env):
@@ -115,19 +132,7 @@ def test_prompt_toolkit_in_a_pty_including_thread_output_during_the_prompt(tmp_p
     )
     os.close(terminal)
     received = bytearray()
-
-    def read_until(marker: bytes, timeout: float = 30.0) -> None:
-        end = time.monotonic() + timeout
-        while marker not in received and time.monotonic() < end:
-            ready, _, _ = select.select([controller], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(controller, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                received.extend(data)
+    read_until = functools.partial(read_pty_until, controller, received, timeout=30.0)
 
     try:
         prompt = 1
