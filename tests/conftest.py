@@ -6,8 +6,10 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from _nbfactory import PASSWORD, TOKEN
 
 import redactor
 from redactor import Redactor, hyperscan_available
@@ -48,6 +50,15 @@ def fresh_redactor() -> Iterator[Redactor]:
         yield r
     finally:
         redactor.set_redactor(previous)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def secrets_file(tmp_path: Path) -> Path:
+    """The demo PASSWORD and TOKEN (tests/_nbfactory.py) in a secrets.env file, as the scrub-logs
+    tests read them; a module that needs other secrets defines its own ``secrets_file``."""
+    path = tmp_path / "secrets.env"
+    path.write_text(f"PASSWORD='{PASSWORD}'\nTOKEN={TOKEN}\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

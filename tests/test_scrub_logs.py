@@ -29,15 +29,7 @@ from redactor._logfiles import (
 
 REDACTOR = [str(Path(sys.executable).parent / "redactor")]
 TIMEOUT = 180  # a Spark start on a loaded 2-core machine; an upper bound, never a timing test
-ENV_FILE = f"PASSWORD='{PASSWORD}'\nTOKEN={TOKEN}\n"
 P, T = "secrets.env/PASSWORD", "secrets.env/TOKEN"
-
-
-@pytest.fixture
-def secrets_file(tmp_path: Path) -> Path:
-    path = tmp_path / "secrets.env"
-    path.write_text(ENV_FILE, encoding="utf-8")
-    return path
 
 
 def scrub_logs(secrets_file: Path, *args: str) -> subprocess.CompletedProcess:

@@ -27,14 +27,10 @@ import pytest
 from _nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_scrub_logs import TIMEOUT, P, T, scrub_logs
 
 import redactor
 from redactor._logfiles import LogFile, list_log_files, scrub_log_file
-
-REDACTOR = [str(Path(sys.executable).parent / "redactor")]
-TIMEOUT = 180
-ENV_FILE = f"PASSWORD='{PASSWORD}'\nTOKEN={TOKEN}\n"
-P, T = "secrets.env/PASSWORD", "secrets.env/TOKEN"
 
 # One log with every case: secrets, CRLF, non-ASCII, bytes that are not UTF-8, no final newline.
 LOG = (
@@ -75,22 +71,6 @@ def sh(*cmd: str, data: bytes = b"", cwd: Path | None = None) -> bytes:
     proc = subprocess.run(cmd, input=data, capture_output=True, timeout=TIMEOUT, cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
-
-
-@pytest.fixture
-def secrets_file(tmp_path: Path) -> Path:
-    path = tmp_path / "secrets.env"
-    path.write_text(ENV_FILE, encoding="utf-8")
-    return path
-
-
-def scrub_logs(secrets_file: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*REDACTOR, "scrub-logs", "--no-config", "--secrets-file", str(secrets_file), *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
 
 
 def report(proc: subprocess.CompletedProcess) -> dict:
