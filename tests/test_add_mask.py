@@ -6,16 +6,13 @@ escapes undone in the runner's order)."""
 from __future__ import annotations
 
 import os
-import select
 import subprocess
-import sys
-import textwrap
-import time
 
 import pytest
 from _chunks import split_at as split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_run import REDACTOR, TIMEOUT, py, read_until
 
 from redactor import Redactor
 from redactor._pipes import MaskingFilter
@@ -25,8 +22,6 @@ pytestmark = pytest.mark.usefixtures("each_engine")
 
 R = b"[REDACTED]"
 VALUE = b"runtime-value-77"
-REDACTOR = [sys.executable, "-m", "redactor"]
-TIMEOUT = 60
 
 
 def masked(data: bytes, chunks: list[bytes] | None = None) -> bytes:
@@ -125,10 +120,6 @@ def test_property_value_masked_after_any_prefix_in_any_chunking(
 # -- the real processes -------------------------------------------------------------------------
 
 
-def python(code: str) -> list[str]:
-    return [sys.executable, "-c", textwrap.dedent(code)]
-
-
 def test_redactor_filter_process() -> None:
     data = (
         b"\x1b[36m::add-mask::runtime-value-77\x1b[0m\n"
@@ -167,7 +158,7 @@ def test_redactor_run_process_colours_every_line() -> None:
     """
     env = {**os.environ, "APP_TOKEN": "configured-secret-1"}
     proc = subprocess.Popen(
-        [*REDACTOR, "run", "--no-config", "--secret-env", "APP_TOKEN", "--", *python(code)],
+        [*REDACTOR, "run", "--no-config", "--secret-env", "APP_TOKEN", "--", *py(code)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -182,15 +173,3 @@ def test_redactor_run_process_colours_every_line() -> None:
     assert proc.stderr.read() == b"\x1b[36mstderr [REDACTED]\x1b[0m\n"
     proc.stdout.close()
     proc.stderr.close()
-
-
-def read_until(fd: int, marker: bytes, timeout: float = TIMEOUT) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while not buf.endswith(marker):
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"only {buf!r} arrived"
-        chunk = os.read(fd, 65536)
-        assert chunk, f"EOF after {buf!r}"
-        buf += chunk
-    return buf
