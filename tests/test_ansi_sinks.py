@@ -185,26 +185,19 @@ def test_logging_coloured_messages_and_tracebacks(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     """A kernel of this interpreter; the test loads the extension with ``%load_ext``."""
-    from jupyter_client.manager import start_new_kernel
+    from _nbfactory import kernelspec_path
+    from test_ipython_extension import _start, _stop
 
     tmp = tmp_path_factory.mktemp("kernel")
-    spec = tmp / "share" / "jupyter" / "kernels" / "redactor-ansi"
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "t"}))
     env = dict(os.environ, RT_TOKEN=SECRET, IPYTHONDIR=str(tmp / "ipython"))
     env.pop("PYTEST_CURRENT_TEST", None)  # else ipykernel does not capture fd-level output
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUPYTER_PATH", str(tmp / "share" / "jupyter"))
-        with open(tmp / "kernel.log", "wb") as fh:
-            km, kc = start_new_kernel(
-                kernel_name="redactor-ansi", startup_timeout=120, env=env, stdout=fh, stderr=fh
-            )
+        mp.setenv("JUPYTER_PATH", kernelspec_path(tmp))
+        km, kc, _ = _start(tmp, env, [])
     try:
         yield kc
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        _stop(km, kc)
 
 
 def run(kc, code: str) -> tuple[list[dict], dict]:

@@ -67,16 +67,14 @@ def _texts(value, out: list[str]) -> list[str]:
 def kernel(tmp_path_factory):
     """A kernel with ``%load_ext redactor`` and the account number registered as a secret; the
     number comes from the environment, so no cell source (echoed in execute_input) holds it."""
-    from jupyter_client.manager import start_new_kernel
+    from test_ipython_extension import _start, _stop
 
     tmp = tmp_path_factory.mktemp("kernel")
     env = dict(os.environ, ACCT_NUMBER=ACCT)
     env.pop("PYTEST_CURRENT_TEST", None)
-    with pytest.MonkeyPatch.context() as mp, open(tmp / "kernel.log", "wb") as log:
+    with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", kernelspec_path(tmp))  # where the kernelspec is looked up
-        km, kc = start_new_kernel(
-            kernel_name="redactor-test", startup_timeout=120, env=env, stdout=log, stderr=log
-        )
+        km, kc, _ = _start(tmp, env, [])
     try:
         run(
             kc,
@@ -90,8 +88,7 @@ def kernel(tmp_path_factory):
         )
         yield kc
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        _stop(km, kc)
 
 
 def run(kc, code: str, **kwargs):
