@@ -103,6 +103,19 @@ def run_style(style: str, when: str, secret: str) -> str:
     return proc.stdout.decode() + proc.stderr.decode()
 
 
+def run_code(code: str) -> str:
+    """The stdout of ``code`` run in a child with DEMO_SECRET set to the first secret."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        env=dict(os.environ, DEMO_SECRET=SECRETS[0]),
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("style", list(STYLES))
 @pytest.mark.parametrize("secret", SECRETS, ids=["token", "quote", "digits"])
@@ -160,16 +173,7 @@ def test_direct_handle_extra_and_one_scan_per_record(tmp_path):
         print("scans", one, three, flush=True)
         """
     )
-    secret = SECRETS[0]
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        env=dict(os.environ, DEMO_SECRET=secret),
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    lines = proc.stdout.decode().splitlines()
+    lines = run_code(code).splitlines()
     assert lines[:5] == [f"app one {R} {R}"] + [f"app three {R} {R}"] * 3 + [
         f"direct direct '{R}' {R}"
     ]
@@ -196,13 +200,4 @@ def test_secret_registered_between_handlers_is_caught():
         log.warning("late %s", s)
         """
     )
-    secret = SECRETS[0]
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        env=dict(os.environ, DEMO_SECRET=secret),
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout.decode() == f"late {R}\n"
+    assert run_code(code) == f"late {R}\n"
