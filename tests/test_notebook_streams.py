@@ -23,6 +23,8 @@ from _nbfactory import SPLIT_WRITE, dumps, kernelspec_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from test_git_filter import git
+from test_precommit_hook import _head_has_hooks
 
 import redactor
 from redactor import Redactor
@@ -123,14 +125,6 @@ def test_redactor_scrub_cli(executed, tmp_path):
     )
 
 
-def git(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
-
-
 def git_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
@@ -172,26 +166,11 @@ def test_git_clean_filter_stages_the_scrubbed_notebook(executed, tmp_path):
     assert (repo / "nb.ipynb").read_text() == executed  # the working copy is left alone
 
 
-def _rev_with_hooks() -> str | None:
-    if shutil.which("git") is None:
-        return None
-    proc = subprocess.run(
-        ["git", "-C", str(SOURCE), "rev-parse", "--verify", "HEAD:.pre-commit-hooks.yaml"],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        return None
-    return subprocess.run(
-        ["git", "-C", str(SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_pre_commit_blocks_the_commit_and_fixes_the_notebook(executed, tmp_path):
     """pre-commit installs the package under test (its committed HEAD) from its own hooks file."""
-    rev = _rev_with_hooks()
+    rev = _head_has_hooks(SOURCE)
     if rev is None:
         pytest.skip("needs a git checkout with .pre-commit-hooks.yaml")
     env = git_env(tmp_path)

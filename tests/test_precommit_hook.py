@@ -20,19 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
 
 
-def _head_has_hooks() -> str | None:
-    """The commit to test, when the project is a git checkout whose HEAD has the hooks."""
+def _head_has_hooks(root: Path = ROOT) -> str | None:
+    """The commit to test, when ``root`` is a git checkout whose HEAD has the hooks."""
     if shutil.which("git") is None:
         return None
     proc = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--verify", "HEAD:.pre-commit-hooks.yaml"],
+        ["git", "-C", str(root), "rev-parse", "--verify", "HEAD:.pre-commit-hooks.yaml"],
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         return None
     return subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
 
 
