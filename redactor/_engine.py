@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._ansi import ESC, ESC_BYTE, across
 from ._encodings import (
@@ -490,13 +490,14 @@ def _windowed(stream, text):
     return text[:0].join(parts)
 
 
-def splice(text, spans: Sequence[Span], replacement):
-    """Replace each span of ``text`` (str or bytes) with ``replacement``."""
+def splice(text, spans: Sequence[Span] | Sequence[tuple[int, int, Any]], replacement=None):
+    """Replace each span of ``text`` (str or bytes) with ``replacement``; without one, each span
+    is ``(start, stop, new)`` and carries its own."""
     parts = []
     pos = 0
-    for start, stop, _ in spans:
+    for start, stop, own in spans:
         parts.append(text[pos:start])
-        parts.append(replacement)
+        parts.append(own if replacement is None else replacement)
         pos = stop
     parts.append(text[pos:])
     return text[:0].join(parts)

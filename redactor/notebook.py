@@ -328,7 +328,7 @@ class _Scrubber:
                 if not own:
                     continue
                 if isinstance(text, str):
-                    new_texts[k] = _splice_edits(text, own)
+                    new_texts[k] = splice(text, own)
                 else:
                     new_texts[k] = _resplit(text, joined, own)
         return [self.output(item, cell, text=t) for item, t in zip(run, new_texts)]
@@ -587,21 +587,10 @@ def _resplit(value: list[str], joined: str, edits: list[_Edit]) -> list[str]:
         base = ends[first - 1] if first else 0
         chunk = joined[base : ends[last]]
         shifted = [(s - base, e - base, rep) for s, e, rep in group_edits]
-        out.extend(_splice_edits(chunk, shifted).splitlines(True))
+        out.extend(splice(chunk, shifted).splitlines(True))
         pos = last + 1
     out.extend(value[pos:])
     return out
-
-
-def _splice_edits(text: str, edits: list[_Edit]) -> str:
-    parts = []
-    pos = 0
-    for start, stop, replacement in edits:
-        parts.append(text[pos:start])
-        parts.append(replacement)
-        pos = stop
-    parts.append(text[pos:])
-    return "".join(parts)
 
 
 def _stream_name(item: Any) -> str | None:
