@@ -16,7 +16,7 @@ import termios
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_terminal_ipython import read_pty_until
+from test_terminal_ipython import _run_piped, read_pty_until
 
 SECRET = "sk-live-Zk7Qm2Xr9Lp4Wv8Nt3"
 R = "[REDACTED]"
@@ -134,33 +134,25 @@ def test_without_the_extension_fd_output_is_raw(tmp_path):
 def test_piped_ipython_redacts_children_too(tmp_path):
     ipdir = tmp_path / "ipython"
     ipdir.mkdir()
-    proc = subprocess.run(
-        [*IPYTHON, "--ext", "redactor"],
-        input="\n".join(
-            [
-                "%redactor add-env DEMO_SECRET",
-                "import os, subprocess",
-                "!echo shell $DEMO_SECRET",
-                'os.system("echo system $DEMO_SECRET")',
-                'subprocess.run(["sh", "-c", "echo sub $DEMO_SECRET >&2"]).returncode',
-                "!python -c \"import sys; print('child', sys.stdout.isatty())\"",
-                'print("last")',
-            ]
-        )
-        + "\n",
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir), SHELL="/bin/sh"),
-        timeout=120,
-        check=False,
+    out, err = _run_piped(
+        ["--ext", "redactor"],
+        [
+            "%redactor add-env DEMO_SECRET",
+            "import os, subprocess",
+            "!echo shell $DEMO_SECRET",
+            'os.system("echo system $DEMO_SECRET")',
+            'subprocess.run(["sh", "-c", "echo sub $DEMO_SECRET >&2"]).returncode',
+            "!python -c \"import sys; print('child', sys.stdout.isatty())\"",
+            'print("last")',
+        ],
+        dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir), SHELL="/bin/sh"),
+        ipython=IPYTHON,
     )
-    assert proc.returncode == 0, proc.stderr
-    assert SECRET not in proc.stdout + proc.stderr
-    out = proc.stdout
+    assert SECRET not in out + err
     order = [f"shell {R}\n", f"system {R}\n", "child False\n", "last\n"]
     positions = [out.index(line) for line in order]
     assert positions == sorted(positions)
-    assert proc.stderr == f"sub {R}\n"
+    assert err == f"sub {R}\n"
 
 
 TYPED = "typed-Secr3t-value-42"
@@ -185,24 +177,19 @@ def test_logstart_file_and_history_database_are_redacted(tmp_path):
         "%logstop",
         "s[:4]",
     ]
-    proc = subprocess.run(
+    out, err = _run_piped(
         [
-            *IPYTHON[:-2],
             "--ext",
             "redactor",
             "--HistoryManager.enabled=True",
             "--HistoryManager.db_log_output=True",
             f"--HistoryManager.hist_file={db}",
         ],
-        input="\n".join(cells) + "\n",
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
-        timeout=120,
-        check=False,
+        cells,
+        dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
+        ipython=IPYTHON[:-2],
     )
-    assert proc.returncode == 0, proc.stderr
-    assert SECRET not in proc.stdout + proc.stderr
+    assert SECRET not in out + err
     text = log.read_text()
     assert SECRET not in text and TYPED not in text
     assert f"#[Out]# '{R}'\n" in text
@@ -328,16 +315,12 @@ def test_notebook_history_and_save_exports_are_redacted(tmp_path):
         f"%save -r {tmp_path / 'saved.py'} 1-7",
         'print("kept", get_ipython().history_manager.outputs[3][0].bundle["stream"][0][:8])',
     ]
-    proc = subprocess.run(
-        [*IPYTHON[:-2], "--ext", "redactor"],
-        input="\n".join(cells) + "\n",
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
-        timeout=120,
-        check=False,
+    out, _ = _run_piped(
+        ["--ext", "redactor"],
+        cells,
+        dict(os.environ, DEMO_SECRET=SECRET, IPYTHONDIR=str(ipdir)),
+        ipython=IPYTHON[:-2],
     )
-    assert proc.returncode == 0, proc.stderr
     raw = out_nb.read_text()
     assert SECRET not in raw
     nb = json.loads(raw)
@@ -356,4 +339,4 @@ def test_notebook_history_and_save_exports_are_redacted(tmp_path):
     assert SECRET not in saved
     assert f'typed = "{R}"\n' in saved
     # the in-memory history is untouched (it is printed through the redacted streams only)
-    assert "kept split s" in proc.stdout
+    assert "kept split s" in out

@@ -48,9 +48,9 @@ def read_pty_until(controller: int, received: bytearray, marker: bytes, timeout:
             received.extend(data)
 
 
-def _run_piped(args, lines, env):
+def _run_piped(args, lines, env, *, ipython=IPYTHON):
     proc = subprocess.run(
-        IPYTHON + args,
+        ipython + args,
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
