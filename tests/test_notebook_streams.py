@@ -350,6 +350,14 @@ def split_text(draw):
     return secrets, text, cuts, shapes
 
 
+def drawn_redactor(secrets: list[str]) -> Redactor:
+    """A redactor of the drawn secrets, named s0, s1, ..."""
+    r = Redactor()
+    for i, s in enumerate(secrets):
+        r.add(s, f"s{i}")
+    return r
+
+
 def _outputs(text: str, cuts: list[int], shapes: list[bool]) -> list[dict]:
     bounds = [0, *cuts, len(text)]
     out = []
@@ -374,9 +382,7 @@ def _joined(output: dict) -> str:
 @given(split_text())
 def test_property_joined_outputs_equal_redact_of_the_joined_text(each_engine, case):
     secrets, text, cuts, shapes = case
-    r = Redactor()
-    for i, s in enumerate(secrets):
-        r.add(s, f"s{i}")
+    r = drawn_redactor(secrets)
     outputs = _outputs(text, cuts, shapes)
     nb_text = dumps(_nb(outputs))
     new_text, _ = scrub_text(nb_text, r)
@@ -395,9 +401,7 @@ def test_property_joined_outputs_equal_redact_of_the_joined_text(each_engine, ca
 def test_property_in_memory_str_and_list_shapes(each_engine, case):
     """As nbclient leaves them in memory (str texts) and as on disk (lists), mixed."""
     secrets, text, cuts, shapes = case
-    r = Redactor()
-    for i, s in enumerate(secrets):
-        r.add(s, f"s{i}")
+    r = drawn_redactor(secrets)
     outputs = _outputs(text, cuts, shapes)
     nb = _nb([])
     nb["cells"][0]["outputs"] = outputs
