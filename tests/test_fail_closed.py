@@ -321,9 +321,9 @@ def git_env(home: Path, **extra: str) -> dict[str, str]:
     )
 
 
-def git(repo: Path, env, *args: str) -> subprocess.CompletedProcess:
+def git(repo: Path, env, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -407,14 +407,7 @@ def test_precommit_refuses_the_commit(project: Path, tmp_path: Path) -> None:
         timeout=900,
     )
     assert installed.returncode == 0, installed.stderr
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "from an IDE"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = git(project, env, "commit", "-q", "-m", "from an IDE", timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert re.search(
@@ -425,24 +418,10 @@ def test_precommit_refuses_the_commit(project: Path, tmp_path: Path) -> None:
     assert (project / "leaky.ipynb").read_bytes() == LEAKY.read_bytes()
     # exported (a terminal commit), the hook scrubs and the re-added notebook commits clean
     exported = env | {VARIABLE: TOKEN}
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "from a shell"],
-        cwd=project,
-        env=exported,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = git(project, exported, "commit", "-q", "-m", "from a shell", timeout=900)
     assert proc.returncode == 1  # files were modified by the hook
     git(project, exported, "add", "leaky.ipynb")
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "scrubbed"],
-        cwd=project,
-        env=exported,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = git(project, exported, "commit", "-q", "-m", "scrubbed", timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert TOKEN not in git(project, env, "show", "HEAD:leaky.ipynb").stdout
 
