@@ -21,6 +21,7 @@ import pytest
 from _nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_git_filter import GIT_IDENTITY
 
 import redactor
 from redactor import Redactor
@@ -311,11 +312,7 @@ def test_an_empty_variable_and_too_short_values_are_named() -> None:
 def git_env(home: Path, **extra: str) -> dict[str, str]:
     return clean_env(
         HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
+        **GIT_IDENTITY,
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         **extra,
     )

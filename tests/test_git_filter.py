@@ -15,6 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
 REDACTOR = Path(sys.executable).parent / "redactor"
 
+# git on its own: no system config, a fixed author and committer
+GIT_IDENTITY = dict(
+    GIT_CONFIG_NOSYSTEM="1",
+    GIT_AUTHOR_NAME="t",
+    GIT_AUTHOR_EMAIL="t@example.com",
+    GIT_COMMITTER_NAME="t",
+    GIT_COMMITTER_EMAIL="t@example.com",
+)
+
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
@@ -25,11 +34,7 @@ def env(tmp_path) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     e.update(
         HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
+        **GIT_IDENTITY,
     )
     return e
 

@@ -23,7 +23,7 @@ from _nbfactory import SPLIT_WRITE, dumps, kernelspec_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
-from test_git_filter import git
+from test_git_filter import GIT_IDENTITY, git
 from test_precommit_hook import _head_has_hooks
 
 import redactor
@@ -131,11 +131,7 @@ def git_env(tmp_path: Path) -> dict[str, str]:
     env = env_with_token()
     env.update(
         HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.com",
+        **GIT_IDENTITY,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PRE_COMMIT_HOME=str(tmp_path / "cache"),
     )
