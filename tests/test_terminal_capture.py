@@ -14,21 +14,14 @@ import sys
 import termios
 
 import pytest
+import test_terminal_ipython
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_terminal_ipython import _run_piped, read_pty_until
 
 SECRET = "sk-live-Zk7Qm2Xr9Lp4Wv8Nt3"
 R = "[REDACTED]"
-IPYTHON = [
-    sys.executable,
-    "-m",
-    "IPython",
-    "--no-banner",
-    "--colors=nocolor",
-    "--HistoryManager.enabled=False",
-    "--no-confirm-exit",
-]
+IPYTHON = [*test_terminal_ipython.IPYTHON, "--no-confirm-exit"]
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
 
