@@ -41,6 +41,24 @@ def scrub_logs(secrets_file: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def one_process_and_spark(
+    secrets_file: Path, tmp_path: Path
+) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """``scrub-logs --json`` of tmp_path/in, in one process into tmp_path/one and on local[2]
+    Spark into tmp_path/spark."""
+    single = scrub_logs(secrets_file, "--json", str(tmp_path / "in"), str(tmp_path / "one"))
+    spark = scrub_logs(
+        secrets_file,
+        "--json",
+        "--spark",
+        "--master",
+        "local[2]",
+        str(tmp_path / "in"),
+        str(tmp_path / "spark"),
+    )
+    return single, spark
+
+
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` by relative path, compressed files decompressed."""
     out = {}
@@ -241,16 +259,7 @@ def test_spark_gives_the_same_copies_as_one_process(tmp_path, secrets_file):
     make_logs(tmp_path / "in")
     for i in range(6):  # more files than local[2] has cores
         (tmp_path / "in" / "app" / f"extra-{i}.log").write_text(f"{i} {TOKEN} {PASSWORD}\n" * i)
-    single = scrub_logs(secrets_file, "--json", str(tmp_path / "in"), str(tmp_path / "one"))
-    spark = scrub_logs(
-        secrets_file,
-        "--json",
-        "--spark",
-        "--master",
-        "local[2]",
-        str(tmp_path / "in"),
-        str(tmp_path / "spark"),
-    )
+    single, spark = one_process_and_spark(secrets_file, tmp_path)
     assert single.returncode == 0, single.stderr
     assert spark.returncode == 0, spark.stderr
     assert tree(tmp_path / "spark") == tree(tmp_path / "one")

@@ -27,7 +27,7 @@ import pytest
 from _nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_scrub_logs import TIMEOUT, P, T, scrub_logs
+from test_scrub_logs import TIMEOUT, P, T, one_process_and_spark, scrub_logs
 
 import redactor
 from redactor._logfiles import LogFile, list_log_files, scrub_log_file
@@ -534,16 +534,7 @@ def test_spark_copies_archives_like_one_process(tmp_path, secrets_file):
         info.size = len(LOG)
         tar.addfile(info, io.BytesIO(LOG))
     (tmp_path / "in" / "c.tar.bz2").write_bytes(t.getvalue())
-    single = scrub_logs(secrets_file, "--json", str(tmp_path / "in"), str(tmp_path / "one"))
-    spark = scrub_logs(
-        secrets_file,
-        "--json",
-        "--spark",
-        "--master",
-        "local[2]",
-        str(tmp_path / "in"),
-        str(tmp_path / "spark"),
-    )
+    single, spark = one_process_and_spark(secrets_file, tmp_path)
     one, many = report(single), report(spark)
     assert many == one
     assert one["by_secret"] == {T: 6 * 2 + 1 + 2 * 2 + 2, P: 6 + 1 + 2 + 1}
