@@ -27,9 +27,16 @@ import pytest
 from _nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_scrub_logs import TIMEOUT, P, T, one_process_and_spark, scrub_logs
+from test_scrub_logs import (
+    ENGINES,
+    TIMEOUT,
+    P,
+    T,
+    engine_redactor,
+    one_process_and_spark,
+    scrub_logs,
+)
 
-import redactor
 from redactor._logfiles import LogFile, list_log_files, scrub_log_file
 
 # One log with every case: secrets, CRLF, non-ASCII, bytes that are not UTF-8, no final newline.
@@ -428,7 +435,6 @@ def test_nesting_deeper_than_the_limit_is_refused(tmp_path, secrets_file):
 
 # -- the copier in process: any content, both engines --------------------------------------------
 
-ENGINES = ["ahocorasick"] + (["hyperscan"] if redactor.hyperscan_available() else [])
 pieces = st.lists(
     st.sampled_from([b"a", b"\n", b"\r\n", b"\xff", "\u2603".encode(), PASSWORD.encode()])
     | st.sampled_from([TOKEN.encode(), TOKEN.encode()[:7], b'"', b"\\"])
@@ -453,13 +459,6 @@ def plain(data: bytes) -> bool:
         return _logfiles.sniff(data[:512], "x.log") is None
     except _logfiles.Unsupported:
         return False
-
-
-def engine_redactor(engine: str) -> redactor.Redactor:
-    r = redactor.Redactor(engine=engine)
-    r.add(PASSWORD, "db/password")
-    r.add(TOKEN, "api/token")
-    return r
 
 
 @pytest.mark.parametrize("engine", ENGINES)
