@@ -94,16 +94,21 @@ def test_scrub_text_is_a_minimal_rewrite(executed):
     assert report.to_dict()["fields"] == {"stream.stdout": 1}
 
 
-def test_redactor_scrub_cli(executed, tmp_path):
-    (tmp_path / "nb.ipynb").write_text(executed)
-    proc = subprocess.run(
+def scrub_in(folder: Path) -> subprocess.CompletedProcess:
+    """``redactor scrub --secret-env RT_TOKEN nb.ipynb`` in ``folder``, RT_TOKEN exported."""
+    return subprocess.run(
         [sys.executable, "-m", "redactor", "scrub", "--secret-env", "RT_TOKEN", "nb.ipynb"],
-        cwd=tmp_path,
+        cwd=folder,
         env=env_with_token(),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_redactor_scrub_cli(executed, tmp_path):
+    (tmp_path / "nb.ipynb").write_text(executed)
+    proc = scrub_in(tmp_path)
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         1,
         "scrubbed nb.ipynb: 1 redaction (env/RT_TOKEN: 1)\n"
@@ -111,14 +116,7 @@ def test_redactor_scrub_cli(executed, tmp_path):
         "",
     )
     assert streams_of((tmp_path / "nb.ipynb").read_text()) == SCRUBBED_STREAMS
-    again = subprocess.run(
-        [sys.executable, "-m", "redactor", "scrub", "--secret-env", "RT_TOKEN", "nb.ipynb"],
-        cwd=tmp_path,
-        env=env_with_token(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = scrub_in(tmp_path)
     assert (again.returncode, again.stdout) == (
         0,
         "redactor scrub: 0 files scrubbed, 1 unchanged\n",
