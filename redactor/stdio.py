@@ -145,6 +145,8 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
         # catches a secret split across writes. Should the wrapper itself fail then (module
         # globals cleared), the text goes on to the pump unredacted rather than being lost.
         self._downstream_pump = False
+        # How many secrets the exit pump's copy of the redactor holds (set at the hand-over).
+        self._pump_knows = -1
 
     # -- what it wraps -------------------------------------------------------------------------
 
@@ -175,10 +177,21 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
                 self._stream.write(out)
         return len(s)
 
+    def _pump_has_all(self) -> bool:
+        """True while the exit pump knows every secret this wrapper knows (none added since the
+        hand-over). Redacting here as well would then only do harm: a write of the second half of a
+        split secret, long enough to be matched by its fragment windows, would reach the pump as
+        ``[REDACTED]`` and leave the first half, already written, with nothing to join."""
+        redactor = self._text._pinned
+        return redactor is not None and len(redactor) == self._pump_knows
+
     def _write_through(self, s: str) -> None:
         try:
             self._release_bytes()
-            out = self._text.feed(s) + self._text.flush()
+            if self._pump_has_all():
+                out = self._text.take_raw() + s
+            else:
+                out = self._text.feed(s) + self._text.flush()
         except Exception:
             out = self._text.take_raw() + s
         if out:
@@ -216,7 +229,10 @@ class RedactingTextIO(_ReleaseOnClose, io.TextIOBase):
             if self._downstream_pump:
                 self._write_through("")
                 try:
-                    chunk = self._bytes.feed(bytes(data)) + self._bytes.flush()
+                    if self._pump_has_all():
+                        chunk = self._bytes.take_raw() + bytes(data)
+                    else:
+                        chunk = self._bytes.feed(bytes(data)) + self._bytes.flush()
                 except Exception:
                     chunk = self._bytes.take_raw() + bytes(data)
                 self._stream.buffer.write(chunk)
@@ -748,6 +764,7 @@ def _at_exit() -> None:
                     if wrapper.fileno() in handed:
                         wrapper.flush()  # the held tail joins what follows, in the pump
                         wrapper._downstream_pump = True
+                        wrapper._pump_knows = len(current)
                 except (OSError, ValueError, AttributeError):
                     pass
             return

@@ -56,9 +56,12 @@ LOG_CLEAN = (
 )
 LOG_COUNTS = {T: 2, P: 1}
 LOG_RECORDS = 4
-# JSON lines: the \u0067 escape hides the token from the text pass; the JSON pass finds it.
+# JSON lines: \uXXXX escapes the registered JSON forms do not cover, one every 10 characters (so
+# no 16-character window of the token shows as text either), hide the token from the text pass;
+# the JSON pass finds it.
+_ESCAPED_TOKEN = "".join(f"\\u{ord(c):04x}" if i % 10 == 0 else c for i, c in enumerate(TOKEN))
 EVENTS = (
-    json.dumps({"password": PASSWORD}) + "\n" + '{"tok": "\\u0067' + TOKEN[1:] + '"}\n'
+    json.dumps({"password": PASSWORD}) + "\n" + '{"tok": "' + _ESCAPED_TOKEN + '"}\n'
 ).encode()
 EVENTS_CLEAN = b'{"password": "[REDACTED]"}\n{"tok": "[REDACTED]"}\n'
 
