@@ -757,6 +757,12 @@ def _at_exit() -> None:
         pumps = [p for p in state.pumps if not p._restored]
         if not state.pumps and os.name == "posix":
             pumps = _exit_only_pumps(state)
+        # Counted before the hand-over copies the redactor: a secret added in between makes the
+        # wrappers redact too (safe), never pass raw what the pump does not know.
+        try:
+            known = len(state.redactor or get_redactor())
+        except Exception:
+            known = -1
         if pumps and _hand_over(pumps, state.redactor):
             handed = {p.fd for p in pumps}
             for _, wrapper in state.streams.values():
@@ -764,7 +770,7 @@ def _at_exit() -> None:
                     if wrapper.fileno() in handed:
                         wrapper.flush()  # the held tail joins what follows, in the pump
                         wrapper._downstream_pump = True
-                        wrapper._pump_knows = len(current)
+                        wrapper._pump_knows = known
                 except (OSError, ValueError, AttributeError):
                     pass
             return
