@@ -18,6 +18,7 @@ Users can switch encoders off (``Redactor(encodings=["plain", "json"])`` or
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -104,10 +105,18 @@ def _encoder(
     name: str,
     kind: Literal["variant", "fragment", "transform"] = "transform",
     partial: EncoderFunc | None = None,
+    escaper: bool = False,
 ) -> Callable[[EncoderFunc], EncoderFunc]:
+    """Register ``func`` by ``name``. ``escaper``: a text-escaping scheme, whose only form of an
+    inert value (see ``_INERT``) is the value itself, so the per-character work is skipped."""
+
     def deco(func: EncoderFunc) -> EncoderFunc:
         doc = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
-        register(Encoding(name, func, kind, doc, partial), default=True)
+        encode, part = func, partial
+        if escaper:
+            encode = _inert_is_itself(func)
+            part = None if partial is None else _inert_is_itself(partial)
+        register(Encoding(name, encode, kind, doc, part), default=True)
         return func
 
     return deco
@@ -220,6 +229,15 @@ def _inert(v: SecretValue) -> bool:
     return v.text is not None and _INERT.fullmatch(v.text) is not None
 
 
+def _itself_if_inert(func: EncoderFunc, v: SecretValue) -> Iterable[str]:
+    return (v.text,) if _inert(v) else func(v)  # type: ignore[return-value]
+
+
+def _inert_is_itself(func: EncoderFunc) -> EncoderFunc:
+    # A partial of module-level functions, not a closure: a Redactor pickles its encoders (Spark).
+    return functools.partial(_itself_if_inert, func)
+
+
 _PCT = re.compile(r"%[0-9A-F]{2}")
 # The characters each well-known URL encoder leaves alone besides letters, digits and "-_.~":
 # urllib.parse.quote's default, JavaScript's encodeURIComponent and encodeURI, requests'
@@ -233,13 +251,10 @@ def _unescape(m: re.Match[str]) -> str:
     return chr(int(m.group(0)[1:], 16))
 
 
-@_encoder("url")
+@_encoder("url", escaper=True)
 def _url(v: SecretValue) -> Iterator[str]:
     """Percent-encoding as urllib (quote, safe '' and '/', quote_plus), requests, JavaScript, Go and
     Java write it, each with upper- and lower-case hex digits."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     forms = [quote(v.data, safe=safe) for safe in (*_URL_SAFE, _GO_PATH_SAFE)]
     if v.text is not None and "%" in v.text:
         # requote_uri first decodes the escapes of unreserved characters ("%41" -> "A")
@@ -294,21 +309,15 @@ def json_escape(s: str, ascii: bool = True, upper: bool = False, extra: str = ""
 
 
 def _json_partial(v: SecretValue) -> Iterator[str]:
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is not None:
         yield json_escape(v.text, True)
         yield json_escape(v.text, False)
 
 
-@_encoder("json", partial=_json_partial)
+@_encoder("json", partial=_json_partial, escaper=True)
 def _json(v: SecretValue) -> Iterator[str]:
     """JSON string escaping without the quotes (ASCII and not, \\u00e9 and \\u00E9, the HTML-safe
     escapes of Go, Gson and Jinja, PHP's \\/), once and twice (JSON in JSON)."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is None:
         return
     once: dict[str, None] = {}
@@ -339,22 +348,16 @@ def _ascii_body(value: str, quote: str) -> str:
 
 
 def _repr_partial(v: SecretValue) -> Iterator[str]:
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     for q in ("'", '"'):
         if v.text is not None:
             yield repr_body(v.text, q)
         yield repr_body(v.data, q)
 
 
-@_encoder("repr", partial=_repr_partial)
+@_encoder("repr", partial=_repr_partial, escaper=True)
 def _repr(v: SecretValue) -> Iterator[str]:
     """What repr() (and ascii()) show between the quotes, for the str and the bytes, inside '...'
     and "...", and the repr of that (a repr inside a repr: backslashes doubled)."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     once: dict[str, None] = {}
     for q in ("'", '"'):
         if v.text is not None:
@@ -383,21 +386,15 @@ _XML_WHITESPACE = {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}  # saxutils.quote
 
 
 def _html_partial(v: SecretValue) -> Iterator[str]:
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is not None:
         for scheme in _HTML_SCHEMES[:3]:  # html.escape, MarkupSafe (pandas, Jinja)
             yield v.text.translate(str.maketrans(dict(zip("&<>\"'", scheme))))
 
 
-@_encoder("html", partial=_html_partial)
+@_encoder("html", partial=_html_partial, escaper=True)
 def _html(v: SecretValue) -> Iterator[str]:
     """HTML/XML escaping of & < > " ' as html.escape, MarkupSafe (&#34; &#39;), XML (&apos;,
     quoteattr's &#10;), decimal and hex character references; non-ASCII also as &#233;."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is None:
         return
     forms: dict[str, None] = {}
@@ -419,12 +416,9 @@ def _hex(v: SecretValue) -> Iterator[str]:
     yield h.upper()
 
 
-@_encoder("quotes")
+@_encoder("quotes", escaper=True)
 def _quotes(v: SecretValue) -> Iterator[str]:
     """Shell and SQL quoting: " written as \\" and ' written as ''."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is None:
         return
     yield v.text.replace('"', '\\"')
@@ -450,12 +444,9 @@ def printf_q(s: str) -> str:
     return "".join(out)
 
 
-@_encoder("shell")
+@_encoder("shell", escaper=True)
 def _shell(v: SecretValue) -> Iterator[str]:
     """Shell quoting: shlex.quote's '"'"', bash set -x's '\\'', printf %q's backslashes."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is None:
         return
     yield v.text.replace("'", "'\"'\"'")
@@ -485,13 +476,10 @@ def _js_escape(s: str, style: str, upper: bool) -> str:
     return "".join(out)
 
 
-@_encoder("js")
+@_encoder("js", escaper=True)
 def _js(v: SecretValue) -> Iterator[str]:
     """JavaScript string escapes: \\' (util.inspect), punctuation as \\x27 and \\u0027, lower- and
     upper-case."""
-    if _inert(v):
-        yield v.text  # type: ignore[misc]
-        return
     if v.text is None:
         return
     yield v.text.replace("\\", "\\\\").replace("'", "\\'")
