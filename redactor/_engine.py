@@ -257,6 +257,11 @@ class Redactor:
     def __len__(self) -> int:
         return len(self._names)
 
+    def __bool__(self) -> bool:
+        # A redactor is true even with no secret yet: without this, ``__len__`` made an empty one
+        # false, and ``redactor or get_redactor()`` (in the hooks) silently chose the default.
+        return True
+
     @property
     def pattern_count(self) -> int:
         """How many distinct text forms the automaton holds."""
