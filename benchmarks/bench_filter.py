@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     latency_lines = 20 if args.quick else 50
     runs = 3
 
-    from redactor._encodings import SecretValue, default_encodings, forms_of, get_encoding
-    from redactor._pipes import CHUNK_SIZE, MaskingFilter
+    from redactor.engine.encodings import SecretValue, default_encodings, forms_of, get_encoding
+    from redactor.sinks.ci import CHUNK_SIZE, MaskingFilter
     from redactor.sources import SourceConfig, build_redactor
 
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,8 @@ class _Extension:
         self._register_magic()
         # The store's key material in the environment, and secrets that child processes fetch
         # (they register over the channel before `get` returns), reach this shell's redactor.
-        from redactor import _channel, _default
+        from redactor.engine import default as _default
+        from redactor.sources import channel as _channel
 
         _default.register_key_material()
         self.channel = _channel.start_carrier()
@@ -82,7 +83,7 @@ class _Extension:
 
     def _hook_echo_copies(self) -> None:
         """ipykernel writes fd-level output (C code, subprocesses) raw to its own original fds too."""
-        from redactor.stdio import FD_HOLD_SECONDS, _FdPump
+        from redactor.sinks.stdio import FD_HOLD_SECONDS, _FdPump
 
         for stream in (sys.stdout, sys.stderr):
             fd = getattr(stream, "_original_stdstream_copy", None)
@@ -93,7 +94,7 @@ class _Extension:
                     pass  # no pipes here: the notebook side is still covered by the session
 
     def _filter_kernel_log(self, kernel: Any) -> None:
-        from redactor.logging import RedactingFilter
+        from redactor.sinks.logging import RedactingFilter
 
         flt = RedactingFilter()
         log = getattr(kernel, "log", None)
@@ -134,7 +135,7 @@ class _Extension:
             out.append(
                 ", ".join(self.terminal.streams) or "sys.stdout/sys.stderr (already wrapped)"
             )
-        from redactor import stdio
+        from redactor.sinks import stdio
 
         if stdio.installed():
             out.append("redactor.install()")

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 from redactor import get_redactor
-from redactor._engine import Redactor
-from redactor.logging import redact_number
+from redactor.engine.redactor import Redactor
+from redactor.sinks.logging import redact_number
 
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
 
@@ -65,7 +65,7 @@ def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
     """``value`` (JSON-like) with every string redacted; containers are copied only if changed.
 
     A number whose text form holds a secret (comm state, ``JSON`` display data) becomes that
-    text redacted, a string: see :func:`redactor.logging.redact_number`."""
+    text redacted, a string: see :func:`redactor.sinks.logging.redact_number`."""
     if isinstance(value, str):
         return redactor.redact(value) if value else value
     if isinstance(value, dict):

@@ -26,7 +26,13 @@ import sys
 import threading
 from typing import Any
 
-from redactor.stdio import FD_HOLD_SECONDS, RedactingTextIO, _Feeder, _flush_c_stdio, _write_all
+from redactor.sinks.stdio import (
+    FD_HOLD_SECONDS,
+    RedactingTextIO,
+    _Feeder,
+    _flush_c_stdio,
+    _write_all,
+)
 
 __all__ = ["CellCapture", "TerminalHook"]
 
@@ -188,7 +194,7 @@ class CellCapture:
     def available() -> bool:
         if os.name != "posix":
             return False
-        from redactor import stdio
+        from redactor.sinks import stdio
 
         state = stdio._state
         # install(fd=True) already routes fds 1 and 2 through its own pumps.

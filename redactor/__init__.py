@@ -7,22 +7,22 @@ integrations live in their own modules and depend only on these.
 
 from __future__ import annotations
 
-from ._default import add_secret, get_redactor, redact, set_redactor
-from ._encodings import Encoding, default_encodings, registry
-from ._encodings import register as register_encoding
-from ._engine import EngineUnavailable, Redactor, RedactorWarning
-from ._matchers import ENGINES, hyperscan_available
-from ._stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.default import add_secret, get_redactor, redact, set_redactor
+from redactor.engine.encodings import Encoding, default_encodings, registry
+from redactor.engine.encodings import register as register_encoding
+from redactor.engine.matchers import ENGINES, hyperscan_available
+from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
+from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
 
 __version__ = "0.1.0"
 
 # Integrations load on first use, so `import redactor` stays cheap for the engine alone.
 _LAZY = {
-    "dbutils": "redactor.secrets",
-    "install": "redactor.stdio",
-    "uninstall": "redactor.stdio",
-    "RedactingFilter": "redactor.logging",
-    "structlog_processor": "redactor.structlog",
+    "dbutils": "redactor.sources.scopes",
+    "install": "redactor.sinks.stdio",
+    "uninstall": "redactor.sinks.stdio",
+    "RedactingFilter": "redactor.sinks.logging",
+    "structlog_processor": "redactor.sinks.structlog",
 }
 
 
@@ -61,13 +61,13 @@ __all__ = [
 
 def load_ipython_extension(ip: object) -> None:
     """``%load_ext redactor``: hook every output path of this IPython shell or kernel."""
-    from .ipython_extension import load_ipython_extension as load
+    from redactor.ipython_extension import load_ipython_extension as load
 
     load(ip)
 
 
 def unload_ipython_extension(ip: object) -> None:
     """``%unload_ext redactor``: restore everything the extension changed."""
-    from .ipython_extension import unload_ipython_extension as unload
+    from redactor.ipython_extension import unload_ipython_extension as unload
 
     unload(ip)

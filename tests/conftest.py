@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _nbfactory import PASSWORD, TOKEN
+from helpers.nbfactory import PASSWORD, TOKEN
 
 import redactor
 from redactor import Redactor, hyperscan_available

@@ -10,9 +10,8 @@ import os
 import subprocess
 import sys
 
+from redactor.cli._demo import DemoContext
 from redactor.sources import SourceConfig, build_redactor
-
-from . import DemoContext
 
 TITLE = "CI: a log piped through redactor filter, and redactor run"
 

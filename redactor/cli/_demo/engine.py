@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from redactor import Redactor, hyperscan_available
+from redactor.cli._demo import DemoContext
 from redactor.sources import SourceConfig, iter_secrets
-
-from . import DemoContext
 
 TITLE = "The engine: a CI log with two (fake) secrets in nine disguises"
 

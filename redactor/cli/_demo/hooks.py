@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 
-from . import DemoContext
+from redactor.cli._demo import DemoContext
 
 TITLE = "Live hooks: print, logging and structlog after redactor.install()"
 

@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from . import DemoContext
+from redactor.cli._demo import DemoContext
 
 TITLE = "Notebooks: a leaky notebook scrubbed"
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import DemoContext
+from redactor.cli._demo import DemoContext
 
 TITLE = "Scopes: a local encrypted scope and dbutils.secrets.get"
 

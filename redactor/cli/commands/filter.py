@@ -76,7 +76,7 @@ def source_errors() -> tuple[type[Exception], ...]:
     from redactor.sources import ConfigError
 
     try:
-        from redactor.secrets._errors import SecretsError
+        from redactor.sources.scopes.errors import SecretsError
     except ImportError:  # pragma: no cover - the scopes package is optional at this layer
         return (ConfigError,)
     return (ConfigError, SecretsError)
@@ -99,8 +99,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor._pipes import Interrupts, MaskingFilter, pump
     from redactor.cli.errors import fail
+    from redactor.sinks.ci import Interrupts, MaskingFilter, pump
 
     try:
         redactor = redactor_from_args(args)

@@ -22,7 +22,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from .filter import ADD_MASK_HELP, add_mask_arguments
+from redactor.cli.commands.filter import ADD_MASK_HELP, add_mask_arguments
 
 if TYPE_CHECKING:
     import subprocess
@@ -68,9 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from redactor.cli.commands.filter import redactor_from_args, source_errors
     from redactor.cli.errors import fail
-
-    from .filter import redactor_from_args, source_errors
 
     command = list(args.command)
     if command and command[0] == "--":
@@ -84,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     # The store's key material in our environment (the command inherits it), and secrets that
     # the command's descendants fetch (registered over the channel before `get` returns), are
     # redacted from its output too.
-    from redactor import _channel, _default
+    from redactor.engine import default as _default
+    from redactor.sources import channel as _channel
 
     _default.register_key_material(redactor)
     carrier = _channel.start_carrier(
@@ -135,7 +135,7 @@ class _Runner:
         return None
 
     def _pump_thread(self, src, out_fd: int, label: str) -> threading.Thread:
-        from redactor._pipes import MaskingFilter, pump
+        from redactor.sinks.ci import MaskingFilter, pump
 
         def work() -> None:
             filt = MaskingFilter(self.redactor, add_mask=self.add_mask, label=label)

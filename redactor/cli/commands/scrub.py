@@ -31,7 +31,7 @@ from redactor.cli.errors import fail
 
 if TYPE_CHECKING:
     from redactor import Redactor
-    from redactor.notebook import ScrubReport
+    from redactor.sinks.notebook import ScrubReport
 
 # Below this many files (or bytes) a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 8
@@ -158,7 +158,7 @@ def atomic_write(path: Path, data: bytes, expect_mtime_ns: int | None = None) ->
 
 def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[bytes, ScrubReport]:
     """Scrub the bytes of one ``.ipynb`` file. Raises ``NotebookError`` for anything else."""
-    from redactor.notebook import NotebookError, scrub_text
+    from redactor.sinks.notebook import NotebookError, scrub_text
 
     if not data or data.isspace():
         raise NotebookError("empty file, not a notebook")
@@ -174,7 +174,7 @@ def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[byte
 
 def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool) -> FileResult:
     """Scrub one file in place (or only look, with ``check``)."""
-    from redactor.notebook import NotebookError
+    from redactor.sinks.notebook import NotebookError
 
     name = str(path)
     try:
@@ -399,8 +399,8 @@ def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes
 
 def run(args: argparse.Namespace) -> int:
     from redactor import EngineUnavailable
-    from redactor.secrets import SecretsError
     from redactor.sources import ConfigError
+    from redactor.sources.scopes import SecretsError
 
     if not args.stdin and not args.paths:
         return fail("no notebook given: pass one or more PATHs (or --stdin)")
@@ -472,7 +472,7 @@ def _print_text(result: FileResult, quiet: bool) -> None:
 
 
 def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
-    from redactor.notebook import NotebookError
+    from redactor.sinks.notebook import NotebookError
 
     name = args.stdin_name
     data = sys.stdin.buffer.read()

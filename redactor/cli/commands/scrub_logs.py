@@ -11,7 +11,7 @@ Each file is written atomically (a temporary file, then a rename) with the input
 The report names secrets and counts records and matches, never values.
 
 ``--spark`` spreads the files over a Spark cluster's executors (one task per group of files; the
-secrets travel once, as a broadcast, see :mod:`redactor.spark`). Without it the files are copied
+secrets travel once, as a broadcast, see :mod:`redactor.sinks.spark`). Without it the files are copied
 in this process, with the same code and the same output. Executors open the paths themselves, so
 on a cluster INPUT and OUTPUT must be mounted on every node (Databricks ``/dbfs/...`` or
 ``/Volumes/...``; ``dbfs:/`` paths are mapped to those mounts).
@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING
 from redactor.cli.errors import fail
 
 if TYPE_CHECKING:
-    from redactor._logfiles import FileOutcome
+    from redactor.sinks.logfiles import FileOutcome
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor._logfiles import FORMATS
+    from redactor.sinks.logfiles import FORMATS
     from redactor.sources import add_source_arguments
 
     p = subparsers.add_parser(
@@ -210,8 +210,8 @@ def _report(
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor._logfiles import list_log_files, scrub_log_file
     from redactor.cli.commands.filter import source_errors
+    from redactor.sinks.logfiles import list_log_files, scrub_log_file
     from redactor.sources import build_redactor, config_from_args
 
     try:
@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
             "not redacted (allowed by allow-empty)",
             file=sys.stderr,
         )
-    from redactor._logfiles import Unsupported
+    from redactor.sinks.logfiles import Unsupported
 
     refused: list[str] | None = [] if args.skip_unsupported else None
     try:
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
             import pyarrow  # noqa: F401  (the executors need it too)
             from pyspark.sql import SparkSession  # noqa: F401
 
-            from redactor.spark import scrub_files
+            from redactor.sinks.spark import scrub_files
         except ImportError:
             return fail("--spark needs pyspark and pyarrow: pip install 'redactor[spark]'")
         try:

@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace, body) -> int:
     """Run ``body()`` and turn every secrets error into one line on stderr and exit code 2."""
     if getattr(args, "home", None):
         os.environ["REDACTOR_HOME"] = args.home
-    from redactor.secrets import SecretsError
+    from redactor.sources.scopes import SecretsError
 
     try:
         return int(body() or 0)
@@ -221,11 +221,11 @@ def _create_scope(args: argparse.Namespace) -> int:
         )
 
     def body() -> int:
-        from redactor.secrets import get_store, validate_name
+        from redactor.sources.scopes import get_store, validate_name
 
         validate_name(scope, "scope name")
         if backend == "AZURE_KEYVAULT":
-            from redactor.secrets.azure import validate_vault_url
+            from redactor.sources.scopes.azure import validate_vault_url
 
             if not dns_name:
                 return fail(
@@ -246,7 +246,7 @@ def _create_scope(args: argparse.Namespace) -> int:
 
 def _list_scopes(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.secrets import list_scopes
+        from redactor.sources.scopes import list_scopes
 
         scopes = list_scopes()
         if args.output == "json":
@@ -269,7 +269,7 @@ def _list_scopes(args: argparse.Namespace) -> int:
 
 def _delete_scope(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.secrets import get_store
+        from redactor.sources.scopes import get_store
 
         get_store().delete_scope(args.scope)
         return 0
@@ -282,7 +282,7 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
     import base64
     import binascii
 
-    from redactor.secrets import MAX_VALUE_BYTES
+    from redactor.sources.scopes import MAX_VALUE_BYTES
 
     if args.string_value is not None:
         _warn(ARGV_WARNING.format(flag="--string-value"))
@@ -325,8 +325,8 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
 
 def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor._engine import DEFAULT_MIN_LENGTH
-        from redactor.secrets import ReadOnlyScopeError, get_store, validate_name
+        from redactor.engine.redactor import DEFAULT_MIN_LENGTH
+        from redactor.sources.scopes import ReadOnlyScopeError, get_store, validate_name
 
         validate_name(args.scope, "scope name")
         validate_name(args.key, "secret key")
@@ -355,7 +355,7 @@ def _put_secret(args: argparse.Namespace) -> int:
 
 def _list_secrets(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.secrets import list_secrets
+        from redactor.sources.scopes import list_secrets
 
         secrets = list_secrets(args.scope)
         if args.output == "json":
@@ -382,7 +382,7 @@ def _list_secrets(args: argparse.Namespace) -> int:
 
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.secrets import get_store
+        from redactor.sources.scopes import get_store
 
         get_store().delete_secret(args.scope, args.key)
         return 0
@@ -407,8 +407,8 @@ def _read_new_passphrase() -> str | None:
 
 def _rotate_key(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.secrets import get_store
-        from redactor.secrets._keys import ENV_MASTER_KEY, parse_master_key
+        from redactor.sources.scopes import get_store
+        from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
 
         store = get_store()
         current = store.wrapping_info()

@@ -1,0 +1,180 @@
+"""The process-wide default redactor that the hooks, the secrets API and the CLI share.
+
+Every value fetched through ``dbutils.secrets.get`` or registered with ``add_secret`` lands here,
+so every hook installed in the process redacts it from that moment on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import weakref
+from collections.abc import Mapping
+
+from redactor.engine.redactor import Redactor
+
+__all__ = [
+    "KEY_MATERIAL_VARS",
+    "add_secret",
+    "get_redactor",
+    "redact",
+    "register_key_material",
+    "register_once",
+    "set_redactor",
+]
+
+# The local store's key material (redactor.sources.scopes.keys reads them): a master key, a passphrase.
+KEY_MATERIAL_VARS = ("REDACTOR_MASTER_KEY", "REDACTOR_PASSPHRASE")
+
+_default: Redactor | None = None
+_lock = threading.Lock()
+
+
+def get_redactor() -> Redactor:
+    """The process-wide redactor, created on first use with the default settings."""
+    global _default
+    r = _default
+    if r is None:
+        with _lock:
+            if _default is None:
+                _default = Redactor()
+            r = _default
+    return r
+
+
+def set_redactor(redactor: Redactor) -> Redactor | None:
+    """Replace the process-wide redactor (tests, custom settings); returns the previous one."""
+    global _default
+    with _lock:
+        previous, _default = _default, redactor
+    return previous
+
+
+def add_secret(value: str | bytes, name: str | None = None) -> bool:
+    """Register a secret with the process-wide redactor.
+
+    In a child of a process that carries its output (a kernel with the extension loaded,
+    ``redactor run``), the carrier's redactor is told too before this returns; raises
+    :class:`redactor.sources.channel.ChannelError` if that carrier is alive and does not confirm.
+    """
+    held = get_redactor().add(value, name)
+    if held:
+        from redactor.sources.channel import announce
+
+        announce(name or "<unnamed>", value)
+    return held
+
+
+class _Registered:
+    """Which (name, value digest) pairs each redactor already holds, so that registering the same
+    value again (a ``get`` in a loop, a worker per task) does not grow the redactor's name list.
+    Digests live in memory only."""
+
+    def __init__(self) -> None:
+        self._seen: weakref.WeakKeyDictionary[Redactor, dict[tuple[str, bytes], bool]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def register(self, redactor: Redactor, name: str, value: str | bytes) -> bool:
+        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
+        ident = (name, hashlib.sha256(data).digest())
+        with self._lock:
+            seen = self._seen.setdefault(redactor, {})
+            if ident in seen:
+                return seen[ident]
+        held = redactor.add(value, name)
+        with self._lock:
+            seen[ident] = held
+        return held
+
+
+_registered = _Registered()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at the fork would never be released in the child.
+    global _lock
+    _lock = threading.Lock()
+    _registered._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def register_once(value: str | bytes, name: str, redactor: Redactor | None = None) -> bool:
+    """Register ``value`` as ``name`` unless ``redactor`` (default: the process-wide one) already
+    got this pair; returns whether the redactor holds it (False: refused as too short)."""
+    return _registered.register(get_redactor() if redactor is None else redactor, name, value)
+
+
+def register_key_material(
+    redactor: Redactor | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Register the store's key material found in the environment, named by its variable.
+
+    Called wherever redaction starts (the IPython extension, :func:`redactor.install`,
+    ``redactor run``) and wherever the store reads it, so ``%env`` or ``print(os.environ)`` show
+    ``[REDACTED]``. Surrounding whitespace is tolerated when the key is parsed, so the stripped
+    form is registered too.
+    """
+    env = os.environ if environ is None else environ
+    for var in KEY_MATERIAL_VARS:
+        value = env.get(var)
+        if not value:
+            continue
+        forms = [value, value.strip()]
+        if var == KEY_MATERIAL_VARS[0]:
+            forms += _key_notations(value.strip())
+        for form in dict.fromkeys(forms):
+            if form:
+                register_once(form, var, redactor)
+
+
+def redaction_started(redactor: Redactor | None = None) -> None:
+    """What every hook does when it starts (:func:`redactor.install`): register the store's key
+    material and open the channel through which child processes register what they fetch."""
+    from redactor.sources.channel import open_for_install
+
+    register_key_material(redactor)
+    open_for_install(redactor)
+
+
+def redaction_stopped() -> None:
+    """Undo :func:`redaction_started`'s channel (the registered values stay)."""
+    from redactor.sources.channel import close_for_install
+
+    close_for_install()
+
+
+def _key_notations(text: str) -> list[str]:
+    """The master key in the other notations it may be given or shown in (hex either case,
+    base64 standard or URL-safe, padded or not): the same 32 bytes however they are written."""
+    import base64
+    import binascii
+
+    key = b""
+    if len(text) == 64:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+    if not key:
+        padded = text + "=" * (-len(text) % 4)
+        for altchars in (None, b"-_"):
+            try:
+                key = base64.b64decode(padded.encode("ascii"), altchars=altchars, validate=True)
+                break
+            except (binascii.Error, ValueError, UnicodeEncodeError):
+                continue
+    if len(key) != 32:
+        return []
+    std, url = base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()
+    return [key.hex(), key.hex().upper(), std, std.rstrip("="), url, url.rstrip("=")]
+
+
+def redact(text: str) -> str:
+    """Redact ``text`` with the process-wide redactor."""
+    return get_redactor().redact(text)

@@ -1,0 +1,508 @@
+"""The engine: secret values -> their forms -> one automaton -> merged regions -> replacement.
+
+Secrets can be added at any time from any thread. Each ``add`` appends to append-only tables and
+bumps a version; the next ``redact`` that sees a new version builds a fresh immutable snapshot and
+swaps it in, so a redact always works on a complete automaton and never misses a secret whose
+``add`` returned before it started.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from redactor.engine.ansi import ESC, ESC_BYTE, across
+from redactor.engine.encodings import (
+    Encoding,
+    SecretValue,
+    default_encodings,
+    forms_and_partials,
+    get_encoding,
+)
+from redactor.engine.matchers import (
+    ENGINES,
+    EngineUnavailable,
+    Matcher,
+    Span,
+    _import_hyperscan,
+    hyperscan_available,
+    matcher_class,
+)
+
+if TYPE_CHECKING:
+    from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+
+__all__ = ["EngineUnavailable", "Redactor", "RedactorWarning", "splice"]
+
+DEFAULT_REPLACEMENT = "[REDACTED]"
+DEFAULT_MIN_LENGTH = 6
+# Texts longer than this are scanned in windows through a stream (same result, proven by the
+# chunking property) by matchers that say so: pyahocorasick copies its input to UCS-4, 4 bytes a
+# character per call. Hyperscan scans bytes in place and needs no windows.
+_WINDOW = 1 << 22
+# Forms longer than this are registered as tiles of this length (consecutive, the last one aligned
+# to the end). A full occurrence matches every tile, and adjacent matches merge, so it still becomes
+# one [REDACTED]. Bounding pattern length bounds what a stream holds back, the automaton's depth,
+# and pyahocorasick's cost on periodic patterns, which grows with pattern length. Partial copies
+# are the fragment windows' job (below), not the tiles'.
+MAX_PATTERN = 256
+# Every window of this many characters of a secret's text forms (its spellings, and the repr,
+# JSON and HTML escapes that truncating renderers cut; not base64 or hex) is registered too, so no
+# run of this many consecutive characters of it survives anywhere, and overlapping window matches
+# merge, so the whole visible piece of a truncated copy (pandas' 46 characters and "...") becomes
+# one [REDACTED]. benchmarks/bench_fragments.py measures what it costs: no false positive on
+# 22 MB of clean text from 2,000 random realistic secrets (passphrases of common words included).
+DEFAULT_FRAGMENT_LENGTH = 16
+# engine="auto" compiles Hyperscan once the work done with the reference engine reaches this many
+# characters, or this many times the total length of the patterns if that is more: Hyperscan
+# compiles about 0.5-1 µs per pattern byte and then scans about 50x faster than pyahocorasick
+# (0.04 µs a byte), so the compile has paid for itself after about 16 bytes scanned per pattern
+# byte (benchmarks/bench_engines.py measures both).
+AUTO_MIN_WORK = 1 << 20
+AUTO_WORK_PER_PATTERN_CHAR = 16
+
+
+class RedactorWarning(UserWarning):
+    """A secret could not be registered (too short, empty). Names the secret, never its value."""
+
+
+def _tiles(forms: set[str]) -> set[str]:
+    out: set[str] = set()
+    for form in forms:
+        n = len(form)
+        if n <= MAX_PATTERN:
+            out.add(form)
+        else:
+            out.update(form[i : i + MAX_PATTERN] for i in range(0, n - MAX_PATTERN, MAX_PATTERN))
+            out.add(form[-MAX_PATTERN:])
+    return out
+
+
+def _windows(forms: set[str], length: int, min_length: int) -> set[str]:
+    """Every ``length``-character window of each form longer than ``length``, each trimmed: the
+    whitespace at a window's edge may be the end of a line in the text, not part of the copy."""
+    out: set[str] = set()
+    for form in forms:
+        if len(form) <= length:
+            continue
+        if form.isalnum() or not any(c.isspace() for c in form):
+            out.update(form[i : i + length] for i in range(len(form) - length + 1))
+            continue
+        for i in range(len(form) - length + 1):
+            window = form[i : i + length].strip()
+            if len(window) >= min_length:
+                out.add(window)
+    return out
+
+
+def _latin1(form: str) -> str:
+    # The bytes path matches UTF-8 bytes through a latin-1 view: one char per byte, so indexes in
+    # the view are byte offsets and invalid UTF-8 passes through untouched.
+    return form.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+class _Snapshot:
+    """An immutable view of the first ``n`` patterns; matchers are built on first use.
+
+    Under ``engine="auto"`` the snapshot keeps count of the work done through it (carried over to
+    the next snapshot when secrets are added) and moves from the reference engine to Hyperscan
+    once that work pays for compiling a Hyperscan database.
+    """
+
+    __slots__ = (
+        "_counts",
+        "_engine",
+        "_fast",
+        "_lock",
+        "_matchers",
+        "_tables",
+        "_threshold",
+        "scanned",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: int,
+        tables: tuple[list[tuple[str, int]], list[tuple[str, int]]],
+        engine: str = "ahocorasick",
+        threshold: int = 0,
+        previous: _Snapshot | None = None,
+    ) -> None:
+        self.version = version
+        self._tables = tables
+        self._counts = (len(tables[0]), len(tables[1]))
+        self._matchers: dict[tuple[str, bool], Matcher] = {}
+        self._lock = threading.Lock()
+        self._engine = engine
+        self._threshold = threshold
+        self.scanned = previous.scanned if previous is not None else 0
+        self._fast = previous is not None and previous._fast
+
+    def _choose(self, size: int) -> str:
+        if self._engine != "auto":
+            return self._engine
+        if not self._fast:
+            self.scanned += size  # unlocked: an approximate count is enough to decide
+            if self.scanned < self._threshold:
+                return "ahocorasick"
+            self._fast = True
+        return "hyperscan"
+
+    def matcher(self, binary: bool, size: int = 0) -> Matcher:
+        key = (self._choose(size), binary)
+        m = self._matchers.get(key)
+        if m is None:
+            with self._lock:
+                m = self._matchers.get(key)
+                if m is None:
+                    m = self._build(key[0], binary)
+        return m
+
+    def _build(self, engine: str, binary: bool) -> Matcher:
+        table, n = self._tables[int(binary)], self._counts[int(binary)]
+        try:
+            m = matcher_class(engine)((table[i] for i in range(n)), binary)
+        except Exception as exc:
+            if self._engine != "auto" or engine == "ahocorasick":
+                raise
+            # "auto" promised output, not speed: a failed Hyperscan compile must not break the
+            # hooks. Say so (the exception's type only: a message might quote a pattern) and
+            # stay on the reference from now on.
+            warnings.warn(
+                f"the hyperscan engine failed ({type(exc).__name__}); using the reference engine",
+                RedactorWarning,
+                stacklevel=4,
+            )
+            self._engine, self._fast = "ahocorasick", False
+            return self._build("ahocorasick", binary)
+        self._matchers[(engine, binary)] = m
+        return m
+
+
+class Redactor:
+    """Replaces every known form of every registered secret with ``replacement``.
+
+    >>> r = Redactor()
+    >>> r.add("hunter2-password", name="db/password")
+    >>> r.redact("login with hunter2-password")
+    'login with [REDACTED]'
+
+    ``engine`` picks the matcher: ``"ahocorasick"`` (the reference), ``"hyperscan"`` (needs
+    ``redactor[fast]``) or ``"auto"``: the reference for small work, Hyperscan once it is installed
+    and the work done pays for its compile. ``None`` reads ``REDACTOR_ENGINE``, else ``"auto"``.
+    Every engine gives exactly the same output.
+
+    ``fragment_length`` (16 by default, raised to ``min_length`` if that is more): for a secret
+    longer than this, every window of this many characters of its text forms is registered as
+    well, so a partial copy (a truncated repr, the head of a long token) is redacted whole.
+    ``None`` switches that off: only whole forms match.
+    """
+
+    fragment_length: int | None = DEFAULT_FRAGMENT_LENGTH  # for states pickled before it existed
+
+    def __init__(
+        self,
+        min_length: int = DEFAULT_MIN_LENGTH,
+        replacement: str = DEFAULT_REPLACEMENT,
+        encodings: Iterable[str | Encoding] | None = None,
+        engine: str | None = None,
+        fragment_length: int | None = DEFAULT_FRAGMENT_LENGTH,
+    ) -> None:
+        if min_length < 1:
+            raise ValueError("min_length must be at least 1")
+        if fragment_length is not None and not 1 <= fragment_length <= MAX_PATTERN:
+            raise ValueError(
+                f"fragment_length must be between 1 and {MAX_PATTERN}, "
+                "or None to register whole forms only"
+            )
+        # A window is never shorter than the shortest secret accepted (min_length 20 with the
+        # default fragment length registers windows of 20).
+        self.fragment_length = None if fragment_length is None else max(fragment_length, min_length)
+        self.engine = resolve_engine(engine)
+        self.min_length = min_length
+        self.replacement = replacement
+        self._replacement_bytes = replacement.encode("utf-8")
+        names = default_encodings() if encodings is None else encodings
+        self._encodings: tuple[Encoding, ...] = tuple(
+            e if isinstance(e, Encoding) else get_encoding(e) for e in names
+        )
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._names: list[str] = []
+        self._text_table: list[tuple[str, int]] = []
+        self._bytes_table: list[tuple[str, int]] = []
+        self._text_seen: set[str] = set()
+        self._bytes_seen: set[str] = set()
+        self._version = 0
+        self._pattern_chars = 0
+        self._snapshot = self._new_snapshot(None)
+
+    # -- registration ------------------------------------------------------------------------
+
+    @property
+    def encodings(self) -> list[str]:
+        return [e.name for e in self._encodings]
+
+    @property
+    def secret_names(self) -> list[str]:
+        """The names of the registered secrets (never their values), in order of registration."""
+        with self._lock:
+            return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __bool__(self) -> bool:
+        # A redactor is true even with no secret yet: without this, ``__len__`` made an empty one
+        # false, and ``redactor or get_redactor()`` (in the hooks) silently chose the default.
+        return True
+
+    @property
+    def pattern_count(self) -> int:
+        """How many distinct text forms the automaton holds."""
+        return len(self._text_table)
+
+    def add(self, value: str | bytes, name: str | None = None) -> bool:
+        """Register a secret and all its forms. Returns False (with a warning) when refused."""
+        if not isinstance(value, (str, bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"secret {name or '<unnamed>'!r} must be str or bytes, not {type(value).__name__}"
+            )
+        label = name or "<unnamed>"
+        secret = SecretValue.of(value)
+        core = secret.text.strip() if secret.text is not None else secret.data
+        if len(core) < self.min_length:
+            reason = "empty or whitespace-only" if not core else "too short"
+            warnings.warn(
+                f"secret {label!r} is {reason} (fewer than {self.min_length} characters) "
+                "and will not be redacted",
+                RedactorWarning,
+                stacklevel=2,
+            )
+            return False
+        all_forms, partials = forms_and_partials(secret, self._encodings)
+        forms = {f for f in all_forms if len(f) >= self.min_length}
+        bytes_forms = {_latin1(f) for f in forms}
+        if secret.text is None:
+            # Not UTF-8: the raw bytes on the bytes path, and on the text path the str that a
+            # surrogateescape decoder (sys.stdout on a POSIX locale) would make of them.
+            raw = secret.data.decode("utf-8", "surrogateescape")
+            forms.add(raw)
+            partials.add(raw)
+            bytes_forms.add(secret.data.decode("latin-1"))
+        forms, bytes_forms = _tiles(forms), _tiles(bytes_forms)
+        if self.fragment_length is not None:
+            windows = _windows(partials, self.fragment_length, self.min_length)
+            forms |= windows
+            # the same str object where the latin-1 view is the same text (ASCII): half the memory
+            bytes_forms |= {w if w.isascii() else _latin1(w) for w in windows}
+            if secret.text is None:
+                raw_bytes = {secret.data.decode("latin-1")}
+                bytes_forms |= _windows(raw_bytes, self.fragment_length, self.min_length)
+        with self._lock:
+            secret_id = len(self._names)
+            self._names.append(label)
+            # An ASCII form is the same in both tables: one (form, id) pair serves both, which
+            # keeps 10,000 secrets' fragment windows within the 300 MB build target.
+            pairs: dict[str, tuple[str, int]] = {}
+            for table, seen, new in (
+                (self._text_table, self._text_seen, forms),
+                (self._bytes_table, self._bytes_seen, bytes_forms),
+            ):
+                for form in new - seen:
+                    seen.add(form)
+                    pair = pairs.get(form)
+                    if pair is None:
+                        pair = pairs[form] = (form, secret_id)
+                    table.append(pair)
+                    self._pattern_chars += len(form)
+            self._version += 1
+        return True
+
+    def add_many(self, items: Iterable[tuple[str | None, str | bytes]]) -> int:
+        """Register ``(name, value)`` pairs; returns how many were accepted."""
+        return sum(self.add(value, name) for name, value in items)
+
+    # -- matching ----------------------------------------------------------------------------
+
+    def _new_snapshot(self, previous: _Snapshot | None) -> _Snapshot:
+        engine = self.engine
+        if engine == "auto" and not hyperscan_available():
+            engine = "ahocorasick"
+        if previous is not None and previous._engine == "ahocorasick":
+            engine = "ahocorasick"  # Hyperscan failed for this redactor: do not retry each add
+        threshold = max(AUTO_MIN_WORK, AUTO_WORK_PER_PATTERN_CHAR * self._pattern_chars)
+        tables = (self._text_table, self._bytes_table)
+        return _Snapshot(self._version, tables, engine, threshold, previous)
+
+    def _current(self) -> _Snapshot:
+        snap = self._snapshot
+        if snap.version == self._version:
+            return snap
+        with self._build_lock:
+            snap = self._snapshot
+            if snap.version != self._version:
+                with self._lock:
+                    snap = self._new_snapshot(snap)
+                self._snapshot = snap
+        return snap
+
+    def matcher(self, binary: bool = False, size: int = 0) -> Matcher:
+        """The current matcher (text or bytes view); immutable, safe to keep for one operation.
+
+        ``size`` is how much text the caller is about to scan with it: under ``engine="auto"`` it
+        counts towards switching to the fast engine.
+        """
+        return self._current().matcher(binary, size)
+
+    def spans(self, text: str | bytes, *, with_ids: bool = False) -> list[Span]:
+        """The merged regions :meth:`redact` (str) or :meth:`redact_bytes` (bytes) replaces,
+        as ``(start, stop, secret ids or None)`` in characters or bytes: matches on the text and,
+        when it holds escape sequences, across them (:mod:`redactor.engine.ansi`). The size scanned
+        counts towards ``engine="auto"`` switching engines, as :meth:`matcher` does."""
+        binary = not isinstance(text, str)
+        if binary:
+            if not isinstance(text, (bytes, bytearray, memoryview)):
+                raise TypeError(f"spans() takes str or bytes, not {type(text).__name__}")
+            text = bytes(text)
+        if not text:
+            return []
+        snap = self._current()
+        return _spans(snap, snap.matcher(binary, len(text)), text, binary, with_ids)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every region covered by a secret form replaced once."""
+        if not isinstance(text, str):
+            raise TypeError(f"redact() takes str, not {type(text).__name__}")
+        if not text:
+            return text
+        snap = self._current()
+        matcher = snap.matcher(False, len(text))
+        if len(text) > _WINDOW and matcher.windowed:
+            return _windowed(self.stream(), text)
+        spans = _spans(snap, matcher, text, False, False)
+        return splice(text, spans, self.replacement) if spans else text
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """The same on bytes: UTF-8 forms are matched, anything else passes through untouched."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"redact_bytes() takes bytes, not {type(data).__name__}")
+        data = bytes(data)
+        if not data:
+            return data
+        snap = self._current()
+        matcher = snap.matcher(True, len(data))
+        if len(data) > _WINDOW and matcher.windowed:
+            return _windowed(self.bytes_stream(), data)
+        spans = _spans(snap, matcher, data, True, False)
+        return splice(data, spans, self._replacement_bytes) if spans else data
+
+    def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
+        """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
+        if not text:
+            return text, Counter()
+        spans = self.spans(text, with_ids=True)
+        return (splice(text, spans, self.replacement) if spans else text), self.count_names(spans)
+
+    def count_names(self, spans: Sequence[Span]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        names = self._names
+        for _, _, ids in spans:
+            for name in {names[i] for i in ids or ()}:
+                counts[name] += 1
+        return counts
+
+    def contains_secret(self, text: str) -> bool:
+        return bool(text) and bool(self.spans(text))
+
+    def stream(self, counts: Counter[str] | None = None) -> StreamRedactor:
+        """A chunk-safe redactor for a text stream: ``feed()`` what arrives, ``flush()`` at the end.
+
+        With ``counts``, each region is also counted there by secret name once it is closed."""
+        from redactor.engine.stream import StreamRedactor
+
+        return StreamRedactor(self, counts)
+
+    def bytes_stream(self) -> BytesStreamRedactor:
+        """The same for a binary stream (a pipe, a log file)."""
+        from redactor.engine.stream import BytesStreamRedactor
+
+        return BytesStreamRedactor(self)
+
+    # -- pickling ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        """Settings and registered forms, not locks or matchers: the receiver builds its own.
+
+        The state holds every secret form, so a pickled Redactor is as sensitive as the secrets
+        themselves (Spark ships it to executors once per job as a broadcast variable).
+        """
+        with self._lock:
+            state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
+            for key in ("_names", "_text_table", "_bytes_table"):
+                state[key] = list(state[key])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._text_seen = {form for form, _ in self._text_table}
+        self._bytes_seen = {form for form, _ in self._bytes_table}
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._snapshot = self._new_snapshot(None)  # built here, with the engines found here
+
+    def __repr__(self) -> str:
+        return (
+            f"<Redactor secrets={len(self._names)} patterns={self.pattern_count} "
+            f"engine={self.engine}>"
+        )
+
+
+_UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
+
+
+def resolve_engine(engine: str | None) -> str:
+    """``engine`` or ``REDACTOR_ENGINE`` or ``"auto"``, checked: unknown names and a missing
+    Hyperscan (when asked for by name) fail here, not at the first redact."""
+    source = "engine"
+    if engine is None:
+        engine = os.environ.get("REDACTOR_ENGINE", "").strip() or "auto"
+        source = "REDACTOR_ENGINE"
+    engine = engine.lower()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown {source} {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "hyperscan":
+        _import_hyperscan()
+    return engine
+
+
+def _spans(snap: _Snapshot, matcher: Matcher, text, binary: bool, with_ids: bool) -> list[Span]:
+    spans = matcher.spans(text, with_ids)
+    # Text without ESC (a memchr) is matched as it is; with one, also across escape sequences.
+    if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in text:
+        return spans
+    return across(text, spans, lambda size: snap.matcher(binary, size), with_ids)
+
+
+def _windowed(stream, text):
+    parts = [stream.feed(text[i : i + _WINDOW]) for i in range(0, len(text), _WINDOW)]
+    parts.append(stream.flush())
+    return text[:0].join(parts)
+
+
+def splice(text, spans: Sequence[Span] | Sequence[tuple[int, int, Any]], replacement=None):
+    """Replace each span of ``text`` (str or bytes) with ``replacement``; without one, each span
+    is ``(start, stop, new)`` and carries its own."""
+    parts = []
+    pos = 0
+    for start, stop, own in spans:
+        parts.append(text[pos:start])
+        parts.append(own if replacement is None else replacement)
+        pos = stop
+    parts.append(text[pos:])
+    return text[:0].join(parts)

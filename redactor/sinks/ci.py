@@ -1,0 +1,743 @@
+"""Streaming byte pumps shared by ``redactor filter`` and ``redactor run``.
+
+A CI log is a byte stream of unknown size and encoding. :class:`MaskingFilter` turns it into a
+redacted byte stream: bytes are released as soon as they are known to be safe, and the only bytes
+held back are
+
+* the tail the engine's stream redactor keeps because it could still grow into a secret (shorter
+  than the longest pattern, with the colour codes inside it), and
+* at the start of a line, the few bytes that could still be the start of a GitHub Actions
+  ``::add-mask::`` workflow command (at most ``len("::add-mask")`` bytes, or an unfinished escape
+  sequence of at most 515; leading blanks and whole sequences are released at once), at the end
+  of a chunk a cut ``##[add-mas``, and the rest of a line once it *is* such a command, up to
+  :data:`MAX_COMMAND_LINE` bytes, because the value it registers must be masked in that very line.
+
+So memory stays bounded whatever the input, including gigabytes without a newline.
+
+An ``::add-mask::VALUE`` line registers VALUE (its ``%25``, ``%0D``, ``%0A`` escapes undone, as the
+runner does) for everything after it, and the line itself is passed on as ``::add-mask::`` followed
+by the replacement, the way the runner echoes ``::add-mask::***``. Like the runner
+(``ActionCommand.TryParseV2``), the command name is case-insensitive, leading whitespace is
+allowed, properties (``::add-mask k=v::VALUE``) are accepted and ignored, and ``\\r``, ``\\n``
+and ``\\r\\n`` all end a line. Unlike the runner, terminal escape sequences before the command
+(``\\x1b[36m::add-mask::VALUE``, from tools that colour every line) are allowed too: the runner
+would print such a line, value and all, so masking it is the safe side.
+
+The runner's legacy form ``##[add-mask]VALUE`` (``ActionCommand.TryParse``) is honoured the way
+the runner finds it: ``##[`` anywhere in a line, the command name up to a space or the first
+``]``, the data after that ``]`` with ``%3B``, ``%0D``, ``%0A``, ``%5D``, ``%25`` undone in that
+order. Text before ``##[`` on the line passes as ordinary text; the rest of the line is passed on
+as ``##[add-mask]`` followed by the replacement.
+
+:func:`pump` moves bytes from one file descriptor to another through a filter with ``os.read``
+(which returns as soon as anything is available) and ``os.write`` (no Python buffering).
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import re
+import select
+import signal
+import warnings
+from bisect import bisect_right
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from redactor.engine.redactor import Redactor
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_COMMAND_LINE",
+    "STOP_GRACE",
+    "Interrupts",
+    "MaskingFilter",
+    "OutputClosed",
+    "escape_mask_data",
+    "pump",
+    "read_some",
+    "unescape_legacy_data",
+    "unescape_mask_data",
+    "write_all",
+]
+
+T = TypeVar("T")
+
+# Reads return what is there (a pipe holds 64 KiB); from a file, big reads keep the per-chunk
+# work (hold-back check, command search, joins) small next to the scan itself.
+CHUNK_SIZE = 1024 * 1024
+# An ::add-mask:: line is held whole until its end; a longer one is not honoured (its value is
+# dropped from the output and a warning says so). GitHub limits a secret to 48 KB, whose escaped
+# form is at most three times that.
+MAX_COMMAND_LINE = 256 * 1024
+
+_TOKEN = b"::add-mask"
+_LEGACY = b"##[add-mask"
+_BLANKS = b" \t\v\f"
+# Complete escape sequences, as redactor.engine.ansi recognises them (CSI, string controls, two-char).
+_SEQ = (
+    rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}[\x40-\x7e]"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}(?:\x07|\x1b\\)"
+    rb"|[\x20-\x2f]{0,16}[\x30-\x4f\x51-\x57\x59\x5a\x5c\x60-\x7e])"
+)
+_LEADING = re.compile(rb"(?:[ \t\v\f\r\n]+|" + _SEQ + rb")*")
+_PREFIX = re.compile(rb"(?:[ \t\v\f]+|" + _SEQ + rb")*")  # what may precede "::" on a line
+_TRAILING_SEQS = re.compile(rb"(?:" + _SEQ + rb")*\Z")
+# A proper prefix of a sequence, up to the end of the bytes at hand: wait for the rest.
+_SEQ_PARTIAL = re.compile(
+    rb"\x1b(?:\[[\x30-\x3f]{0,64}[\x20-\x2f]{0,16}"
+    rb"|[\]PX^_][^\x07\x1b\r\n]{0,512}\x1b?|[\x20-\x2f]{0,16})\Z"
+)
+# For Hyperscan, the sequences' bounds left out: a superset (the probe decides), and Hyperscan
+# (the hyperscan package 0.9.1 here) was seen to miss matches of the bounded form, {0,512}
+# inside a starred group, after a line longer than 18 bytes.
+_CANDIDATE = (
+    rb"[\r\n](?:[ \t\v\f]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    rb"|\x1b[\]PX^_][^\x07\x1b\r\n]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
+)
+_PROBE = 2 + 512 + 2  # bytes looked at, at most, to decide on what starts a line
+_EOL = re.compile(rb"[\r\n]")
+
+
+def _next_command_line(data: bytes, pos: int) -> int:
+    """Where the first candidate after ``pos`` starts, or -1: a line (after its line end) whose
+    first bytes other than blanks and escape sequences are "::", or a "##[" anywhere."""
+    legacy = data.find(b"##[", pos + 1)
+    lo = pos
+    k = data.find(b"::", pos)
+    while k >= 0 and (legacy < 0 or k < legacy):
+        # Only a line end after the previous "::" can start a candidate line (a line holding
+        # that "::" before this one is not one), so each byte is looked at once.
+        line = max(data.rfind(b"\n", lo, k), data.rfind(b"\r", lo, k)) + 1
+        if line > lo and _PREFIX.fullmatch(data, line, k):
+            return line
+        lo = k
+        k = data.find(b"::", k + 1)
+    return legacy
+
+
+@functools.cache
+def _command_database() -> tuple[Any, Any] | None:
+    """(the hyperscan module, a database of the command-line regex), compiled once; or None."""
+    from redactor.engine.matchers import EngineUnavailable, _import_hyperscan
+
+    try:
+        hs = _import_hyperscan()
+    except EngineUnavailable:
+        return None
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    db.compile(expressions=[_CANDIDATE, rb"##\["], ids=[0, 1], elements=2)
+    return hs, db
+
+
+class _CommandLines:
+    """Finds, for one chunk at a time, where lines that start with blanks and "::" begin.
+
+    ``bytes.find(b"::")`` crawls through logs (every timestamp has colons, and each one is a
+    false start), at about 1 GB/s here; when Hyperscan is installed one regex scan finds the few
+    real candidates several times faster. Scratch space is per instance: a filter belongs to
+    one thread.
+    """
+
+    def __init__(self) -> None:
+        self._data: bytes | None = None
+        self._starts: list[int] = []
+        found = _command_database()
+        self._db = found[1] if found else None
+        self._scratch = found[0].Scratch(found[1]) if found else None
+
+    def next(self, data: bytes, pos: int) -> int:
+        """The first such line start after ``pos``, or -1 (as :func:`_next_command_line`)."""
+        if self._scratch is None:
+            return _next_command_line(data, pos)
+        if data is not self._data:
+            found: list[tuple[int, int]] = []
+            self._db.scan(
+                data,
+                match_event_handler=lambda i, _f, to, _fl, _c: found.append((i, to)),
+                scratch=self._scratch,
+            )
+            starts = set()
+            for i, end in found:
+                if i:  # "##[": where it starts
+                    starts.add(end - 3)
+                else:  # "::" after blanks and sequences: the start of its line
+                    starts.add(max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1)
+            self._data, self._starts = data, sorted(starts)
+        i = bisect_right(self._starts, pos)
+        return self._starts[i] if i < len(self._starts) else -1
+
+
+def unescape_mask_data(data: bytes) -> bytes:
+    """Undo the workflow-command data escapes exactly as the runner does (``%25`` last)."""
+    return data.replace(b"%0D", b"\r").replace(b"%0A", b"\n").replace(b"%25", b"%")
+
+
+def unescape_legacy_data(data: bytes) -> bytes:
+    """The same for the legacy ``##[`` form (``ActionCommand.Unescape``), in the runner's order."""
+    for escaped, plain in ((b"%3B", b";"), (b"%0D", b"\r"), (b"%0A", b"\n"), (b"%5D", b"]")):
+        data = data.replace(escaped, plain)
+    return data.replace(b"%25", b"%")
+
+
+def escape_mask_data(value: bytes) -> bytes:
+    """The escaping ``@actions/core`` applies to command data (the inverse of the above)."""
+    return value.replace(b"%", b"%25").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+
+
+def _token_prefix(probe: bytes) -> bool:
+    """Is ``probe`` (at most the token's length) the beginning of ``::add-mask``?"""
+    return _TOKEN.startswith(probe.lower())
+
+
+def _line_start(probe: bytes, mid: bool) -> tuple[str, int]:
+    """What the bytes ``probe`` at a candidate start are: ``("wait", 0)`` undecided until more
+    arrives, ``("cmd", k)`` a command whose first k bytes are its token and the byte after it,
+    ``("text", 0)`` ordinary text. ``mid``: in the middle of a line, where only ``##[`` starts a
+    command."""
+    if probe[:1] == b"\x1b" and not mid:  # not a whole sequence (those were passed on)
+        return ("wait", 0) if _SEQ_PARTIAL.match(probe) else ("text", 0)
+    head = probe.lower()
+    for token, ends, allowed in ((_LEGACY, b"] ", True), (_TOKEN, b": ", not mid)):
+        if not allowed:
+            continue
+        n = len(token)
+        if len(head) <= n and token.startswith(head):
+            return "wait", 0
+        if head[:n] == token and head[n : n + 1] in (ends[:1], ends[1:]):
+            return "cmd", n + 1
+    return "text", 0
+
+
+def _legacy_tail(data: bytes, pos: int) -> int:
+    """Where the longest end of ``data[pos:]`` that could still become ``##[add-mask`` starts."""
+    for k in range(min(len(_LEGACY), len(data) - pos), 0, -1):
+        if _LEGACY.startswith(data[len(data) - k :].lower()):
+            return len(data) - k
+    return len(data)
+
+
+class _Pieces:
+    """Bytes to release, kept as ranges of the chunk being fed where possible, so that a chunk of
+    ordinary text reaches the stream as it is instead of being sliced and joined again (at the
+    fast engine's speed those copies cost as much as the scan)."""
+
+    __slots__ = ("data", "items")
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.data = data
+        self.items: list[bytes | tuple[int, int]] = []
+
+    def range(self, start: int, stop: int) -> None:
+        if start >= stop:
+            return
+        items = self.items
+        last = items[-1] if items else None
+        if isinstance(last, tuple) and last[1] == start:
+            items[-1] = (last[0], stop)
+        else:
+            items.append((start, stop))
+
+    def append(self, piece: bytes) -> None:
+        if piece:
+            self.items.append(piece)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def take(self) -> bytes:
+        items, data = self.items, self.data
+        self.items = []
+        if len(items) == 1 and isinstance(items[0], tuple):
+            start, stop = items[0]
+            return data if start == 0 and stop == len(data) else data[start:stop]
+        return b"".join(data[p[0] : p[1]] if isinstance(p, tuple) else p for p in items)
+
+
+class MaskingFilter:
+    """A chunk-safe redacting filter for one byte stream, with ``::add-mask::`` support.
+
+    ``feed(chunk)`` returns the bytes that are safe to emit now and ``flush()`` the rest at the end
+    of the stream. For any chunking of the same input the concatenated output is the same; without
+    ``::add-mask::`` lines it equals ``redactor.redact_bytes(whole_input)``.
+
+    ``label`` names the stream in the names under which add-mask values are registered (and so in
+    warnings), e.g. ``"stdout"``; names never contain a value.
+    """
+
+    def __init__(
+        self,
+        redactor: Redactor,
+        *,
+        add_mask: bool = True,
+        label: str = "input",
+        max_command_line: int = MAX_COMMAND_LINE,
+    ) -> None:
+        self._redactor = redactor
+        self._stream = redactor.bytes_stream()
+        self._add_mask = add_mask
+        self._label = label
+        self._max_command = max_command_line
+        self._replacement = redactor.replacement.encode("utf-8")
+        self._at_start = True  # the next byte starts a line (only blanks seen so far)
+        self._mid = False  # ... or a "##[" in the middle of a line (only the legacy form)
+        self._cand = b""  # held bytes that may still become the command token
+        self._cmd: bytearray | None = None  # a command line being collected
+        self._swallow = False  # dropping the rest of an over-long command line
+        # Registered values are named by their command's ordinal, not its line number: counting
+        # lines would cost as much as the whole Hyperscan scan of the stream.
+        self._commands_seen = 0
+        self._commands = _CommandLines()
+        self.registered = 0  # add-mask values registered (each line of a value counts once)
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back right now (bounded by the longest pattern and MAX_COMMAND_LINE)."""
+        held = len(self._cand) + (len(self._cmd) if self._cmd is not None else 0)
+        return held + self._stream.pending
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        if not self._add_mask:
+            return self._stream.feed(data)
+        out: list[bytes] = []
+        if self._cand:
+            # Held bytes that may start a command go first, so that a command, a sequence or
+            # "##[" that the chunk boundary cut is looked at whole (a copy, only then).
+            data, self._cand = self._cand + data, b""
+        release = _Pieces(data)  # passed-through bytes not yet given to the stream
+        pos, n = 0, len(data)
+        if not self._at_start and self._cmd is None and not self._swallow:
+            # In the middle of a line, this chunk may begin with "##[": look at it as a candidate
+            # (the search below only finds those after where it starts).
+            self._at_start = self._mid = True
+        while pos < n:
+            if self._cmd is not None or self._swallow:
+                m = _EOL.search(data, pos)
+                end = m.start() if m else n
+                if self._swallow:
+                    pos = end
+                    if m:
+                        self._swallow = False
+                        self._at_start = True
+                    continue
+                self._cmd += data[pos:end]
+                pos = end
+                if len(self._cmd) > self._max_command:
+                    self._overflow(out, release)
+                elif m:
+                    self._finish_command(out, release)
+                continue
+            if self._at_start:
+                if not self._mid:
+                    # Blank lines, leading blanks and escape sequences (a colour for the whole
+                    # line) are released at once: a runner trims the blanks.
+                    stop = _LEADING.match(data, pos).end()
+                    if stop > pos:
+                        release.range(pos, stop)
+                        pos = stop
+                        if pos == n:
+                            break
+                probe = data[pos : pos + _PROBE]
+                kind, k = _line_start(probe, self._mid)
+                if kind == "wait":
+                    self._cand = probe  # still undecided: wait for more input
+                    pos = n
+                    break
+                if kind == "cmd":
+                    self._at_start = self._mid = False
+                    self._cmd = bytearray(probe[:k])
+                    self._commands_seen += 1
+                    pos += k
+                    continue
+                self._at_start = self._mid = False  # not a command: ordinary text
+            # Inside an ordinary line: jump to the next line whose first bytes other than blanks
+            # and escape sequences are "::", or to the next "##[" (found with one fast search);
+            # everything before it is ordinary text.
+            stop = self._commands.next(data, pos)
+            if stop < 0:
+                stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
+                if stop == 0:  # no line end: the whole rest is the middle of a line
+                    tail = _legacy_tail(data, pos)  # but "##[add-mas" may be cut short
+                    release.range(pos, tail)
+                    if tail < n:
+                        self._cand = data[tail:]
+                        self._at_start = self._mid = True
+                    pos = n
+                    break
+            release.range(pos, stop)
+            pos = stop
+            self._at_start = True
+            self._mid = data[stop - 1 : stop] not in (b"\r", b"\n")
+        self._release(out, release)
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def flush(self) -> bytes:
+        """Everything still held, redacted; an unterminated ``::add-mask::`` line is honoured."""
+        out: list[bytes] = []
+        release = _Pieces()
+        if self._cmd is not None:
+            self._finish_command(out, release)
+        if self._cand:
+            release.append(self._cand)
+            self._cand = b""
+        self._release(out, release)
+        out.append(self._stream.flush())
+        self._at_start, self._swallow, self._mid = True, False, False
+        return b"".join(out)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _release(self, out: list[bytes], release: _Pieces) -> None:
+        if release:
+            out.append(self._stream.feed(release.take()))
+
+    @staticmethod
+    def _split_command(line: bytes) -> tuple[bytes, bytes] | None:
+        """``(head through the '::' separator, escaped data)``, or None if not an add-mask command.
+
+        Parsed as the runner's ``ActionCommand.TryParseV2``: the command info runs from after the
+        leading ``::`` to the next ``::``; its first word is the (case-insensitive) command name.
+        """
+        if line[:3] == b"##[":  # the legacy form, as ActionCommand.TryParse
+            rb = line.find(b"]", 3)
+            if rb < 0 or line[3:rb].split(b" ", 1)[0].lower() != _LEGACY[3:]:
+                return None
+            return line[: rb + 1], line[rb + 1 :]
+        sep = line.find(b"::", 2)
+        if sep < 0:
+            return None
+        name = line[2:sep].split(b" ", 1)[0]
+        if name.lower() != _TOKEN[2:]:
+            return None
+        return line[: sep + 2], line[sep + 2 :]
+
+    def _finish_command(self, out: list[bytes], release: _Pieces) -> None:
+        # Everything before the command line is fed under the old secrets, so that the output
+        # does not depend on how the input was chunked.
+        self._release(out, release)
+        line = bytes(self._cmd or b"")
+        self._cmd = None
+        self._at_start = True  # the line end that follows is released as ordinary text
+        parts = self._split_command(line)
+        if parts is None:
+            release.append(line)
+            return
+        head, escaped = parts
+        # A line coloured as a whole ends with its reset code: that is not part of the value.
+        trail = _TRAILING_SEQS.search(escaped).start()
+        escaped, trail = escaped[:trail], escaped[trail:]
+        legacy = head[:1] == b"#"
+        value = unescape_legacy_data(escaped) if legacy else unescape_mask_data(escaped)
+        if not value.strip():
+            warnings.warn(
+                f"empty ::add-mask:: value {self._where()} ignored",
+                _warning_category(),
+                stacklevel=2,
+            )
+            release.append(line)
+            return
+        self._register(value, escaped)
+        release.append(head + self._replacement + trail)
+
+    def _overflow(self, out: list[bytes], release: _Pieces) -> None:
+        self._release(out, release)
+        line = bytes(self._cmd or b"")
+        self._cmd = None
+        self._swallow = True
+        parts = self._split_command(line)
+        if parts:
+            head = parts[0]
+        else:
+            head = line[: len(_LEGACY)] + b"]" if line[:1] == b"#" else line[: len(_TOKEN)] + b"::"
+        warnings.warn(
+            f"::add-mask:: {self._where()} is longer than {self._max_command} bytes: "
+            "its value was not registered and is left out of the output",
+            _warning_category(),
+            stacklevel=2,
+        )
+        release.append(head + self._replacement)
+
+    def _where(self) -> str:
+        return f"#{self._commands_seen} on {self._label}"
+
+    def _register(self, value: bytes, escaped: bytes) -> None:
+        name = f"::add-mask:: {self._where()}"
+        redactor = self._redactor
+        if not redactor.add(value, name):  # too short: the engine warns, naming the command
+            return
+        self.registered += 1
+        minimum = redactor.min_length
+        if escaped != value and _core_length(escaped) >= minimum:
+            redactor.add(escaped, name)  # the form the command line itself shows
+        lines = re.split(rb"[\r\n]+", value)
+        if len(lines) > 1:
+            # Each line of a multi-line value on its own, as the runner does, whatever the
+            # redactor's encodings; lines too short to mask safely are skipped silently.
+            for ln in lines:
+                if _core_length(ln) >= minimum:
+                    redactor.add(ln.strip(), name)
+
+
+def _core_length(value: bytes) -> int:
+    """The length the engine checks against ``min_length`` (text trimmed, or raw bytes)."""
+    try:
+        return len(value.decode("utf-8").strip())
+    except UnicodeDecodeError:
+        return len(value)
+
+
+def _warning_category() -> type[Warning]:
+    from redactor.engine.redactor import RedactorWarning
+
+    return RedactorWarning
+
+
+# -- moving bytes between file descriptors ---------------------------------------------------
+
+
+class OutputClosed(Exception):
+    """The reader of the output went away (EPIPE): nothing more can be written."""
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte (looping on short writes, waiting on a non-blocking fd)."""
+    view = memoryview(data)
+    while view:
+        view = view[_write_some(fd, view) :]
+
+
+def _write_some(fd: int, view: memoryview) -> int:
+    try:
+        return os.write(fd, view)
+    except BlockingIOError:
+        select.select([], [fd], [])
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # BrokenPipeError
+            raise OutputClosed() from None
+        raise
+
+
+def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
+    """``os.read`` that also works on a non-blocking fd (waits for data instead of failing)."""
+    while True:
+        try:
+            return os.read(fd, size)
+        except BlockingIOError:
+            select.select([fd], [], [])
+
+
+def pump(
+    in_fd: int,
+    out_fd: int,
+    filt: MaskingFilter,
+    *,
+    interrupts: Interrupts | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> bool:
+    """Copy ``in_fd`` to ``out_fd`` through ``filt`` until end of input, then flush.
+
+    Returns True when the input ended (or ``interrupts`` caught a signal), False when the output
+    was closed (EPIPE) first; the caller decides what a closed output means for its producer.
+    """
+    if interrupts is not None:
+        return _pump_interruptible(in_fd, out_fd, filt, interrupts, chunk_size)
+    try:
+        while True:
+            data = read_some(in_fd, chunk_size)
+            if not data:
+                break
+            write_all(out_fd, filt.feed(data))
+        write_all(out_fd, filt.flush())
+    except OutputClosed:
+        return False
+    return True
+
+
+# -- stopping on SIGINT/SIGTERM (the filter, in the main thread) -----------------------------
+
+# After a signal, how long a reader that takes nothing may keep us from exiting.
+STOP_GRACE = 2.0
+
+
+class Interrupts:
+    """SIGINT/SIGTERM handling for the main-thread pump that never tears a stream's state.
+
+    The handler records the signal and raises only while the pump waits: blocked in ``os.read``
+    for input or in ``select`` for room in the output. Output goes out in pieces that fit the
+    pipe once ``select`` says there is room, so a signal never lands in the middle of a write
+    and the pump always knows exactly what has not been written. On a signal the pump writes
+    that, then the held tail (redacted), and exits with ``128 + signal``; a reader that takes
+    nothing for STOP_GRACE seconds, or a second signal, makes it give up the rest instead.
+    """
+
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        self.signum: int | None = None
+        self.waiting = False  # True while blocked where a signal may cut in
+        self._signals = signals
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = self.signum is None
+        self.signum = signum if first else self.signum
+        if self.waiting:
+            self.waiting = False
+            raise _Interrupted()
+
+    def wait(self, func: Callable[..., T], *args: object) -> T:
+        """``func(*args)`` (a blocking wait), cut short by a signal; raises if one came already."""
+        if self.signum is not None:
+            raise _Interrupted()
+        self.waiting = True
+        try:
+            return func(*args)
+        finally:
+            self.waiting = False
+
+    def __enter__(self) -> Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # else: signals stay as they are
+            for sig in self._signals:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+class _Interrupted(Exception):
+    """A signal cut a wait short."""
+
+
+class _Output:
+    """Writes to fd 1 so that only the wait for room is interruptible, never a write."""
+
+    def __init__(self, fd: int, interrupts: Interrupts) -> None:
+        import stat
+
+        self.fd = fd
+        self.interrupts = interrupts
+        self.pending = memoryview(b"")
+        self._own_fd = False
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            mode = 0
+        # A regular file (or /dev/null) never makes a writer wait; pipes, sockets and terminals
+        # do, and for them a piece of PIPE_BUF bytes fits whenever select() reports room.
+        self.waits = not stat.S_ISREG(mode) and not _is_devnull(mode, fd)
+        self.piece = getattr(select, "PIPE_BUF", 512) if self.waits else 0
+        if self.waits and stat.S_ISFIFO(mode):
+            # Better: a non-blocking description of our own for the same pipe (Linux reopens a
+            # pipe through /proc), so a write takes all the room there is and never blocks, and
+            # O_NONBLOCK is not forced on a description the producer or the shell shares.
+            self._reopen_nonblocking(fd)
+
+    def _reopen_nonblocking(self, fd: int) -> None:
+        try:
+            own = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            same = os.fstat(own)[:2] == os.fstat(fd)[:2]  # (mode, inode): the same pipe
+        except OSError:
+            same = False
+        if not same:
+            os.close(own)
+            return
+        self.fd, self._own_fd, self.piece = own, True, 0
+
+    def close(self) -> None:
+        if self._own_fd:
+            os.close(self.fd)
+            self._own_fd = False
+
+    def write(self, data: bytes, *, grace: float | None = None) -> None:
+        """Write ``pending`` then ``data``; with ``grace``, give up quietly after that long
+        without room, or on another signal."""
+        self.pending = memoryview(bytes(self.pending) + data) if self.pending else memoryview(data)
+        while self.pending:
+            if self.piece:
+                if not self._room(grace):
+                    return
+                n = _write_some(self.fd, self.pending[: self.piece])
+            elif not self.waits:
+                n = _write_some(self.fd, self.pending)
+            else:
+                try:
+                    n = os.write(self.fd, self.pending)
+                except BlockingIOError:
+                    if not self._room(grace):
+                        return
+                    continue
+                except BrokenPipeError:
+                    raise OutputClosed() from None
+            self.pending = self.pending[n:]
+
+    def _room(self, grace: float | None) -> bool:
+        """Wait (interruptibly) until the output can take a write; False when grace ran out."""
+        if not self.waits:
+            return True
+        if grace is None:
+            self.interrupts.wait(select.select, [], [self.fd], [])
+            return True
+        self.interrupts.waiting = True  # a second signal ends the wait
+        try:
+            return bool(select.select([], [self.fd], [], grace)[1])
+        finally:
+            self.interrupts.waiting = False
+
+
+def _is_devnull(mode: int, fd: int) -> bool:
+    import stat
+
+    if not stat.S_ISCHR(mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (null.st_dev, null.st_ino)
+
+
+def _pump_interruptible(
+    in_fd: int, out_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
+    out = _Output(out_fd, interrupts)
+    try:
+        return _pump_to(out, in_fd, filt, interrupts, chunk_size)
+    finally:
+        out.close()
+
+
+def _pump_to(
+    out: _Output, in_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
+    try:
+        try:
+            while True:
+                data = interrupts.wait(read_some, in_fd, chunk_size)
+                if not data:
+                    break
+                out.write(filt.feed(data))
+            out.write(filt.flush())
+            return True
+        except _Interrupted:
+            pass
+        # A signal: what the filter released and what it holds go out (nothing was cut in two:
+        # a read cut short was never fed, a write never starts before there is room).
+        try:
+            out.write(filt.flush(), grace=STOP_GRACE)
+        except _Interrupted:
+            pass  # a second signal: give up the rest
+    except OutputClosed:
+        return False
+    return True

@@ -1,0 +1,143 @@
+"""``RedactPreprocessor``: nbconvert exports (HTML, markdown, script, PDF...) that carry no secret.
+
+Use it from the command line or a config file::
+
+    jupyter nbconvert --to html \\
+        --Exporter.preprocessors='["redactor.nbconvert.RedactPreprocessor"]' analysis.ipynb
+
+or in Python: ``HTMLExporter(preprocessors=[RedactPreprocessor(redactor=r)])``.
+
+Secrets come from the ``redactor`` trait when it is set; otherwise from the process-wide redactor
+(everything registered with ``redactor.add_secret`` or fetched through ``dbutils.secrets``) plus the
+configured sources: the ``scopes``, ``secret_env``, ``env_pattern`` and ``secrets_files`` traits and
+``[tool.redactor]`` in the ``pyproject.toml`` nearest to the notebook. With no secret anywhere the
+export fails rather than pass secrets through (``require_secrets=False`` allows it).
+
+User preprocessors run after nbconvert's own, so images that ``ExtractOutputPreprocessor`` has
+already written into ``resources["outputs"]`` are checked too: a text file holding a secret is
+redacted and a binary one dropped. Cell sources are fixed by default (``fix_sources``), because
+a script or HTML export shows the code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool, Instance, List, Unicode
+
+from redactor.engine.default import get_redactor
+from redactor.engine.redactor import Redactor
+from redactor.sinks.notebook import ScrubReport, scrub_notebook
+
+__all__ = ["RedactPreprocessor"]
+
+
+class RedactPreprocessor(Preprocessor):
+    """Replace every known secret value in the notebook (and extracted files) being exported."""
+
+    enabled = Bool(True, help="Run this preprocessor (on by default once listed).").tag(config=True)
+    fix_sources = Bool(
+        True, help="Also replace secrets in cell sources (an export shows the code)."
+    ).tag(config=True)
+    require_secrets = Bool(
+        True, help="Fail when no secret is known at all, instead of exporting unscrubbed."
+    ).tag(config=True)
+    use_process_redactor = Bool(
+        True, help="Include the secrets registered with the process-wide redactor."
+    ).tag(config=True)
+    use_pyproject = Bool(
+        True, help="Read [tool.redactor] from the pyproject.toml nearest to the notebook."
+    ).tag(config=True)
+    scopes = List(Unicode(), help="Secret scopes whose every secret is redacted.").tag(config=True)
+    secret_env = List(Unicode(), help="Environment variables whose values are secrets.").tag(
+        config=True
+    )
+    env_pattern = List(Unicode(), help="Globs of environment variable names, e.g. *_TOKEN.").tag(
+        config=True
+    )
+    secrets_files = List(Unicode(), help="dotenv files whose values are secrets.").tag(config=True)
+    redactor = Instance(
+        Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
+    )
+
+    def _redactors(self, resources: dict[str, Any]) -> list[Redactor]:
+        if self.redactor is not None:
+            return [self.redactor]
+        from redactor.sources import SourceConfig, build_redactor, find_pyproject, read_pyproject
+
+        redactors = [get_redactor()] if self.use_process_redactor else []
+        cfg = SourceConfig()
+        if self.use_pyproject:
+            folder = (resources.get("metadata") or {}).get("path") or "."
+            pyproject = find_pyproject(Path(folder))
+            if pyproject is not None:
+                cfg = read_pyproject(pyproject)
+        cfg.scopes += list(self.scopes)
+        cfg.secret_envs += list(self.secret_env)
+        cfg.env_patterns += list(self.env_pattern)
+        cfg.secrets_files += [Path(p) for p in self.secrets_files]
+        if not cfg.empty:
+            # Fails closed: configured sources that hold no value (a variable the exporting
+            # process does not have) raise NoSecretValues rather than export secrets; the
+            # opt-outs are allow-empty in [tool.redactor] and require_secrets=False.
+            redactors.append(build_redactor(cfg, require=self.require_secrets))
+        return redactors
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        redactors = self._redactors(resources)
+        if not any(len(r) for r in redactors):
+            if self.require_secrets:
+                from redactor.sources import NoSecretsConfigured
+
+                raise NoSecretsConfigured()
+            self.log.warning("RedactPreprocessor: no secret is known; nothing is redacted")
+            return nb, resources
+        nb, report = scrub_notebook(nb, redactors, fix_sources=self.fix_sources)
+        outputs = resources.get("outputs")
+        if isinstance(outputs, dict):
+            self._scrub_files(outputs, redactors, report)
+        for finding in report.unfixed_sources:
+            self.log.warning(
+                "RedactPreprocessor: secret %s in the source of cell %d, line %d",
+                finding.secret,
+                finding.cell,
+                finding.line,
+            )
+        if report.redactions:
+            self.log.info(
+                "RedactPreprocessor: %d redaction(s): %s",
+                report.redactions,
+                ", ".join(f"{k}: {v}" for k, v in sorted(report.counts.items())),
+            )
+        resources["redactor"] = report.to_dict()
+        return nb, resources
+
+    @staticmethod
+    def _scrub_files(
+        outputs: dict[str, Any], redactors: list[Redactor], report: ScrubReport
+    ) -> None:
+        """Files extracted before this preprocessor ran: redact text, drop binaries.
+
+        Counted in the report under the field ``extracted-file``."""
+        for name in list(outputs):
+            data = outputs[name]
+            if not isinstance(data, (bytes, bytearray)):
+                continue
+            data = bytes(data)
+            for r in redactors:
+                if not len(r):
+                    continue
+                spans = r.spans(data, with_ids=True)
+                if not spans:
+                    continue
+                report.counts.update(r.count_names(spans))
+                report.fields["extracted-file"] += len(spans)
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    del outputs[name]  # never edit an image's bytes
+                    break
+                data = r.redact_bytes(data)
+                outputs[name] = data

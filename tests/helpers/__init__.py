@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules (kernels, git, the CLI, notebooks, chunkings)."""
