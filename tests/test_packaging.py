@@ -208,6 +208,26 @@ def test_the_demo_without_structlog(blocked_env: dict[str, str], tmp_path: Path)
     assert "  ok: 4 lines leak the token: print, logging, stderr, split write" in lines
 
 
+def test_the_documented_modules_import_without_their_libraries(
+    blocked_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every documented import path but redactor.nbconvert (whose class derives from nbconvert's)
+    imports without the Jupyter stack, and importing them loads no other optional library: each
+    is imported where it is used."""
+    code = """
+        import sys
+        import redactor.logging, redactor.structlog, redactor.jupyter, redactor.spark
+        import redactor.secrets, redactor.secrets.azure, redactor.ipython_extension
+        from redactor import *
+        optional = {"pyspark", "pyarrow", "pandas", "azure", "zstandard", "hyperscan", "tornado"}
+        print(sorted({m.split(".")[0] for m in sys.modules} & optional))
+        print(callable(install), callable(structlog_processor), RedactingFilter.__name__)
+        """
+    result = run([sys.executable, "-c", textwrap.dedent(code)], blocked_env, tmp_path)
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr.decode()
+    assert result.stdout == b"[]\nTrue True RedactingFilter\n"
+
+
 def test_the_nbconvert_integration_names_its_extra(
     blocked_env: dict[str, str], tmp_path: Path
 ) -> None:
