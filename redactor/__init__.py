@@ -7,6 +7,8 @@ integrations live in their own modules and depend only on these.
 
 from __future__ import annotations
 
+import importlib as _importlib
+
 from redactor.engine.default import add_secret, get_redactor, redact, set_redactor
 from redactor.engine.encodings import Encoding, default_encodings, registry
 from redactor.engine.encodings import register as register_encoding
@@ -30,9 +32,7 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'redactor' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+    return getattr(_importlib.import_module(module), name)
 
 
 __all__ = [
@@ -59,15 +59,17 @@ __all__ = [
 ]
 
 
+# The IPython adapter (the folder ipython_extension/, installed as redactor.ipython_extension) is
+# loaded by name when IPython asks for it, like the integrations above: it imports this package,
+# so a static import here would be a cycle, and `import redactor` would pull in the adapter.
+_ADAPTER = "redactor.ipython_extension"
+
+
 def load_ipython_extension(ip: object) -> None:
     """``%load_ext redactor``: hook every output path of this IPython shell or kernel."""
-    from redactor.ipython_extension import load_ipython_extension as load
-
-    load(ip)
+    _importlib.import_module(_ADAPTER).load_ipython_extension(ip)
 
 
 def unload_ipython_extension(ip: object) -> None:
     """``%unload_ext redactor``: restore everything the extension changed."""
-    from redactor.ipython_extension import unload_ipython_extension as unload
-
-    unload(ip)
+    _importlib.import_module(_ADAPTER).unload_ipython_extension(ip)

@@ -385,10 +385,15 @@ _HTML_SCHEMES = (
 _XML_WHITESPACE = {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}  # saxutils.quoteattr
 
 
+# str.translate tables, built once: {ord(char): escape} is what str.maketrans(dict) returns.
+_HTML_TABLES = tuple({ord(c): e for c, e in zip("&<>\"'", scheme)} for scheme in _HTML_SCHEMES)
+_XML_WHITESPACE_TABLE = {ord(c): e for c, e in _XML_WHITESPACE.items()}
+
+
 def _html_partial(v: SecretValue) -> Iterator[str]:
     if v.text is not None:
-        for scheme in _HTML_SCHEMES[:3]:  # html.escape, MarkupSafe (pandas, Jinja)
-            yield v.text.translate(str.maketrans(dict(zip("&<>\"'", scheme))))
+        for table in _HTML_TABLES[:3]:  # html.escape, MarkupSafe (pandas, Jinja)
+            yield v.text.translate(table)
 
 
 @_encoder("html", partial=_html_partial, escaper=True)
@@ -398,11 +403,10 @@ def _html(v: SecretValue) -> Iterator[str]:
     if v.text is None:
         return
     forms: dict[str, None] = {}
-    for scheme in _HTML_SCHEMES:
-        table = str.maketrans(dict(zip("&<>\"'", scheme)))
+    for table in _HTML_TABLES:
         escaped = v.text.translate(table)
         forms[escaped] = None
-        forms[escaped.translate(str.maketrans(_XML_WHITESPACE))] = None
+        forms[escaped.translate(_XML_WHITESPACE_TABLE)] = None
     for form in list(forms):
         forms[form.encode("ascii", "xmlcharrefreplace").decode("ascii")] = None
     yield from forms

@@ -213,7 +213,7 @@ class HyperscanMatcher:
         self._secret_ids = secret_ids
         # Prefixes are looked up by bisection in the sorted patterns (in the caller's units:
         # characters of the text, or bytes), which needs no second automaton.
-        self._sorted = sorted(data) if binary else sorted(keys)
+        self._sorted: list[Any] = sorted(data) if binary else sorted(keys)  # bytes or str
         self._first = frozenset(k[:1] for k in self._sorted)
         # The binding hands literal patterns to Hyperscan as C strings, so one with a NUL byte
         # would be cut short: those few are compiled as expressions of escaped bytes instead.
@@ -259,8 +259,10 @@ class HyperscanMatcher:
             found = self._scan(data)
             ascii_text = True
         else:
+            # A text matcher takes str (the module's docstring). Not checked: on a 100-character
+            # message a cast() or isinstance() would cost ~1% of the whole call (74 ns of 5.2 us).
             ascii_text = text.isascii()
-            data = text.encode("ascii") if ascii_text else _utf8(text)
+            data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
             found = self._scan(data)
         if not found:
             return []

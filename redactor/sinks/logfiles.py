@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from redactor.engine.stream import StreamRedactor
 
@@ -472,10 +472,27 @@ def _json_lines(pieces: Iterator[str], redactor: Redactor, counts: Counter[str])
 # -- one file ---------------------------------------------------------------------------------
 
 
+class _Readable(Protocol):
+    """What a copy reads: a file, an archive member, a codec's reader or a :class:`_Chain`."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class _Writable(Protocol):
+    """What a copy writes: a file, an archive member, a spool or a codec's writer (what zipfile
+    and the codecs need of a stream they are given)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _Chain:
     """A stream's first bytes (already read, to sniff its format) followed by the rest."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: _Readable) -> None:
         self._head = head
         self._rest = rest
 
@@ -498,7 +515,7 @@ class _Chain:
 class _WriteOnly:
     """A stream that can only be written (gzip's writer claims it can seek, backwards fails)."""
 
-    def __init__(self, dest: IO[bytes]) -> None:
+    def __init__(self, dest: _Writable) -> None:
         self._dest = dest
 
     def write(self, data: bytes) -> int:
@@ -507,8 +524,11 @@ class _WriteOnly:
     def flush(self) -> None:
         self._dest.flush()
 
+    def close(self) -> None:
+        """Nothing: ``dest`` belongs to the caller (zipfile never closes a stream it was given)."""
 
-def _head(src: IO[bytes]) -> tuple[bytes, _Chain]:
+
+def _head(src: _Readable) -> tuple[bytes, _Chain]:
     head = b""
     while len(head) < HEAD:
         more = src.read(HEAD - len(head))
@@ -529,9 +549,9 @@ def _inner_name(name: str, kind: str) -> str:
     return name
 
 
-def _codec_reader(kind: str, src: IO[bytes], name: str) -> IO[bytes]:
+def _codec_reader(kind: str, src: IO[bytes], name: str) -> _Readable:
     if kind == "gz":
-        return gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
+        return gzip.GzipFile(fileobj=src, mode="rb")
     if kind == "bz2":
         return bz2.BZ2File(src, "rb")
     if kind in ("xz", "lzma"):
@@ -541,7 +561,7 @@ def _codec_reader(kind: str, src: IO[bytes], name: str) -> IO[bytes]:
     return zstandard.ZstdDecompressor().stream_reader(src, read_across_frames=True, closefd=False)
 
 
-def _codec_writer(kind: str, dest: IO[bytes], head: bytes, inner: str) -> IO[bytes]:
+def _codec_writer(kind: str, dest: _Writable, head: bytes, inner: str) -> _Writable:
     """A writer with the input's settings where its header records them (gzip's name and time,
     bzip2's block size, xz's integrity check, zstd's checksum), so the copy differs only in what
     redaction changes."""
@@ -551,17 +571,18 @@ def _codec_writer(kind: str, dest: IO[bytes], head: bytes, inner: str) -> IO[byt
         return gzip.GzipFile(
             filename=os.path.basename(inner) if has_name else "",
             mode="wb",
-            fileobj=dest,  # type: ignore[arg-type]
+            fileobj=dest,
             mtime=mtime,
         )
     if kind == "bz2":
         level = int(head[3:4]) if head[3:4].isdigit() and head[3:4] != b"0" else 9
         return bz2.BZ2File(dest, "wb", compresslevel=level)
+    # LZMAFile only writes to ``dest`` (typeshed asks for a whole IO[bytes], unlike bz2 and gzip).
     if kind == "xz":
         check = head[7] & 0x0F if len(head) > 7 else lzma.CHECK_CRC64
-        return lzma.LZMAFile(dest, "wb", format=lzma.FORMAT_XZ, check=check)
+        return lzma.LZMAFile(dest, "wb", format=lzma.FORMAT_XZ, check=check)  # type: ignore[arg-type]
     if kind == "lzma":
-        return lzma.LZMAFile(dest, "wb", format=lzma.FORMAT_ALONE)
+        return lzma.LZMAFile(dest, "wb", format=lzma.FORMAT_ALONE)  # type: ignore[arg-type]
     zstandard = _zstandard(inner)
     checksum = len(head) > 4 and head[:4] == b"\x28\xb5\x2f\xfd" and bool(head[4] & 0x04)
     return zstandard.ZstdCompressor(write_checksum=checksum).stream_writer(dest, closefd=False)
@@ -577,14 +598,14 @@ class _Copy:
     spool_dir: str
 
 
-def _copy(src: IO[bytes], dest: IO[bytes], name: str, fmt: str, ctx: _Copy, depth: int) -> None:
+def _copy(src: _Readable, dest: _Writable, name: str, fmt: str, ctx: _Copy, depth: int) -> None:
     """Redact the stream ``src`` into ``dest``: decompressed and compressed again with the same
     codec, an archive rewritten member by member, anything else redacted as bytes."""
     head, stream = _head(src)
     kind = sniff(head, name)
     if kind is None:
         leaf = FileOutcome(name)
-        for piece in _redacted_pieces(stream, ctx.redactor, fmt, leaf):  # type: ignore[arg-type]
+        for piece in _redacted_pieces(stream, ctx.redactor, fmt, leaf):
             dest.write(piece)
         ctx.outcome.records += leaf.records
         ctx.outcome.bytes_in += leaf.bytes_in
@@ -611,7 +632,7 @@ def _member_fmt(name: str, ctx: _Copy) -> str:
     return file_format(name, ctx.option)
 
 
-def _copy_zip(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int) -> None:
+def _copy_zip(src: _Readable, dest: _Writable, name: str, ctx: _Copy, depth: int) -> None:
     """Each member redacted, with the same name, order, compression method, time, attributes and
     comments (the compression level is zipfile's default: a zip does not record it)."""
     # zipfile needs to seek: a file on disk is read where it is, an archive inside another one
@@ -632,7 +653,7 @@ def _copy_zip(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int
         # Inside a codec or another archive, the output cannot seek back to fill in each local
         # header: zipfile then writes data descriptors instead (flag bit 3), as zip tools do.
         out = dest if depth == 0 else _WriteOnly(dest)
-        with zin, zipfile.ZipFile(out, "w") as zout:  # type: ignore[arg-type]
+        with zin, zipfile.ZipFile(out, "w") as zout:
             zout.comment = zin.comment
             for info in zin.infolist():
                 _check_member(info, name)
@@ -664,17 +685,19 @@ def _without_zip64(extra: bytes) -> bytes:
     return out
 
 
-def _copy_tar(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int) -> None:
+def _copy_tar(src: _Readable, dest: _Writable, name: str, ctx: _Copy, depth: int) -> None:
     """Member by member, in order, with names, modes, owners, times, links and PAX headers kept;
     a regular file's content is redacted (so its size may change, and the archive is written
     anew in PAX format, which holds whatever the input's format held)."""
+    # The stream modes ("r|", "w|") only read or only write; typeshed's file protocol for tarfile
+    # also lists seek and tell, which only the random-access modes use: hence the two ignores.
     try:
         # ignore_zeros: archives appended to one another (tar -A, cat a.tar b.tar) are read on,
         # as GNU tar -i does, instead of stopping at the first end-of-archive blocks.
         tin = tarfile.open(fileobj=src, mode="r|", ignore_zeros=True)  # type: ignore[call-overload]
     except tarfile.TarError:
         raise Unsupported(f"{name}: not a readable tar archive (corrupt or truncated)") from None
-    with tin, tarfile.open(fileobj=dest, mode="w|", format=tarfile.PAX_FORMAT) as tout:
+    with tin, tarfile.open(fileobj=dest, mode="w|", format=tarfile.PAX_FORMAT) as tout:  # type: ignore[call-overload]
         for member in tin:
             info = copy.copy(member)
             info.pax_headers = {
@@ -701,7 +724,7 @@ def _copy_tar(src: IO[bytes], dest: IO[bytes], name: str, ctx: _Copy, depth: int
 
 
 def _redacted_pieces(
-    src: IO[bytes], redactor: Redactor, fmt: str, outcome: FileOutcome
+    src: _Readable, redactor: Redactor, fmt: str, outcome: FileOutcome
 ) -> Iterator[bytes]:
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     stream = CountingRedactor(redactor)

@@ -24,8 +24,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool, Instance, List, Unicode
+try:  # the class below derives from nbconvert's, so this module needs it on import
+    from nbconvert.preprocessors import Preprocessor
+    from traitlets import Bool, Instance, List, Unicode
+except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing to import
+    raise ModuleNotFoundError(
+        "redactor.nbconvert needs nbconvert: pip install 'redactor[nbconvert]' "
+        f"({type(exc).__name__}: {exc})",
+        name=exc.name,
+    ) from exc
 
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
