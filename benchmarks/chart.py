@@ -58,7 +58,9 @@ def svg_chart(
     ys = [y for pts in lines.values() for _, y in pts]
     x_lo, x_hi = _decades(min(xs), max(xs))
     y_lo, y_hi = _decades(min(ys), max(ys))
-    legend_w = 250
+    # The legend's width follows its longest name (about 6.6 px a character at 12 px sans-serif).
+    legend_w = 80 + round(6.6 * max(len(name) for name in lines))
+    width = max(width, 560 + legend_w)
     left, right, top, bottom = 80, width - legend_w, 40, height - 60
 
     def px(x: float) -> float:
