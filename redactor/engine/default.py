@@ -67,26 +67,34 @@ _started_listeners: list[Callable[[Redactor | None], None]] = []
 _stopped_listeners: list[Callable[[], None]] = []
 
 
-def _listen(listeners: list, listener: Callable) -> None:
+def _listen(listeners: list, listener: Callable) -> Callable[[], None]:
     with _lock:
         if listener not in listeners:  # a module imported twice registers once
             listeners.append(listener)
 
+    def remove() -> None:
+        with _lock:
+            if listener in listeners:
+                listeners.remove(listener)
 
-def on_secret_added(listener: SecretAdded) -> None:
+    return remove
+
+
+def on_secret_added(listener: SecretAdded) -> Callable[[], None]:
     """Call ``listener(name, value)`` whenever :func:`add_secret` has registered a value, before
-    it returns; an exception the listener raises reaches the caller of :func:`add_secret`."""
-    _listen(_added_listeners, listener)
+    it returns; an exception the listener raises reaches the caller of :func:`add_secret`.
+    Returns a function that removes the listener."""
+    return _listen(_added_listeners, listener)
 
 
-def on_redaction_started(listener: Callable[[Redactor | None], None]) -> None:
-    """Call ``listener(redactor)`` from :func:`redaction_started`."""
-    _listen(_started_listeners, listener)
+def on_redaction_started(listener: Callable[[Redactor | None], None]) -> Callable[[], None]:
+    """Call ``listener(redactor)`` from :func:`redaction_started`; returns its remover."""
+    return _listen(_started_listeners, listener)
 
 
-def on_redaction_stopped(listener: Callable[[], None]) -> None:
-    """Call ``listener()`` from :func:`redaction_stopped`."""
-    _listen(_stopped_listeners, listener)
+def on_redaction_stopped(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener()`` from :func:`redaction_stopped`; returns its remover."""
+    return _listen(_stopped_listeners, listener)
 
 
 def add_secret(value: str | bytes, name: str | None = None) -> bool:

@@ -17,9 +17,11 @@ from redactor.sources.scopes.backend import (
     Scope,
     ScopeInfo,
     SecretInfo,
+    backend_names,
     get_backend,
     validate_name,
 )
+from redactor.sources.scopes.errors import InvalidValueError
 from redactor.sources.scopes.local import BACKEND_LOCAL, LocalStore, default_home
 
 __all__ = [
@@ -61,6 +63,10 @@ def create_scope(
 ) -> ScopeInfo:
     """Record a new scope of ``backend`` after the backend checked ``options``."""
     validate_name(scope, "scope name")
+    if backend not in backend_names():
+        raise InvalidValueError(
+            f"unknown scope backend type {backend!r}: use {' or '.join(backend_names())}"
+        )
     checked = get_backend(backend).check_options(scope, dict(options or {}))
     return get_store().create_scope(scope, backend, checked)
 
