@@ -31,7 +31,8 @@ __all__ = [
     "set_redactor",
 ]
 
-# The local store's key material (redactor.sources.scopes.keys reads them): a master key, a passphrase.
+# The local store's key material, which redactor.sources.scopes.local.keys reads: a master key and
+# a passphrase.
 KEY_MATERIAL_VARS = ("REDACTOR_MASTER_KEY", "REDACTOR_PASSPHRASE")
 
 _default: Redactor | None = None
