@@ -16,6 +16,11 @@ from redactor.engine.matchers import ENGINES, hyperscan_available
 from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
 
+# Imported for its effect: the channel that carries secrets from child processes to the process
+# carrying their output hooks into the default redactor (add_secret, install), which cannot
+# import it (the engine imports nothing above it).
+from redactor.sources import channel as _channel  # noqa: F401
+
 __version__ = "0.1.0"
 
 # Integrations load on first use, so `import redactor` stays cheap for the engine alone.

@@ -6,11 +6,13 @@ so every hook installed in the process redacts it from that moment on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from redactor.engine.redactor import Redactor
 
@@ -18,13 +20,19 @@ __all__ = [
     "KEY_MATERIAL_VARS",
     "add_secret",
     "get_redactor",
+    "on_redaction_started",
+    "on_redaction_stopped",
+    "on_secret_added",
     "redact",
+    "redaction_started",
+    "redaction_stopped",
     "register_key_material",
     "register_once",
     "set_redactor",
 ]
 
-# The local store's key material (redactor.sources.scopes.keys reads them): a master key, a passphrase.
+# The local store's key material, which redactor.sources.scopes.local.keys reads: a master key and
+# a passphrase.
 KEY_MATERIAL_VARS = ("REDACTOR_MASTER_KEY", "REDACTOR_PASSPHRASE")
 
 _default: Redactor | None = None
@@ -51,18 +59,57 @@ def set_redactor(redactor: Redactor) -> Redactor | None:
     return previous
 
 
+# Hooks the layers above register here, so that the engine calls up into them without importing
+# anything above it: the child-process channel (redactor.sources.channel) registers at its import,
+# which `import redactor` performs.
+SecretAdded = Callable[[str, "str | bytes"], None]
+_added_listeners: list[SecretAdded] = []
+_started_listeners: list[Callable[[Redactor | None], None]] = []
+_stopped_listeners: list[Callable[[], None]] = []
+
+
+def _listen(listeners: list, listener: Callable) -> Callable[[], None]:
+    with _lock:
+        if listener not in listeners:  # a module imported twice registers once
+            listeners.append(listener)
+
+    def remove() -> None:
+        with _lock:
+            if listener in listeners:
+                listeners.remove(listener)
+
+    return remove
+
+
+def on_secret_added(listener: SecretAdded) -> Callable[[], None]:
+    """Call ``listener(name, value)`` whenever :func:`add_secret` has registered a value, before
+    it returns; an exception the listener raises reaches the caller of :func:`add_secret`.
+    Returns a function that removes the listener."""
+    return _listen(_added_listeners, listener)
+
+
+def on_redaction_started(listener: Callable[[Redactor | None], None]) -> Callable[[], None]:
+    """Call ``listener(redactor)`` from :func:`redaction_started`; returns its remover."""
+    return _listen(_started_listeners, listener)
+
+
+def on_redaction_stopped(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener()`` from :func:`redaction_stopped`; returns its remover."""
+    return _listen(_stopped_listeners, listener)
+
+
 def add_secret(value: str | bytes, name: str | None = None) -> bool:
     """Register a secret with the process-wide redactor.
 
     In a child of a process that carries its output (a kernel with the extension loaded,
-    ``redactor run``), the carrier's redactor is told too before this returns; raises
-    :class:`redactor.sources.channel.ChannelError` if that carrier is alive and does not confirm.
+    ``redactor run``), the carrier's redactor is told too before this returns (the listeners of
+    :func:`on_secret_added`); raises :class:`redactor.sources.channel.ChannelError` if that
+    carrier is alive and does not confirm.
     """
     held = get_redactor().add(value, name)
     if held:
-        from redactor.sources.channel import announce
-
-        announce(name or "<unnamed>", value)
+        for listener in list(_added_listeners):
+            listener(name or "<unnamed>", value)
     return held
 
 
@@ -135,26 +182,23 @@ def register_key_material(
 
 def redaction_started(redactor: Redactor | None = None) -> None:
     """What every hook does when it starts (:func:`redactor.install`): register the store's key
-    material and open the channel through which child processes register what they fetch."""
-    from redactor.sources.channel import open_for_install
-
+    material and call the :func:`on_redaction_started` listeners (the channel opens the socket
+    through which child processes register what they fetch)."""
     register_key_material(redactor)
-    open_for_install(redactor)
+    for listener in list(_started_listeners):
+        listener(redactor)
 
 
 def redaction_stopped() -> None:
-    """Undo :func:`redaction_started`'s channel (the registered values stay)."""
-    from redactor.sources.channel import close_for_install
-
-    close_for_install()
+    """Undo :func:`redaction_started` (the :func:`on_redaction_stopped` listeners: the channel
+    closes); the registered values stay."""
+    for listener in list(_stopped_listeners):
+        listener()
 
 
 def _key_notations(text: str) -> list[str]:
     """The master key in the other notations it may be given or shown in (hex either case,
     base64 standard or URL-safe, padded or not): the same 32 bytes however they are written."""
-    import base64
-    import binascii
-
     key = b""
     if len(text) == 64:
         try:

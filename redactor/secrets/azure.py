@@ -1,9 +1,11 @@
 """The documented import path; the implementation lives in ``redactor.sources.scopes.azure``."""
 
 from redactor.sources.scopes.azure import (
+    BACKEND_AZURE_KEYVAULT,
     ENV_CA_BUNDLE,
     ENV_CACHE_TTL,
     ENV_VERIFY_CHALLENGE_RESOURCE,
+    AzureKeyVaultBackend,
     KeyVaultScope,
     clear_cache,
     configure,
@@ -12,9 +14,11 @@ from redactor.sources.scopes.azure import (
 )
 
 __all__ = [
+    "BACKEND_AZURE_KEYVAULT",
     "ENV_CACHE_TTL",
     "ENV_CA_BUNDLE",
     "ENV_VERIFY_CHALLENGE_RESOURCE",
+    "AzureKeyVaultBackend",
     "KeyVaultScope",
     "clear_cache",
     "configure",

@@ -28,20 +28,31 @@ POSIX only: without ``AF_UNIX`` no carrier starts and nothing is sent.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import hashlib
 import os
 import selectors
 import shutil
+import signal
 import socket
 import stat
 import struct
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable
+
+from redactor.engine.default import (
+    on_redaction_started,
+    on_redaction_stopped,
+    on_secret_added,
+    register_once,
+)
+from redactor.engine.redactor import Redactor, RedactorWarning
 
 __all__ = [
     "ENV_CHANNEL",
@@ -123,8 +134,6 @@ _STALE_EMPTY_SECONDS = 60.0
 def _sweep_stale(base: str, keep: str) -> None:
     """Remove this user's channel directories whose carrier died without cleaning up (a kernel
     killed with SIGKILL): their socket refuses connections. Best effort, never raises."""
-    import time
-
     try:
         names = [n for n in os.listdir(base) if n.startswith(_PREFIX)]
     except OSError:
@@ -289,7 +298,6 @@ def start_carrier(register: Register | None = None, *, export: bool = True) -> C
     if not hasattr(socket, "AF_UNIX") or os.name != "posix":
         return None
     if register is None:
-        from redactor.engine.default import register_once
 
         def register(name: str, value: str | bytes) -> bool:
             return register_once(value, name)
@@ -297,8 +305,6 @@ def start_carrier(register: Register | None = None, *, export: bool = True) -> C
     try:
         return Carrier(register, export=export)
     except OSError as exc:
-        from redactor.engine.redactor import RedactorWarning
-
         warnings.warn(
             "redactor: cannot open the channel for child processes "
             f"({exc.strerror or type(exc).__name__}); secrets fetched only in a child process "
@@ -312,7 +318,7 @@ def start_carrier(register: Register | None = None, *, export: bool = True) -> C
 _for_install: Carrier | None = None
 
 
-def open_for_install(redactor: object = None) -> None:
+def open_for_install(redactor: Redactor | None = None) -> None:
     """:func:`redactor.install` carries its children's output (``fd=True``) and prints what its
     workers return: open a channel for it, unless this process already serves one (a kernel)."""
     global _for_install
@@ -321,10 +327,10 @@ def open_for_install(redactor: object = None) -> None:
             return
     register: Register | None = None
     if redactor is not None:
-        from redactor.engine.default import register_once
+        chosen = redactor
 
         def register(name: str, value: str | bytes) -> bool:
-            return register_once(value, name, redactor)  # type: ignore[arg-type]
+            return register_once(value, name, chosen)
 
     _for_install = start_carrier(register)
 
@@ -340,8 +346,6 @@ def _start_without_signals(thread: threading.Thread) -> None:
     """Start ``thread`` with every signal blocked, so that signals keep going to the threads that
     wait for them (``redactor run`` collects its signals with ``sigtimedwait``; ipykernel's main
     thread takes SIGINT as an interrupt)."""
-    import signal
-
     if not hasattr(signal, "pthread_sigmask"):
         thread.start()
         return
@@ -360,8 +364,6 @@ def _register_atexit() -> None:
     if _atexit_done:
         return
     _atexit_done = True
-    import atexit
-
     atexit.register(_close_all)
 
 
@@ -567,8 +569,6 @@ def _send_once(path: str, name: str, value: str | bytes) -> None:
         first = path not in _gone
         _gone.add(path)
     if first:
-        from redactor.engine.redactor import RedactorWarning
-
         warnings.warn(
             f"redactor: the process that carried this output is gone ({ENV_CHANNEL}={path} "
             "no longer answers); secrets fetched here are redacted only in this process",
@@ -601,3 +601,10 @@ def announce(name: str, value: str | bytes) -> None:
     if path is None or not hasattr(socket, "AF_UNIX"):
         return
     _send_once(path, name, value)
+
+
+# The engine's default redactor calls up into the channel through these hooks (the engine imports
+# nothing above it): `redactor.add_secret` announces, `redactor.install` opens and closes.
+on_secret_added(announce)
+on_redaction_started(open_for_install)
+on_redaction_stopped(close_for_install)

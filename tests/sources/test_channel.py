@@ -302,6 +302,43 @@ def test_no_channel_no_sending(monkeypatch: pytest.MonkeyPatch, fresh_redactor: 
     assert redactor.add_secret(VALUE, "plain") is True
 
 
+def test_the_engine_reaches_the_channel_only_through_its_hooks(
+    monkeypatch: pytest.MonkeyPatch, fresh_redactor: Redactor
+) -> None:
+    """engine.default imports nothing above it: add_secret calls its listeners, the channel
+    being one (registered when `import redactor` imports it); a listener's error reaches the
+    caller after the value is held."""
+    from redactor.engine import default
+
+    monkeypatch.delenv(_channel.ENV_CHANNEL, raising=False)
+    heard: list[tuple[str, str | bytes]] = []
+
+    def listener(name: str, value: str | bytes) -> None:
+        heard.append((name, value))
+        if name == "fails":
+            raise _channel.ChannelError("the carrier did not confirm")
+
+    remove = default.on_secret_added(listener)
+    try:
+        assert default.on_secret_added(listener) is not None  # registered once only
+        assert redactor.add_secret(VALUE, "heard") is True
+        with pytest.raises(_channel.ChannelError, match="did not confirm"):
+            redactor.add_secret(VALUE + "-2", "fails")
+        with pytest.warns(RedactorWarning, match="too short"):
+            assert redactor.add_secret("short", "too-short") is False  # refused: nobody told
+    finally:
+        remove()
+    redactor.add_secret(VALUE + "-3", "after")
+    assert heard == [("heard", VALUE), ("fails", VALUE + "-2")]
+    assert fresh_redactor.secret_names == ["heard", "fails", "after"]
+    # whoever imports the engine has imported the package root, which wires the channel in
+    code = "import sys, redactor.engine.default; print('redactor.sources.channel' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.stdout, result.stderr) == ("True\n", "")
+
+
 # -- who may talk -----------------------------------------------------------------------------
 
 

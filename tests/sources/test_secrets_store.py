@@ -34,8 +34,8 @@ from redactor.sources.scopes import (
     TamperedError,
     WrongMasterKeyError,
 )
-from redactor.sources.scopes import keys as _keys
-from redactor.sources.scopes.store import MAX_SECRETS_PER_SCOPE, MAX_VALUE_BYTES
+from redactor.sources.scopes.local import MAX_SECRETS_PER_SCOPE, MAX_VALUE_BYTES
+from redactor.sources.scopes.local import keys as _keys
 
 VALUE = "s3cr3t-Value-that-must-never-leak"
 HEX_KEY = "11" * 32

@@ -1,10 +1,14 @@
 """Secret scopes: where secret values come from, and ``dbutils.secrets`` to read them.
 
-Two kinds of scope, as in Databricks, listed in one local store (``REDACTOR_HOME``):
+Every scope is recorded in one local store (``REDACTOR_HOME``) with its backend type, as in
+Databricks; the backend holds the values:
 
-- local ("DATABRICKS") scopes, whose values are encrypted in the store itself
-  (:class:`~redactor.sources.scopes.store.LocalStore`);
-- Azure Key Vault-backed scopes, whose values are read from the vault (:mod:`.azure`).
+- ``DATABRICKS`` (local) scopes: values encrypted in the store itself (:mod:`.local`);
+- ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`).
+
+Backends implement one interface (:mod:`.backend`) and are registered here by type; the
+functions below (:mod:`.access`) go through whichever backend holds a scope. A new backend is
+one module and one :func:`register_backend` line below.
 
 ``from redactor import dbutils`` then ``dbutils.secrets.get(scope="kv-scope", key="sql-db-user")``
 returns the value after registering it with the process-wide redactor as ``kv-scope/sql-db-user``,
@@ -14,10 +18,28 @@ registering them; they serve the CLI and :mod:`redactor.sources`.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
+from redactor.sources.scopes.access import (
+    create_scope,
+    delete_secret,
+    get_secret,
+    get_store,
+    list_scopes,
+    list_secrets,
+    open_scope,
+    put_secret,
+    scope_items,
+)
+from redactor.sources.scopes.azure import BACKEND_AZURE_KEYVAULT, AzureKeyVaultBackend
+from redactor.sources.scopes.backend import (
+    Scope,
+    ScopeBackend,
+    ScopeInfo,
+    SecretInfo,
+    backend_names,
+    get_backend,
+    register_backend,
+    validate_name,
+)
 from redactor.sources.scopes.dbutils import (
     DBUtils,
     SecretMetadata,
@@ -42,32 +64,36 @@ from redactor.sources.scopes.errors import (
     TamperedError,
     WrongMasterKeyError,
 )
-from redactor.sources.scopes.store import (
-    BACKEND_AZURE_KEYVAULT,
+from redactor.sources.scopes.local import (
     BACKEND_LOCAL,
     MAX_SECRETS_PER_SCOPE,
     MAX_VALUE_BYTES,
+    LocalBackend,
     LocalStore,
-    ScopeInfo,
-    SecretInfo,
     default_home,
-    validate_name,
 )
+from redactor.sources.scopes.local.keys import ENV_MASTER_KEY, ENV_PASSPHRASE, parse_master_key
 
 __all__ = [
     "BACKEND_AZURE_KEYVAULT",
     "BACKEND_LOCAL",
+    "ENV_MASTER_KEY",
+    "ENV_PASSPHRASE",
     "MAX_SECRETS_PER_SCOPE",
     "MAX_VALUE_BYTES",
+    "AzureKeyVaultBackend",
     "BackendError",
     "DBUtils",
     "InvalidNameError",
     "InvalidValueError",
     "LimitExceededError",
+    "LocalBackend",
     "LocalStore",
     "MasterKeyError",
     "NewerFormatError",
     "ReadOnlyScopeError",
+    "Scope",
+    "ScopeBackend",
     "ScopeExistsError",
     "ScopeInfo",
     "ScopeNotFoundError",
@@ -81,71 +107,24 @@ __all__ = [
     "StoreCorruptError",
     "TamperedError",
     "WrongMasterKeyError",
+    "backend_names",
+    "create_scope",
     "dbutils",
     "default_home",
+    "delete_secret",
+    "get_backend",
     "get_secret",
     "get_store",
     "list_scopes",
     "list_secrets",
+    "open_scope",
+    "parse_master_key",
+    "put_secret",
+    "register_backend",
     "scope_items",
     "validate_name",
 ]
 
-_store_lock = threading.Lock()
-_store: LocalStore | None = None
-
-
-def get_store(home: Path | str | None = None) -> LocalStore:
-    """The store in ``home`` (default: ``REDACTOR_HOME`` as it is now), kept per process so the
-    data key is unwrapped once."""
-    global _store
-    path = Path(home).expanduser() if home is not None else default_home()
-    with _store_lock:
-        if _store is None or _store.home != path:
-            _store = LocalStore(path)
-        return _store
-
-
-def _keyvault(info: ScopeInfo):  # -> azure.KeyVaultScope
-    from redactor.sources.scopes.azure import KeyVaultScope
-
-    url = info.options.get("dns_name")
-    if not url:
-        raise SecretsError(f"scope {info.name!r} is Key Vault-backed but records no DNS name")
-    return KeyVaultScope(info.name, url, info.options.get("resource_id"))
-
-
-def get_secret(scope: str, key: str) -> str | bytes:
-    """The value of ``scope/key`` from whichever backend holds the scope (not registered)."""
-    validate_name(scope, "scope name")
-    validate_name(key, "secret key")
-    store = get_store()
-    info = store.get_scope(scope)
-    if info.backend == BACKEND_AZURE_KEYVAULT:
-        return _keyvault(info).get(key)
-    return store.get_secret(scope, key)
-
-
-def list_secrets(scope: str) -> list[SecretInfo]:
-    """Keys and last-updated times of a scope (never values)."""
-    store = get_store()
-    info = store.get_scope(scope)
-    if info.backend == BACKEND_AZURE_KEYVAULT:
-        return _keyvault(info).list()
-    return store.list_secrets(scope)
-
-
-def list_scopes() -> list[ScopeInfo]:
-    return get_store().list_scopes()
-
-
-def scope_items(scope: str) -> Iterator[tuple[str, str | bytes]]:
-    """Every ``(key, value)`` of a scope, for ``--scope``; all fetched before the first is yielded,
-    so an error never leaves a caller with part of a scope."""
-    store = get_store()
-    info = store.get_scope(scope)
-    if info.backend == BACKEND_AZURE_KEYVAULT:
-        items: list[tuple[str, str | bytes]] = list(_keyvault(info).items())
-    else:
-        items = store.items(scope)
-    yield from items
+# The backends, by the type the catalogue records; the local store first (the default).
+register_backend(LocalBackend())
+register_backend(AzureKeyVaultBackend())

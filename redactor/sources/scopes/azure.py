@@ -30,27 +30,35 @@ Configuration (environment variables; the defaults are the secure production set
 
 from __future__ import annotations
 
+import builtins
 import math
 import os
 import re
 import threading
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from redactor.sources.scopes.backend import Scope, ScopeBackend, ScopeInfo, SecretInfo
 from redactor.sources.scopes.errors import (
     BackendError,
     InvalidNameError,
     InvalidValueError,
     SecretDisabledError,
     SecretNotFoundError,
+    SecretsError,
 )
-from redactor.sources.scopes.store import SecretInfo
+
+if TYPE_CHECKING:
+    from redactor.sources.scopes.local.store import LocalStore
 
 __all__ = [
+    "BACKEND_AZURE_KEYVAULT",
     "ENV_CACHE_TTL",
     "ENV_CA_BUNDLE",
     "ENV_VERIFY_CHALLENGE_RESOURCE",
+    "AzureKeyVaultBackend",
     "KeyVaultScope",
     "clear_cache",
     "configure",
@@ -58,6 +66,7 @@ __all__ = [
     "validate_vault_url",
 ]
 
+BACKEND_AZURE_KEYVAULT = "AZURE_KEYVAULT"
 ENV_CA_BUNDLE = "REDACTOR_AZURE_CA_BUNDLE"
 ENV_VERIFY_CHALLENGE_RESOURCE = "REDACTOR_AZURE_VERIFY_CHALLENGE_RESOURCE"
 ENV_CACHE_TTL = "REDACTOR_AZURE_CACHE_TTL"
@@ -171,13 +180,55 @@ def _first_line(exc: BaseException) -> str:
     return line if len(line) <= 300 else line[:300] + "..."
 
 
-class KeyVaultScope:
+class AzureKeyVaultBackend(ScopeBackend):
+    """Scopes whose values are secrets of an Azure Key Vault, read-only as in Databricks."""
+
+    name = BACKEND_AZURE_KEYVAULT
+    title = "Azure Key Vault"
+    read_only = True
+    change_hint = "change its secrets in the vault"
+
+    def open(self, info: ScopeInfo, store: LocalStore) -> KeyVaultScope:
+        url = info.options.get("dns_name")
+        if not url:
+            raise SecretsError(f"scope {info.name!r} is Key Vault-backed but records no DNS name")
+        return KeyVaultScope(info.name, url, info.options.get("resource_id"), backend=self)
+
+    def check_options(self, scope: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``dns_name`` (required: the vault's https:// base URL) and ``resource_id``."""
+        unknown = sorted(set(options) - {"dns_name", "resource_id"})
+        if unknown:
+            raise InvalidValueError(
+                f"an {self.name} scope takes dns_name and resource_id, not {', '.join(unknown)}"
+            )
+        if not options.get("dns_name"):
+            raise InvalidValueError(
+                f"an {self.name} scope needs a DNS name such as https://VAULT.vault.azure.net/"
+            )
+        checked: dict[str, Any] = {"dns_name": validate_vault_url(str(options["dns_name"]))}
+        if options.get("resource_id"):
+            checked["resource_id"] = str(options["resource_id"])
+        return checked
+
+
+class KeyVaultScope(Scope):
     """One Key Vault-backed scope: ``name`` (as created) and ``vault_url``."""
 
-    def __init__(self, name: str, vault_url: str, resource_id: str | None = None) -> None:
-        self.name = name
+    def __init__(
+        self,
+        name: str,
+        vault_url: str,
+        resource_id: str | None = None,
+        *,
+        backend: AzureKeyVaultBackend | None = None,
+    ) -> None:
         self.vault_url = validate_vault_url(vault_url)
         self.resource_id = resource_id
+        options = {"dns_name": self.vault_url}
+        if resource_id:
+            options["resource_id"] = resource_id
+        backend = backend or AzureKeyVaultBackend()  # stateless: any instance serves
+        super().__init__(backend, ScopeInfo(name, backend.name, options))
 
     def __repr__(self) -> str:
         return f"KeyVaultScope({self.name!r}, {self.vault_url!r})"
@@ -272,7 +323,7 @@ class KeyVaultScope:
                 _cache[ident] = (value, now + ttl)
         return value
 
-    def _properties(self) -> list[Any]:
+    def _properties(self) -> builtins.list[Any]:
         from azure.core.exceptions import AzureError
 
         try:
@@ -282,7 +333,7 @@ class KeyVaultScope:
         except (AzureError, ValueError) as exc:
             raise self._error(exc, None) from None
 
-    def list(self) -> list[SecretInfo]:
+    def list(self) -> builtins.list[SecretInfo]:
         """Names and last-updated times of the vault's enabled secrets (never values)."""
         out = []
         for p in self._properties():
@@ -290,9 +341,9 @@ class KeyVaultScope:
             out.append(SecretInfo(p.name, int(updated.timestamp() * 1000) if updated else 0))
         return sorted(out, key=lambda s: s.key.lower())
 
-    def items(self) -> list[tuple[str, str]]:
+    def items(self) -> builtins.list[tuple[str, str | bytes]]:
         """Every enabled secret's ``(name, value)``; a secret disabled meanwhile is skipped."""
-        out = []
+        out: builtins.list[tuple[str, str | bytes]] = []
         for info in self.list():
             try:
                 out.append((info.key, self.get(info.key)))

@@ -3,15 +3,20 @@
 Every value ``get``/``getBytes`` returns is first registered with the process-wide redactor
 (:func:`redactor.get_redactor`) as ``scope/key``, so any installed hook redacts it from the moment
 the caller holds it; in a child of a kernel or of ``redactor run`` it is registered with that
-carrier's redactor as well (see :mod:`redactor.sources.channel`) before it is returned. Return types and helper types follow the Databricks SDK: ``list`` gives
-``SecretMetadata(key=...)`` items, ``listScopes`` gives ``SecretScope(name=...)`` items with
-``getName()``.
+carrier's redactor as well (see :mod:`redactor.sources.channel`) before it is returned. Return
+types and helper types follow the Databricks SDK: ``list`` gives ``SecretMetadata(key=...)``
+items, ``listScopes`` gives ``SecretScope(name=...)`` items with ``getName()``.
 """
 
 from __future__ import annotations
 
 import builtins
 from typing import NamedTuple
+
+from redactor.engine.default import register_once
+from redactor.sources.channel import ChannelError, announce
+from redactor.sources.scopes.access import get_secret, list_scopes, list_secrets
+from redactor.sources.scopes.errors import SecretsError
 
 __all__ = ["DBUtils", "SecretMetadata", "SecretScope", "SecretsUtil", "dbutils"]
 
@@ -50,10 +55,6 @@ _METHOD_HELP = {
 def _register(name: str, value: str | bytes) -> None:
     """Register with this process's redactor, then with the redactor of the process carrying
     this one's output (a kernel or ``redactor run`` this is a child of), before returning."""
-    from redactor.engine.default import register_once
-    from redactor.sources.channel import ChannelError, announce
-    from redactor.sources.scopes.errors import SecretsError
-
     if not register_once(value, name):
         return  # refused as too short, with a warning: no redactor anywhere will hold it
     try:
@@ -73,8 +74,6 @@ class SecretsUtil:
 
     def get(self, scope: str, key: str) -> str:
         """The value of ``scope/key`` as text, registered for redaction before it is returned."""
-        from redactor.sources.scopes import SecretsError, get_secret
-
         _check_args(scope, key)
         value = get_secret(scope, key)
         if isinstance(value, bytes):
@@ -92,8 +91,6 @@ class SecretsUtil:
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """The value of ``scope/key`` as bytes (text is UTF-8 encoded), registered first."""
-        from redactor.sources.scopes import get_secret
-
         _check_args(scope, key)
         value = get_secret(scope, key)
         data = value.encode("utf-8") if isinstance(value, str) else value
@@ -102,16 +99,12 @@ class SecretsUtil:
 
     def list(self, scope: str) -> builtins.list[SecretMetadata]:
         """The keys in ``scope`` (never values)."""
-        from redactor.sources.scopes import list_secrets
-
         if not isinstance(scope, str):
             raise TypeError(f"scope must be a str, not {type(scope).__name__}")
         return [SecretMetadata(s.key) for s in list_secrets(scope)]
 
     def listScopes(self) -> builtins.list[SecretScope]:
-        """Every scope, local and Key Vault-backed."""
-        from redactor.sources.scopes import list_scopes
-
+        """Every scope, whatever its backend."""
         return [SecretScope(s.name) for s in list_scopes()]
 
     def help(self, method: str | None = None) -> None:
