@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
 from redactor import __version__
+from redactor.cli.errors import report_error, report_warning
+from redactor.errors import RedactorError
 
 # verb -> module under redactor.cli.commands, in the order `--help` lists them
 COMMANDS = {
@@ -42,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     # Our warnings name secrets, never values: print them plainly, without source lines.
-    print(f"redactor: warning: {message}", file=sys.stderr)
+    report_warning(str(message))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,12 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
+    except RedactorError as exc:
+        # The one place where the project's errors become a message: they never hold a value
+        # (nor does their chain: sources raise them `from None` around third-party errors).
+        report_error(str(exc))
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # A closed downstream pipe (`redactor ... | head`) ends quietly, as with `cat`.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

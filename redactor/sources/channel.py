@@ -43,6 +43,8 @@ import threading
 import warnings
 from collections.abc import Callable
 
+from redactor.errors import SourceError
+
 __all__ = [
     "ENV_CHANNEL",
     "ENV_TIMEOUT",
@@ -74,7 +76,7 @@ ACK_FAILED = b"\x02"  # it could not register or forward it
 Register = Callable[[str, "str | bytes"], bool]
 
 
-class ChannelError(RuntimeError):
+class ChannelError(SourceError, RuntimeError):
     """A carrier is alive but did not confirm that it holds a value (never names the value)."""
 
 

@@ -27,7 +27,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from redactor.cli.errors import fail
+from redactor.cli.options import add_source_arguments
+from redactor.config import Settings, settings_from_args
+from redactor.errors import CommandError, NotebookSinkError
+from redactor.sources import load_secrets
 
 if TYPE_CHECKING:
     from redactor import Redactor
@@ -40,8 +43,6 @@ PROGRESS_MIN_FILES = 10
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sources import add_source_arguments
-
     p = subparsers.add_parser(
         "scrub",
         help="remove secret values from saved notebooks, keeping their outputs",
@@ -118,7 +119,7 @@ class FileResult:
         return out
 
 
-class ChangedMeanwhile(OSError):
+class ChangedMeanwhile(NotebookSinkError, OSError):
     """The file was modified between our read and our write (an editor saved it)."""
 
 
@@ -388,31 +389,25 @@ def _summary_line(s: dict[str, int], check: bool) -> str:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes]], Any, Any]:
-    """The accepted secrets, the source settings and the redactor; fails closed (see sources)."""
-    from redactor.sources import config_from_args, load_secrets
-
-    cfg = config_from_args(args)
+def _load_secrets(
+    args: argparse.Namespace,
+) -> tuple[list[tuple[str, str | bytes]], Settings, Redactor]:
+    """The accepted secrets, the settings and the redactor; fails closed (see sources)."""
+    cfg = settings_from_args(args)
     items, redactor = load_secrets(cfg)
     return items, cfg, redactor
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor import EngineUnavailable
-    from redactor.sources import ConfigError
-    from redactor.sources.scopes import SecretsError
-
     if not args.stdin and not args.paths:
-        return fail("no notebook given: pass one or more PATHs (or --stdin)")
+        raise CommandError("no notebook given: pass one or more PATHs (or --stdin)")
     if args.stdin and args.paths:
-        return fail("--stdin reads one notebook from stdin: do not pass PATHs as well")
-    try:
-        # Built here once so that warnings (too short secrets, by name) appear once. Sources
-        # that give nothing stop the run here (exit 2) before any file is read or written:
-        # a hook that passes with nothing to redact would commit the secrets it exists to stop.
-        items, cfg, redactor = _load_secrets(args)
-    except (ConfigError, SecretsError, ValueError, EngineUnavailable) as exc:  # no value in them
-        return fail(str(exc))
+        raise CommandError("--stdin reads one notebook from stdin: do not pass PATHs as well")
+    # Built here once so that warnings (too short secrets, by name) appear once. Sources that
+    # give nothing stop the run here (exit 2, a RedactorError for the one handler in main) before
+    # any file is read or written: a hook that passes with nothing to redact would commit the
+    # secrets it exists to stop.
+    items, cfg, redactor = _load_secrets(args)
     if not len(redactor):
         print(
             "redactor: warning: the configured sources hold no secret value; nothing to redact "
@@ -432,7 +427,7 @@ def run(args: argparse.Namespace) -> int:
             files,
             items,
             min_length=cfg.min_length,
-            encodings=cfg.encodings,
+            encodings=None if cfg.encodings is None else list(cfg.encodings),
             engine=cfg.engine,
             check=args.check,
             fix_sources=args.fix_sources,
@@ -480,7 +475,7 @@ def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
         new, report = scrub_data(data, redactor, args.fix_sources)
     except NotebookError as exc:
         # Nothing on stdout: as a git filter this fails `git add` instead of staging a secret.
-        return fail(f"{name}: {exc}")
+        raise CommandError(f"{name}: {exc}") from None
     result = FileResult(
         name, ("would-scrub" if args.check else "scrubbed") if report.changed else "unchanged"
     )
