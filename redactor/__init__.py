@@ -13,6 +13,7 @@ from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
 from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.errors import RedactorError
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "EngineUnavailable",
     "RedactingFilter",
     "Redactor",
+    "RedactorError",
     "RedactorWarning",
     "StreamRedactor",
     "add_secret",

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import SCRIPT as REDACTOR
 from helpers.git import GIT_IDENTITY
 from helpers.nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +31,6 @@ from redactor.sources import ConfigError, SourceConfig, build_redactor
 # The checkout whose code is imported (this worktree, or another one's when run from there).
 ROOT = Path(redactor.__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-REDACTOR = str(Path(sys.executable).parent / "redactor")
 TIMEOUT = 120
 PATTERN = "REDACTOR_FC_*_TOKEN"
 VARIABLE = "REDACTOR_FC_API_TOKEN"
