@@ -25,16 +25,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from redactor import Redactor
 from redactor.cli.options import add_source_arguments
 from redactor.config import Settings, settings_from_args
 from redactor.errors import CommandError, NotebookSinkError
+from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
 from redactor.sources import load_secrets
-
-if TYPE_CHECKING:
-    from redactor import Redactor
-    from redactor.sinks.notebook import ScrubReport
 
 # Below this many files (or bytes) a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 8
@@ -159,7 +157,6 @@ def atomic_write(path: Path, data: bytes, expect_mtime_ns: int | None = None) ->
 
 def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[bytes, ScrubReport]:
     """Scrub the bytes of one ``.ipynb`` file. Raises ``NotebookError`` for anything else."""
-    from redactor.sinks.notebook import NotebookError, scrub_text
 
     if not data or data.isspace():
         raise NotebookError("empty file, not a notebook")
@@ -175,7 +172,6 @@ def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[byte
 
 def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool) -> FileResult:
     """Scrub one file in place (or only look, with ``check``)."""
-    from redactor.sinks.notebook import NotebookError
 
     name = str(path)
     try:
@@ -209,7 +205,6 @@ def _init_worker(
     items: list[tuple[str, str | bytes]], min_length: int, encodings: Any, engine: str | None
 ) -> None:
     global _worker_redactor
-    from redactor import Redactor
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
@@ -242,7 +237,6 @@ def scrub_files(
     jobs: int = 0,
 ) -> Iterator[FileResult]:
     """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path."""
-    from redactor import Redactor
 
     if jobs <= 0:
         total = 0
@@ -467,8 +461,6 @@ def _print_text(result: FileResult, quiet: bool) -> None:
 
 
 def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
-    from redactor.sinks.notebook import NotebookError
-
     name = args.stdin_name
     data = sys.stdin.buffer.read()
     try:

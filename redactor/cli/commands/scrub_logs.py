@@ -32,23 +32,25 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from redactor.cli.errors import report_warning
 from redactor.cli.options import add_source_arguments
 from redactor.config import settings_from_args
 from redactor.errors import CommandError
+from redactor.sinks.logfiles import (
+    FORMATS,
+    FileOutcome,
+    Unsupported,
+    list_log_files,
+    scrub_log_file,
+)
+from redactor.sinks.spark import scrub_files
 from redactor.sources import build_redactor
-
-if TYPE_CHECKING:
-    from redactor.sinks.logfiles import FileOutcome
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sinks.logfiles import FORMATS
-
     p = subparsers.add_parser(
         "scrub-logs",
         help="write redacted copies of a folder of logs (optionally on Spark)",
@@ -213,15 +215,12 @@ def _report(
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.sinks.logfiles import list_log_files, scrub_log_file
-
     redactor = build_redactor(settings_from_args(args))
     if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
         report_warning(
             "the configured sources hold no secret value; the copies are not redacted (allowed "
             "by allow-empty)"
         )
-    from redactor.sinks.logfiles import Unsupported
 
     refused: list[str] | None = [] if args.skip_unsupported else None
     try:
@@ -241,7 +240,6 @@ def run(args: argparse.Namespace) -> int:
             import pyarrow  # noqa: F401  (the executors need it too)
             from pyspark.sql import SparkSession  # noqa: F401
 
-            from redactor.sinks.spark import scrub_files
         except ImportError:
             raise CommandError(
                 "--spark needs pyspark and pyarrow: pip install 'redactor[spark]'"

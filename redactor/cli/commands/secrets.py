@@ -14,7 +14,18 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from redactor.engine.redactor import DEFAULT_MIN_LENGTH
 from redactor.errors import CommandError
+from redactor.sources.scopes import (
+    MAX_VALUE_BYTES,
+    ReadOnlyScopeError,
+    get_store,
+    list_scopes,
+    list_secrets,
+    validate_name,
+)
+from redactor.sources.scopes.azure import validate_vault_url
+from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
 
 BACKEND_TYPES = ("DATABRICKS", "AZURE_KEYVAULT")
 KEY_SOURCES = ("file", "env", "passphrase")
@@ -219,12 +230,8 @@ def _create_scope(args: argparse.Namespace) -> int:
         )
 
     def body() -> int:
-        from redactor.sources.scopes import get_store, validate_name
-
         validate_name(scope, "scope name")
         if backend == "AZURE_KEYVAULT":
-            from redactor.sources.scopes.azure import validate_vault_url
-
             if not dns_name:
                 raise CommandError(
                     "an AZURE_KEYVAULT scope needs --dns-name https://VAULT.vault.azure.net/"
@@ -246,8 +253,6 @@ def _create_scope(args: argparse.Namespace) -> int:
 
 def _list_scopes(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import list_scopes
-
         scopes = list_scopes()
         if args.output == "json":
             out = []
@@ -269,8 +274,6 @@ def _list_scopes(args: argparse.Namespace) -> int:
 
 def _delete_scope(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-
         get_store().delete_scope(args.scope)
         return 0
 
@@ -281,8 +284,6 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
     """The value to store, or None after reporting an error."""
     import base64
     import binascii
-
-    from redactor.sources.scopes import MAX_VALUE_BYTES
 
     if args.string_value is not None:
         _warn(ARGV_WARNING.format(flag="--string-value"))
@@ -324,9 +325,6 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
 
 def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.engine.redactor import DEFAULT_MIN_LENGTH
-        from redactor.sources.scopes import ReadOnlyScopeError, get_store, validate_name
-
         validate_name(args.scope, "scope name")
         validate_name(args.key, "secret key")
         store = get_store()
@@ -354,8 +352,6 @@ def _put_secret(args: argparse.Namespace) -> int:
 
 def _list_secrets(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import list_secrets
-
         secrets = list_secrets(args.scope)
         if args.output == "json":
             print(
@@ -381,8 +377,6 @@ def _list_secrets(args: argparse.Namespace) -> int:
 
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-
         get_store().delete_secret(args.scope, args.key)
         return 0
 
@@ -405,9 +399,6 @@ def _read_new_passphrase() -> str | None:
 
 def _rotate_key(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-        from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
-
         store = get_store()
         current = store.wrapping_info()
         if current is None:
