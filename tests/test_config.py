@@ -226,7 +226,7 @@ def test_wrong_types_from_callers_and_the_environment() -> None:
         settings_from_args(parse("--no-config", "--min-length", "0"))
     with pytest.raises(ConfigError, match=r"^engine must be one of 'auto', "):
         resolve({"engine": "turbo"}, use_config=False)
-    with pytest.raises(ConfigError, match=r"^unknown REDACTOR_ENGINE 'turbo': choose one of "):
+    with pytest.raises(ConfigError, match=r"^unknown engine 'turbo': choose one of auto, "):
         resolve(use_config=False, environ={"REDACTOR_ENGINE": "turbo"})
 
 

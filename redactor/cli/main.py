@@ -2,8 +2,13 @@
 
 Each module in :mod:`redactor.cli.commands` has ``add_parser(subparsers)`` which registers its
 options and sets ``func``, a callable taking the parsed arguments and returning the exit code.
-Command modules import their heavy dependencies inside ``func`` so that ``redactor --help`` and
-``redactor filter`` start fast.
+Shared options are declared once in :mod:`redactor.cli.options`. Command modules import
+optional third-party libraries (pyspark, pyarrow) only inside ``func``, so that ``redactor --help``
+and ``redactor filter`` start without them.
+
+Errors are reported in one place, here: every :class:`redactor.errors.RedactorError` a command
+raises becomes ``redactor: error: <message>`` on stderr and its exit status (2 unless the error
+says otherwise), as pre-commit's ``error_handler`` does; commands do not catch them to print.
 """
 
 from __future__ import annotations

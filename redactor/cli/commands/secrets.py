@@ -14,6 +14,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from redactor.cli.errors import report_warning
 from redactor.engine.redactor import DEFAULT_MIN_LENGTH
 from redactor.errors import CommandError
 from redactor.sources.scopes import (
@@ -171,8 +172,7 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def _warn(message: str) -> None:
-    print(f"redactor: warning: {message}", file=sys.stderr)
+_warn = report_warning
 
 
 def _iso(ms: int) -> str:
