@@ -141,7 +141,7 @@ OPTIONS: tuple[Option, ...] = (
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_KEYWORD = {o.keyword: o for o in OPTIONS}
 DEPRECATED = {old: o for o in OPTIONS for old in o.deprecated}
-assert OPTIONS[6].env_var == ENV_ENGINE  # one name for the engine's variable
+assert BY_KEY["engine"].env_var == ENV_ENGINE  # the engine reads the same variable
 
 
 @dataclass(frozen=True)
