@@ -15,6 +15,7 @@ from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
 from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.errors import RedactorError
 
 # Imported for its effect: the channel that carries secrets from child processes to the process
 # carrying their output hooks into the default redactor (add_secret, install), which cannot
@@ -47,6 +48,7 @@ __all__ = [
     "EngineUnavailable",
     "RedactingFilter",
     "Redactor",
+    "RedactorError",
     "RedactorWarning",
     "StreamRedactor",
     "add_secret",

@@ -1,14 +1,23 @@
-"""Errors every command reports the same way: one line on stderr, exit code 2, never a value."""
+"""How the command line reports errors: one line on stderr, never a value.
+
+Commands raise a :class:`redactor.errors.RedactorError` (``CommandError`` for usage errors); the
+one handler in :func:`redactor.cli.main.main` turns it into ``redactor: error: <message>`` and
+its exit status (2 unless the error says otherwise). :func:`report_error` is the same line for
+the few reports that do not stop a command (one file among many, a pump after the command ran).
+"""
 
 from __future__ import annotations
 
 import sys
 
+from redactor.errors import CommandError
 
-class CommandError(Exception):
-    """A user-facing error; its message must never contain a secret value."""
+__all__ = ["CommandError", "report_error", "report_warning"]
 
 
-def fail(message: str, code: int = 2) -> int:
+def report_error(message: str) -> None:
     print(f"redactor: error: {message}", file=sys.stderr)
-    return code
+
+
+def report_warning(message: str) -> None:
+    print(f"redactor: warning: {message}", file=sys.stderr)

@@ -2,19 +2,27 @@
 
 Each module in :mod:`redactor.cli.commands` has ``add_parser(subparsers)`` which registers its
 options and sets ``func``, a callable taking the parsed arguments and returning the exit code.
-Command modules import their heavy dependencies inside ``func`` so that ``redactor --help`` and
-``redactor filter`` start fast.
+Shared options are declared once in :mod:`redactor.cli.options`. Command modules import
+optional third-party libraries (pyspark, pyarrow) only inside ``func``, so that ``redactor --help``
+and ``redactor filter`` start without them.
+
+Errors are reported in one place, here: every :class:`redactor.errors.RedactorError` a command
+raises becomes ``redactor: error: <message>`` on stderr and its exit status (2 unless the error
+says otherwise), as pre-commit's ``error_handler`` does; commands do not catch them to print.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
 from redactor import __version__
+from redactor.cli.errors import report_error, report_warning
+from redactor.errors import RedactorError
 
 # verb -> module under redactor.cli.commands, in the order `--help` lists them
 COMMANDS = {
@@ -42,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     # Our warnings name secrets, never values: print them plainly, without source lines.
-    print(f"redactor: warning: {message}", file=sys.stderr)
+    report_warning(str(message))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,12 +62,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
+    except RedactorError as exc:
+        # The one place where the project's errors become a message: they never hold a value
+        # (nor does their chain: sources raise them `from None` around third-party errors).
+        report_error(str(exc))
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # A closed downstream pipe (`redactor ... | head`) ends quietly, as with `cat`.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

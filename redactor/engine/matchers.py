@@ -24,6 +24,8 @@ from typing import Any, Protocol
 
 import ahocorasick
 
+from redactor.errors import EngineError
+
 __all__ = [
     "ENGINES",
     "AhoCorasickMatcher",
@@ -43,7 +45,7 @@ ENGINES = ("auto", "ahocorasick", "hyperscan")
 _PREFILTER = 8  # chars checked with a cheap prefix test before the full suffix test
 
 
-class EngineUnavailable(ImportError):
+class EngineUnavailable(EngineError, ImportError):
     """The engine asked for is not installed (the message says how to install it)."""
 
 

@@ -12,7 +12,7 @@ import os
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from redactor.engine.ansi import ESC, ESC_BYTE, across
@@ -36,7 +36,14 @@ from redactor.engine.matchers import (
 if TYPE_CHECKING:
     from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
 
-__all__ = ["EngineUnavailable", "Redactor", "RedactorWarning", "splice"]
+__all__ = [
+    "ENV_ENGINE",
+    "EngineUnavailable",
+    "Redactor",
+    "RedactorWarning",
+    "engine_from_environment",
+    "splice",
+]
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
 DEFAULT_MIN_LENGTH = 6
@@ -466,13 +473,23 @@ class Redactor:
 _UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
 
 
+ENV_ENGINE = "REDACTOR_ENGINE"
+
+
+def engine_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """The engine named by ``REDACTOR_ENGINE`` (unchecked), or None: the one place that reads it
+    (``redactor.config`` layers it between ``[tool.redactor]`` and the command line)."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_ENGINE, "").strip() or None
+
+
 def resolve_engine(engine: str | None) -> str:
     """``engine`` or ``REDACTOR_ENGINE`` or ``"auto"``, checked: unknown names and a missing
     Hyperscan (when asked for by name) fail here, not at the first redact."""
     source = "engine"
     if engine is None:
-        engine = os.environ.get("REDACTOR_ENGINE", "").strip() or "auto"
-        source = "REDACTOR_ENGINE"
+        engine = engine_from_environment() or "auto"
+        source = ENV_ENGINE
     engine = engine.lower()
     if engine not in ENGINES:
         raise ValueError(f"unknown {source} {engine!r}: choose one of {', '.join(ENGINES)}")

@@ -46,6 +46,8 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from redactor.errors import CIError
+
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor
 
@@ -500,7 +502,7 @@ def _warning_category() -> type[Warning]:
 # -- moving bytes between file descriptors ---------------------------------------------------
 
 
-class OutputClosed(Exception):
+class OutputClosed(CIError):
     """The reader of the output went away (EPIPE): nothing more can be written."""
 
 

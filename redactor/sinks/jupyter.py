@@ -30,9 +30,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from redactor.config import find_pyproject, resolve
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
+from redactor.errors import RedactorError
 from redactor.sinks.notebook import NotebookError, scrub_notebook
+from redactor.sources import build_redactor
 
 __all__ = ["clear_cache", "pre_save_hook"]
 
@@ -60,15 +63,13 @@ def _configured_redactor(folder: Path) -> Redactor | None:
     Fails closed: sources that cannot be read, or that hold no secret value (a variable the
     server was not started with), raise ConfigError, which rejects the save; not cached, so the
     next save tries again. ``allow-empty = true`` lets an empty redactor through."""
-    from redactor.sources import build_redactor, find_pyproject, read_pyproject
-
     pyproject = find_pyproject(folder)
     if pyproject is None:
         return None
-    cfg = read_pyproject(pyproject)
+    cfg = resolve(config=pyproject)
     if cfg.empty:
         return None
-    key = (_mtime(pyproject), tuple(_mtime(p) for p in cfg.secrets_files))
+    key = (_mtime(pyproject), tuple(_mtime(p) for p in cfg.secrets_file))
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(pyproject)
@@ -91,14 +92,11 @@ def pre_save_hook(
     """Scrub ``model["content"]`` in place of the model before Jupyter Server writes it."""
     if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
         return
-    from redactor.sources import ConfigError
-    from redactor.sources.scopes import SecretsError
-
     log = getattr(contents_manager, "log", None)
     redactors = [get_redactor()]
     try:
         configured = _configured_redactor(_notebook_folder(path, contents_manager))
-    except (ConfigError, SecretsError) as exc:
+    except RedactorError as exc:  # a broken [tool.redactor] or a source that cannot be read
         from tornado.web import HTTPError
 
         raise HTTPError(400, f"redactor: cannot scrub {path}: {exc}") from None

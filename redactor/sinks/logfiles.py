@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from redactor.engine.stream import StreamRedactor
+from redactor.errors import LogFilesError
 
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor
@@ -134,7 +135,7 @@ SPOOL_MAX = 16 << 20
 ZSTD_HINT = "pip install 'redactor[zstd]'"
 
 
-class Unsupported(ValueError):
+class Unsupported(LogFilesError, ValueError):
     """A file (or an archive member) that scrub-logs cannot read and refuses to copy unscanned.
 
     Names the file and the format, never content."""

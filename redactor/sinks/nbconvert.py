@@ -9,8 +9,10 @@ or in Python: ``HTMLExporter(preprocessors=[RedactPreprocessor(redactor=r)])``.
 
 Secrets come from the ``redactor`` trait when it is set; otherwise from the process-wide redactor
 (everything registered with ``redactor.add_secret`` or fetched through ``dbutils.secrets``) plus the
-configured sources: the ``scopes``, ``secret_env``, ``env_pattern`` and ``secrets_files`` traits and
-``[tool.redactor]`` in the ``pyproject.toml`` nearest to the notebook. With no secret anywhere the
+configured sources: the ``scopes``, ``secret_env``, ``env_pattern`` and ``secrets_file`` traits (one
+per option of :mod:`redactor.config`, which also gives ``min_length``, ``encodings``, ``engine`` and
+``allow_empty``; ``secrets_files`` is the deprecated spelling) added to ``[tool.redactor]`` in the
+``pyproject.toml`` nearest to the notebook. With no secret anywhere the
 export fails rather than pass secrets through (``require_secrets=False`` allows it).
 
 User preprocessors run after nbconvert's own, so images that ``ExtractOutputPreprocessor`` has
@@ -26,7 +28,7 @@ from typing import Any
 
 try:  # the class below derives from nbconvert's, so this module needs it on import
     from nbconvert.preprocessors import Preprocessor
-    from traitlets import Bool, Instance, List, Unicode
+    from traitlets import Bool, Instance, Int, List, Unicode
 except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing to import
     raise ModuleNotFoundError(
         "redactor.nbconvert needs nbconvert: pip install 'redactor[nbconvert]' "
@@ -34,9 +36,11 @@ except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing t
         name=exc.name,
     ) from exc
 
+from redactor.config import BY_KEY, OPTIONS, resolve
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
 from redactor.sinks.notebook import ScrubReport, scrub_notebook
+from redactor.sources import NoSecretsConfigured, build_redactor
 
 __all__ = ["RedactPreprocessor"]
 
@@ -57,14 +61,19 @@ class RedactPreprocessor(Preprocessor):
     use_pyproject = Bool(
         True, help="Read [tool.redactor] from the pyproject.toml nearest to the notebook."
     ).tag(config=True)
-    scopes = List(Unicode(), help="Secret scopes whose every secret is redacted.").tag(config=True)
-    secret_env = List(Unicode(), help="Environment variables whose values are secrets.").tag(
-        config=True
-    )
-    env_pattern = List(Unicode(), help="Globs of environment variable names, e.g. *_TOKEN.").tag(
-        config=True
-    )
-    secrets_files = List(Unicode(), help="dotenv files whose values are secrets.").tag(config=True)
+    # The settings of redactor.config, one trait per option, named by its Python keyword; None
+    # (or an empty list) leaves it to [tool.redactor], the environment and the defaults.
+    scopes = List(Unicode(), help=BY_KEY["scopes"].help).tag(config=True)
+    secret_env = List(Unicode(), help=BY_KEY["secret-env"].help).tag(config=True)
+    env_pattern = List(Unicode(), help=BY_KEY["env-pattern"].help).tag(config=True)
+    secrets_file = List(Unicode(), help=BY_KEY["secrets-file"].help).tag(config=True)
+    secrets_files = List(Unicode(), help="Deprecated: use secrets_file.").tag(config=True)
+    min_length = Int(None, allow_none=True, help=BY_KEY["min-length"].help).tag(config=True)
+    encodings = List(
+        Unicode(), default_value=None, allow_none=True, help=BY_KEY["encodings"].help
+    ).tag(config=True)
+    engine = Unicode(None, allow_none=True, help=BY_KEY["engine"].help).tag(config=True)
+    allow_empty = Bool(None, allow_none=True, help=BY_KEY["allow-empty"].help).tag(config=True)
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )
@@ -72,19 +81,11 @@ class RedactPreprocessor(Preprocessor):
     def _redactors(self, resources: dict[str, Any]) -> list[Redactor]:
         if self.redactor is not None:
             return [self.redactor]
-        from redactor.sources import SourceConfig, build_redactor, find_pyproject, read_pyproject
-
         redactors = [get_redactor()] if self.use_process_redactor else []
-        cfg = SourceConfig()
-        if self.use_pyproject:
-            folder = (resources.get("metadata") or {}).get("path") or "."
-            pyproject = find_pyproject(Path(folder))
-            if pyproject is not None:
-                cfg = read_pyproject(pyproject)
-        cfg.scopes += list(self.scopes)
-        cfg.secret_envs += list(self.secret_env)
-        cfg.env_patterns += list(self.env_pattern)
-        cfg.secrets_files += [Path(p) for p in self.secrets_files]
+        folder = (resources.get("metadata") or {}).get("path") or "."
+        given = {o.keyword: getattr(self, o.keyword) for o in OPTIONS}
+        given["secrets_files"] = list(self.secrets_files)  # resolve() warns that it is deprecated
+        cfg = resolve(given, use_config=self.use_pyproject, cwd=Path(folder))
         if not cfg.empty:
             # Fails closed: configured sources that hold no value (a variable the exporting
             # process does not have) raise NoSecretValues rather than export secrets; the
@@ -96,8 +97,6 @@ class RedactPreprocessor(Preprocessor):
         redactors = self._redactors(resources)
         if not any(len(r) for r in redactors):
             if self.require_secrets:
-                from redactor.sources import NoSecretsConfigured
-
                 raise NoSecretsConfigured()
             self.log.warning("RedactPreprocessor: no secret is known; nothing is redacted")
             return nb, resources

@@ -46,6 +46,7 @@ from typing import Any
 from redactor.engine.default import get_redactor
 from redactor.engine.matchers import Span
 from redactor.engine.redactor import Redactor, splice
+from redactor.errors import NotebookSinkError
 
 __all__ = [
     "NotebookError",
@@ -82,7 +83,7 @@ def is_binary_mime(mime: str) -> bool:
     return (mime.startswith("image/") and mime not in _TEXT_MIMES) or mime in _BINARY_MIMES
 
 
-class NotebookError(ValueError):
+class NotebookError(NotebookSinkError, ValueError):
     """The input is not a notebook this module can scrub. The message never quotes the content."""
 
 

@@ -31,11 +31,12 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redactor.config import resolve
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.sinks.logfiles import FileOutcome, LogFile, scrub_log_file
+from redactor.sources import build_redactor
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -120,15 +121,14 @@ def _redactor_for(
     if scopes or secret_env or env_pattern or secrets_file:
         if redactor is not None:
             raise TypeError("pass either redactor= or secret sources, not both")
-        from redactor.sources import SourceConfig, build_redactor
-
-        cfg = SourceConfig(
-            scopes=list(scopes),
-            secret_envs=list(secret_env),
-            env_patterns=list(env_pattern),
-            secrets_files=[Path(p) for p in secrets_file],
-        )
-        return build_redactor(cfg)
+        given = {
+            "scopes": scopes,
+            "secret_env": secret_env,
+            "env_pattern": env_pattern,
+            "secrets_file": secrets_file,
+        }
+        # The sources as given here (no pyproject.toml: a Spark job has no project folder).
+        return build_redactor(resolve(given, use_config=False))
     return redactor if redactor is not None else get_redactor()
 
 

@@ -53,6 +53,7 @@ from redactor.engine.default import (
     register_once,
 )
 from redactor.engine.redactor import Redactor, RedactorWarning
+from redactor.errors import SourceError
 
 __all__ = [
     "ENV_CHANNEL",
@@ -85,7 +86,7 @@ ACK_FAILED = b"\x02"  # it could not register or forward it
 Register = Callable[[str, "str | bytes"], bool]
 
 
-class ChannelError(RuntimeError):
+class ChannelError(SourceError, RuntimeError):
     """A carrier is alive but did not confirm that it holds a value (never names the value)."""
 
 

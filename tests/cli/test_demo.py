@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from helpers.cli import run_redactor
 
 from redactor.cli._demo import STEPS
 
-REDACTOR = Path(sys.executable).parent / "redactor"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
@@ -22,9 +21,7 @@ def demo_values() -> list[str]:
 def test_the_whole_demo_passes_and_never_shows_a_demo_secret(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     env.pop("REDACTOR_ENGINE", None)
-    result = subprocess.run(
-        [REDACTOR, "demo"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240
-    )
+    result = run_redactor("demo", text=True, env=env, cwd=tmp_path, timeout=240, script=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[-1] == "demo finished: all steps passed"
@@ -38,9 +35,7 @@ def test_the_whole_demo_passes_and_never_shows_a_demo_secret(tmp_path: Path) -> 
 
 
 def test_one_step_alone() -> None:
-    result = subprocess.run(
-        [REDACTOR, "demo", "--step", "engine"], capture_output=True, text=True, timeout=120
-    )
+    result = run_redactor("demo", "--step", "engine", text=True, timeout=120, script=True)
     assert result.returncode == 0
     assert result.stdout.splitlines()[-1] == "demo finished: all steps passed"
     assert "  ok: the same output from every engine here (" in result.stdout

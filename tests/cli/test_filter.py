@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import REDACTOR, TIMEOUT, run_redactor
 
-from redactor.sources import SourceConfig, build_redactor
+from redactor.config import Settings
+from redactor.sources import build_redactor
 
 SECRET = "hunter2-Sup3r-Secret"
 OTHER = 'p@ss "quoted" & more'
-REDACTOR = [sys.executable, "-m", "redactor"]
-TIMEOUT = 60  # generous upper bounds for a loaded 2-core CI machine, never timing assertions
 
 
 @pytest.fixture
@@ -38,9 +38,8 @@ def filter_cmd(secrets_file: Path | None, *extra: str) -> list[str]:
 
 
 def run_filter(secrets_file: Path | None, data: bytes, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        filter_cmd(secrets_file, *extra), input=data, capture_output=True, timeout=TIMEOUT
-    )
+    sources = ["--secrets-file", str(secrets_file)] if secrets_file else []
+    return run_redactor("filter", "--no-config", *sources, *extra, input=data)
 
 
 def python(code: str) -> list[str]:
@@ -96,7 +95,7 @@ def test_binary_and_invalid_utf8_pass_through_untouched(secrets_file: Path) -> N
     for _ in range(50):
         pieces += [rnd.randbytes(rnd.randrange(4000)), b"\xff" + SECRET.encode() + b"\xc3"]
     data = b"".join(pieces)
-    expected = build_redactor(SourceConfig(secrets_files=[secrets_file])).redact_bytes(data)
+    expected = build_redactor(Settings(secrets_file=(secrets_file,))).redact_bytes(data)
     assert expected.count(b"[REDACTED]") >= 50
     result = run_filter(secrets_file, data)
     assert result.returncode == 0, result.stderr

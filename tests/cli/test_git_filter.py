@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_redactor
 from helpers.git import GIT_IDENTITY, git
 from helpers.nbfactory import PASSWORD, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-REDACTOR = Path(sys.executable).parent / "redactor"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -43,13 +42,13 @@ def repo(tmp_path, env) -> Path:
 
 
 def install(repo: Path, env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REDACTOR), "install-git-filter", *args],
+    return run_redactor(
+        "install-git-filter",
+        *args,
         cwd=repo,
         env=env,
-        capture_output=True,
         text=True,
-        timeout=60,
+        script=True,
     )
 
 

@@ -8,10 +8,10 @@ import pty
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import SCRIPT, run_redactor
 from helpers.nbfactory import PASSWORD, TOKEN, dumps
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -19,7 +19,6 @@ from redactor.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-REDACTOR = Path(sys.executable).parent / "redactor"
 LEAKY_LINE = (
     "{verb} {path}: 21 redactions (secrets.env/API_TOKEN: 11, secrets.env/SQL_DB_PASSWORD: 10), "
     "3 binary outputs removed"
@@ -254,14 +253,7 @@ def test_usage_errors(work, capsys):
 
 
 def run_cli(*args: str, cwd: Path, stdin: bytes | None = None, env=None):
-    proc = subprocess.run(
-        [str(REDACTOR), "scrub", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
+    proc = run_redactor("scrub", *args, cwd=cwd, input=stdin, env=env, timeout=120, script=True)
     for stream in (proc.stdout, proc.stderr):
         assert TOKEN.encode() not in stream or args[0] == "--stdin"
     return proc
@@ -313,7 +305,7 @@ def test_progress_bar_on_a_terminal_only(work):
     master, slave = pty.openpty()
     try:
         proc = subprocess.run(
-            [str(REDACTOR), "scrub", "--check", "many"],
+            [SCRIPT, "scrub", "--check", "many"],
             cwd=work,
             stdout=subprocess.PIPE,
             stderr=slave,
@@ -376,9 +368,7 @@ def test_scope_source_with_a_real_local_store(tmp_path):
     env.pop("REDACTOR_PASSPHRASE", None)
 
     def redactor(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(REDACTOR), *args], cwd=tmp_path, env=env, input=stdin, capture_output=True
-        )
+        return run_redactor(*args, cwd=tmp_path, env=env, input=stdin, script=True)
 
     assert redactor("secrets", "create-scope", "team").returncode == 0
     assert (

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_redactor
 
 from redactor.sources.scopes import LocalStore
 
@@ -29,14 +30,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def cli(
     env: dict[str, str], *args: str, stdin: bytes | None = b"", extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "redactor", "secrets", *args],
-        input=stdin,
-        capture_output=True,
-        env={**env, **(extra or {})},
-        timeout=60,
-        check=False,
-    )
+    proc = run_redactor("secrets", *args, input=stdin, env={**env, **(extra or {})})
     out = proc.stdout.decode()
     err = proc.stderr.decode()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers.chunks import split_at
+from helpers.cli import SCRIPT as REDACTOR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +27,6 @@ from redactor.engine.encodings import SecretValue, default_encodings, forms_of
 from redactor.engine.matchers import AhoCorasickMatcher, HyperscanMatcher
 
 needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
-
-REDACTOR = Path(sys.executable).parent / "redactor"
 
 # Characters that stress the UTF-8 offset mapping: ASCII, 2-, 3- and 4-byte characters, lone
 # surrogates (what surrogateescape makes of invalid bytes), NUL, line ends.

@@ -10,10 +10,10 @@ import logging
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import REDACTOR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook, new_output
@@ -23,7 +23,6 @@ from redactor.sinks.logging import RedactingFilter
 
 SECRET = "sk-live-" + secrets.token_hex(12)
 R = "[REDACTED]"
-REDACTOR = [sys.executable, "-m", "redactor"]
 TIMEOUT = 60
 
 

@@ -7,12 +7,12 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from helpers.chunks import split_at
+from helpers.cli import REDACTOR_SCRIPT as REDACTOR
 from helpers.nbfactory import PASSWORD, TOKEN, demo_redactor
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -27,7 +27,6 @@ from redactor.sinks.logfiles import (
     scrub_log_file,
 )
 
-REDACTOR = [str(Path(sys.executable).parent / "redactor")]
 TIMEOUT = 180  # a Spark start on a loaded 2-core machine; an upper bound, never a timing test
 P, T = "secrets.env/PASSWORD", "secrets.env/TOKEN"
 

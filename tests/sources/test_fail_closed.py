@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import SCRIPT as REDACTOR
 from helpers.git import GIT_IDENTITY
 from helpers.nbfactory import PASSWORD, TOKEN
 from hypothesis import HealthCheck, given, settings
@@ -25,12 +26,12 @@ from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
-from redactor.sources import ConfigError, SourceConfig, build_redactor
+from redactor.config import Settings
+from redactor.sources import ConfigError, build_redactor
 
 # The checkout whose code is imported (this worktree, or another one's when run from there).
 ROOT = Path(redactor.__file__).resolve().parents[1]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-REDACTOR = str(Path(sys.executable).parent / "redactor")
 TIMEOUT = 120
 PATTERN = "REDACTOR_FC_*_TOKEN"
 VARIABLE = "REDACTOR_FC_API_TOKEN"
@@ -208,7 +209,7 @@ def test_property_a_bad_line_is_never_dropped_silently(tmp_path_factory, value, 
     lines.append(f'BAD="{value}')  # an unclosed double quote to the end of the file
     path = folder / "s.env"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    cfg = SourceConfig(secrets_files=[path])
+    cfg = Settings(secrets_file=(path,))
     with pytest.raises(ConfigError) as info:
         build_redactor(cfg, {})
     message = str(info.value)
@@ -289,7 +290,7 @@ def test_an_empty_scope_and_a_missing_one_are_named(tmp_path: Path) -> None:
 
 
 def test_an_empty_variable_and_too_short_values_are_named() -> None:
-    cfg = SourceConfig(secret_envs=["CI_SECRET"], env_patterns=["*_PW"])
+    cfg = Settings(secret_env=("CI_SECRET",), env_pattern=("*_PW",))
     with pytest.warns(UserWarning):
         with pytest.raises(ConfigError) as info:
             build_redactor(cfg, {"CI_SECRET": "", "A_PW": "abc"})

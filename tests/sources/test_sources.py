@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from redactor.cli.options import add_source_arguments
+from redactor.config import Settings, find_pyproject
+from redactor.config import settings_from_args as config_from_args
 from redactor.sources import (
     HOW_TO_CONFIGURE,
     ConfigError,
     NoSecretsConfigured,
-    SourceConfig,
-    add_source_arguments,
     build_redactor,
-    config_from_args,
-    find_pyproject,
     iter_secrets,
 )
 
@@ -43,18 +42,18 @@ def test_pyproject_settings_merge_with_the_command_line(tmp_path: Path) -> None:
     sub.mkdir(parents=True)
     cfg = config_from_args(parse("--secret-env", "EXTRA", "--env-pattern", "*_KEY"), cwd=sub)
     assert cfg.pyproject == tmp_path / "pyproject.toml"
-    assert cfg.scopes == ["kv-scope"]
-    assert cfg.secret_envs == ["DB_URL", "EXTRA"]
-    assert cfg.env_patterns == ["*_TOKEN", "*_KEY"]
+    assert cfg.scopes == ("kv-scope",)
+    assert cfg.secret_env == ("DB_URL", "EXTRA")
+    assert cfg.env_pattern == ("*_TOKEN", "*_KEY")
     # Relative to the pyproject.toml, not to the working directory.
-    assert cfg.secrets_files == [tmp_path / "conf/.env"]
-    assert (cfg.min_length, cfg.encodings) == (8, ["plain", "json"])
+    assert cfg.secrets_file == (tmp_path / "conf/.env",)
+    assert (cfg.min_length, cfg.encodings) == (8, ("plain", "json"))
 
 
 def test_no_config_ignores_pyproject(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.redactor]\nscopes = ["kv-scope"]\n')
     cfg = config_from_args(parse("--no-config", "--secret-env", "A"), cwd=tmp_path)
-    assert cfg.scopes == [] and cfg.secret_envs == ["A"] and cfg.pyproject is None
+    assert cfg.scopes == () and cfg.secret_env == ("A",) and cfg.pyproject is None
 
 
 def test_find_pyproject_walks_up_and_may_find_none(tmp_path: Path) -> None:
@@ -112,7 +111,7 @@ def test_env_names_patterns_and_dotenv_without_interpolation(tmp_path: Path) -> 
         "export API_TOKEN='tok-${HOME}-literal'\nEMPTY=\nMULTI=\"line one\nline two\"\n",
     )
     environ = {"HOME": "/root", "B_TOKEN": "b-token-value", "A_TOKEN": "a-token-value", "X": "y"}
-    cfg = SourceConfig(secret_envs=["X"], env_patterns=["*_TOKEN"], secrets_files=[dotenv])
+    cfg = Settings(secret_env=("X",), env_pattern=("*_TOKEN",), secrets_file=(dotenv,))
     assert list(iter_secrets(cfg, environ)) == [
         ("env/X", "y"),
         ("env/A_TOKEN", "a-token-value"),
@@ -126,20 +125,20 @@ def test_errors_name_the_source_never_a_value(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"^environment variable NOPE \(--secret-env\) is not set$"
     ):
-        list(iter_secrets(SourceConfig(secret_envs=["NOPE"]), {}))
+        list(iter_secrets(Settings(secret_env=("NOPE",)), {}))
     missing = tmp_path / "missing.env"
     with pytest.raises(ConfigError, match=r"^secrets file .*missing\.env does not exist$"):
-        list(iter_secrets(SourceConfig(secrets_files=[missing]), {}))
+        list(iter_secrets(Settings(secrets_file=(missing,)), {}))
 
 
 def test_build_redactor(tmp_path: Path) -> None:
     with pytest.raises(NoSecretsConfigured) as info:
-        build_redactor(SourceConfig())
+        build_redactor(Settings())
     assert str(info.value) == HOW_TO_CONFIGURE
-    cfg = SourceConfig(env_patterns=["*_PW"], min_length=10, encodings=["plain"])
+    cfg = Settings(env_pattern=("*_PW",), min_length=10, encodings=("plain",))
     with pytest.warns(UserWarning, match="'env/SHORT_PW' is too short"):
         r = build_redactor(cfg, {"LONG_PW": "long-password-1", "SHORT_PW": "short-pw"})
     assert r.secret_names == ["env/LONG_PW"]
     assert r.encodings == ["plain"]
     assert r.redact("x long-password-1 short-pw") == "x [REDACTED] short-pw"
-    assert len(build_redactor(SourceConfig(), require=False)) == 0
+    assert len(build_redactor(Settings(), require=False)) == 0

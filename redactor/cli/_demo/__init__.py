@@ -15,11 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from redactor.errors import CommandError
+
 # Module names under redactor.cli._demo, in the order they run.
 STEPS = ["engine", "scopes", "hooks", "notebook", "ci"]
 
 
-class DemoFailure(Exception):
+class DemoFailure(CommandError):
     """What a step demonstrates did not happen."""
 
 

@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 from redactor.cli._demo import DemoContext
-from redactor.sources import SourceConfig, build_redactor
+from redactor.config import Settings
+from redactor.sources import build_redactor
 
 TITLE = "CI: a log piped through redactor filter, and redactor run"
 
@@ -62,7 +63,7 @@ def run(ctx: DemoContext) -> None:
     for line in result.stdout.decode("utf-8", "replace").splitlines():
         ctx.say("  " + line)
     # The same engine in this process gives the reference for the fixture's part.
-    reference = build_redactor(SourceConfig(secrets_files=[secrets])).redact_bytes(log)
+    reference = build_redactor(Settings(secrets_file=(secrets,))).redact_bytes(log)
     ctx.check(result.returncode == 0 and result.stderr == b"", "redactor filter exited 0, quietly")
     ctx.check(
         result.stdout == reference + ADD_MASK_EXPECTED,

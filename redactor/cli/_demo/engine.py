@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from redactor import Redactor, hyperscan_available
 from redactor.cli._demo import DemoContext
-from redactor.sources import SourceConfig, iter_secrets
+from redactor.config import Settings
+from redactor.sources import iter_secrets
 
 TITLE = "The engine: a CI log with two (fake) secrets in nine disguises"
 
 
 def run(ctx: DemoContext) -> None:
     redactor = Redactor()
-    cfg = SourceConfig(secrets_files=[ctx.fixture("demo-secrets.env")])
+    cfg = Settings(secrets_file=(ctx.fixture("demo-secrets.env"),))
     for name, value in iter_secrets(cfg):
         redactor.add(value, name)
     ctx.say(

@@ -11,13 +11,12 @@ import shutil
 from pathlib import Path
 
 from redactor.cli._demo import DemoContext
+from redactor.cli.main import main
 
 TITLE = "Notebooks: a leaky notebook scrubbed"
 
 
 def _scrub(*args: str) -> tuple[int, str]:
-    from redactor.cli.main import main
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = main(["scrub", "--no-config", "--no-progress", *args])

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import redactor
+from redactor import Redactor, dbutils
 from redactor.cli._demo import DemoContext
 
 TITLE = "Scopes: a local encrypted scope and dbutils.secrets.get"
@@ -61,9 +63,6 @@ def _cli(ctx: DemoContext, env: dict[str, str], *args: str, stdin: str = "") -> 
 
 
 def run(ctx: DemoContext) -> None:
-    import redactor
-    from redactor import Redactor
-
     home = ctx.workdir / "redactor-home"
     with _environment(home) as env:
         ctx.say(f"REDACTOR_HOME={home.name}/ (a temporary store for this demo)")
@@ -85,8 +84,6 @@ def run(ctx: DemoContext) -> None:
         fresh = Redactor()
         previous = redactor.set_redactor(fresh)
         try:
-            from redactor import dbutils
-
             ctx.say("\nthe seed's notebook code, with `from redactor import dbutils`:")
             for line in SEED.splitlines():
                 ctx.say("  >>> " + line)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from redactor.cli._demo import run_all
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -18,6 +20,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.cli._demo import run_all
-
     return run_all(steps=args.step)

@@ -20,31 +20,15 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
+from redactor.config import settings_from_args
+from redactor.errors import CommandError, ConfigError
+from redactor.sources import HOW_TO_CONFIGURE, load_secrets
+
 if TYPE_CHECKING:
     from redactor import Redactor
 
-ADD_MASK_HELP = (
-    "GitHub Actions '::add-mask::VALUE' lines register VALUE for the rest of the output (the line "
-    "itself is passed on as '::add-mask::[REDACTED]'). Give --no-add-mask to treat them as text."
-)
-
-
-def add_mask_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--no-add-mask`` and ``--add-mask-only``, shared with ``redactor run``."""
-    group = parser.add_argument_group("::add-mask:: workflow commands")
-    mode = group.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--no-add-mask",
-        dest="add_mask",
-        action="store_false",
-        help="do not honour '::add-mask::' lines; pass them on as ordinary text",
-    )
-    mode.add_argument(
-        "--add-mask-only",
-        action="store_true",
-        help="allow starting with no configured secret source (or sources that hold no value): "
-        "mask what '::add-mask::' lines register, and whatever the sources give",
-    )
+__all__ = ["ADD_MASK_HELP", "add_mask_arguments", "add_parser", "redactor_from_args", "run"]
 
 
 def redactor_from_args(args: argparse.Namespace) -> Redactor:
@@ -56,14 +40,7 @@ def redactor_from_args(args: argparse.Namespace) -> Redactor:
     announce its secrets, and ``--allow-empty`` that nothing to redact is fine; a source that
     cannot be read is an error either way.
     """
-    from redactor.sources import (
-        HOW_TO_CONFIGURE,
-        ConfigError,
-        config_from_args,
-        load_secrets,
-    )
-
-    cfg = config_from_args(args)
+    cfg = settings_from_args(args)
     add_mask_only = getattr(args, "add_mask_only", False)
     if cfg.empty and not (add_mask_only or cfg.allow_empty):
         hint = " (or pass --add-mask-only to rely on '::add-mask::' lines alone)"
@@ -71,20 +48,7 @@ def redactor_from_args(args: argparse.Namespace) -> Redactor:
     return load_secrets(cfg, require=not add_mask_only)[1]
 
 
-def source_errors() -> tuple[type[Exception], ...]:
-    """Exceptions whose messages are safe to show (they never hold a value)."""
-    from redactor.sources import ConfigError
-
-    try:
-        from redactor.sources.scopes.errors import SecretsError
-    except ImportError:  # pragma: no cover - the scopes package is optional at this layer
-        return (ConfigError,)
-    return (ConfigError, SecretsError)
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sources import add_source_arguments
-
     p = subparsers.add_parser(
         "filter",
         help="redact stdin to stdout (a CI log: cmd 2>&1 | redactor filter)",
@@ -99,13 +63,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.cli.errors import fail
     from redactor.sinks.ci import Interrupts, MaskingFilter, pump
 
-    try:
-        redactor = redactor_from_args(args)
-    except source_errors() as exc:
-        return fail(str(exc))
+    redactor = redactor_from_args(args)
     if not len(redactor) and not args.add_mask_only:
         # Only reached with --allow-empty: say what that means for this stream.
         masked = (
@@ -119,14 +79,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     except (AttributeError, ValueError, OSError):
-        return fail("stdin and stdout must be open file descriptors")
+        raise CommandError("stdin and stdout must be open file descriptors") from None
     _announce_work(redactor, in_fd)
     with Interrupts() as interrupts:
         try:
             pump(in_fd, out_fd, filt, interrupts=interrupts)
         except OSError as exc:
             # A read or write error (EIO, EBADF): the message names the errno, never data.
-            return fail(f"cannot copy stdin to stdout: {exc.strerror or type(exc).__name__}", 1)
+            why = exc.strerror or type(exc).__name__
+            raise CommandError(f"cannot copy stdin to stdout: {why}", exit_code=1) from None
     if interrupts.signum is not None:
         return 128 + interrupts.signum
     return 0

@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from redactor.cli.errors import fail
+from redactor.cli.options import add_setting_arguments, setting_flags
+from redactor.errors import CommandError
 
 FILTER = "redactor"
 ATTRIBUTE_LINE = f"*.ipynb filter={FILTER}"
@@ -45,15 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "secret sources stored in the filter command (names and paths only; by default the "
         "filter reads [tool.redactor] from the repository's pyproject.toml)"
     )
-    group.add_argument("--scope", action="append", default=[], metavar="NAME")
-    group.add_argument("--secret-env", action="append", default=[], metavar="NAME")
-    group.add_argument("--env-pattern", action="append", default=[], metavar="GLOB")
-    group.add_argument("--secrets-file", action="append", default=[], metavar="PATH", type=Path)
-    group.add_argument(
-        "--allow-empty",
-        action="store_true",
-        help="stage notebooks unscrubbed when the sources hold no secret value (by default "
-        "`git add` then fails)",
+    add_setting_arguments(
+        group,
+        help_texts={
+            "allow-empty": "stage notebooks unscrubbed when the sources hold no secret value "
+            "(by default `git add` then fails)"
+        },
     )
     p.set_defaults(func=run)
 
@@ -66,21 +64,12 @@ def _git(*args: str, cwd: Path | None = None, check: bool = True) -> str:
 
 
 def filter_command(args: argparse.Namespace) -> str:
-    """The clean command: this interpreter, `-m redactor`, and the source options, shell-quoted.
+    """The clean command: this interpreter, `-m redactor`, and the settings given, shell-quoted.
 
     ``%f`` is replaced by git with the (already quoted) path, for messages only.
     """
     parts = [sys.executable, "-m", "redactor", "scrub", "--stdin", "--fix-sources", "--quiet"]
-    for flag, values in (
-        ("--scope", args.scope),
-        ("--secret-env", args.secret_env),
-        ("--env-pattern", args.env_pattern),
-        ("--secrets-file", [str(Path(p).resolve()) for p in args.secrets_file]),
-    ):
-        for value in values:
-            parts += [flag, value]
-    if args.allow_empty:
-        parts.append("--allow-empty")
+    parts += setting_flags(args)
     return " ".join(shlex.quote(p) for p in parts) + " --stdin-name %f"
 
 
@@ -114,13 +103,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         top = Path(_git("rev-parse", "--show-toplevel"))
     except (RuntimeError, OSError) as exc:
-        return fail(f"not inside a git repository ({exc})")
+        raise CommandError(f"not inside a git repository ({exc})") from None
     try:
         if args.uninstall:
             return _uninstall(top)
         return _install(top, args)
     except (RuntimeError, OSError) as exc:
-        return fail(str(exc))
+        raise CommandError(str(exc)) from None
 
 
 def _install(top: Path, args: argparse.Namespace) -> int:

@@ -22,7 +22,12 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from redactor.cli.commands.filter import ADD_MASK_HELP, add_mask_arguments
+from redactor.cli.commands.filter import redactor_from_args
+from redactor.cli.errors import report_error
+from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
+from redactor.engine.default import register_key_material, register_once
+from redactor.errors import CommandError
+from redactor.sources.channel import start_carrier
 
 if TYPE_CHECKING:
     import subprocess
@@ -44,8 +49,6 @@ _STOPPING = tuple(
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sources import add_source_arguments
-
     p = subparsers.add_parser(
         "run",
         help="run a command with its stdout and stderr redacted",
@@ -68,28 +71,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.cli.commands.filter import redactor_from_args, source_errors
-    from redactor.cli.errors import fail
-
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        return fail("no command given: redactor run [SOURCES] -- CMD [ARGS ...]")
-    try:
-        redactor = redactor_from_args(args)
-    except source_errors() as exc:
-        return fail(str(exc))
+        raise CommandError("no command given: redactor run [SOURCES] -- CMD [ARGS ...]")
+    redactor = redactor_from_args(args)
     # The store's key material in our environment (the command inherits it), and secrets that
     # the command's descendants fetch (registered over the channel before `get` returns), are
     # redacted from its output too.
-    from redactor.engine import default as _default
-    from redactor.sources import channel as _channel
-
-    _default.register_key_material(redactor)
-    carrier = _channel.start_carrier(
-        lambda name, value: _default.register_once(value, name, redactor)
-    )
+    register_key_material(redactor)
+    carrier = start_carrier(lambda name, value: register_once(value, name, redactor))
     try:
         return _Runner(redactor, command, add_mask=args.add_mask).run()
     finally:
@@ -112,11 +104,9 @@ class _Runner:
 
     # -- starting ----------------------------------------------------------------------------
 
-    def _spawn(self) -> int | None:
-        """Start the command; on failure return the exit status (126/127) after saying why."""
+    def _spawn(self) -> None:
+        """Start the command, or raise CommandError with the exit status (126/127) and why."""
         import subprocess
-
-        from redactor.cli.errors import fail
 
         # The name as typed, redacted: a command line should hold no secret, but if it does,
         # this message will not repeat it.
@@ -126,13 +116,13 @@ class _Runner:
                 self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
             )
         except FileNotFoundError:
-            return fail(f"command not found: {shown}", 127)
+            raise CommandError(f"command not found: {shown}", exit_code=127) from None
         except PermissionError:
-            return fail(f"permission denied: {shown}", 126)
+            raise CommandError(f"permission denied: {shown}", exit_code=126) from None
         except OSError as exc:
             code = 127 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 126
-            return fail(f"cannot execute {shown}: {exc.strerror or type(exc).__name__}", code)
-        return None
+            why = exc.strerror or type(exc).__name__
+            raise CommandError(f"cannot execute {shown}: {why}", exit_code=code) from None
 
     def _pump_thread(self, src, out_fd: int, label: str) -> threading.Thread:
         from redactor.sinks.ci import MaskingFilter, pump
@@ -174,9 +164,7 @@ class _Runner:
         if main:
             old = {s: signal.signal(s, self._early_handler) for s in self.forwarded}
         try:
-            status = self._spawn()
-            if status is not None:
-                return status
+            self._spawn()
             assert self.proc is not None
             if main and hasattr(signal, "sigtimedwait"):
                 code = self._supervise_sigwait()
@@ -185,10 +173,8 @@ class _Runner:
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
-        from redactor.cli.errors import fail
-
         for message in self.errors:
-            fail(message, 1)
+            report_error(message)
         return code
 
     def _start_pumps(self) -> list[threading.Thread]:

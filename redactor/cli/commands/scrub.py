@@ -25,13 +25,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from redactor.cli.errors import fail
-
-if TYPE_CHECKING:
-    from redactor import Redactor
-    from redactor.sinks.notebook import ScrubReport
+from redactor import Redactor
+from redactor.cli.options import add_source_arguments
+from redactor.config import Settings, settings_from_args
+from redactor.errors import CommandError, NotebookSinkError
+from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
+from redactor.sources import load_secrets
 
 # Below this many files (or bytes) a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 8
@@ -40,8 +41,6 @@ PROGRESS_MIN_FILES = 10
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sources import add_source_arguments
-
     p = subparsers.add_parser(
         "scrub",
         help="remove secret values from saved notebooks, keeping their outputs",
@@ -118,7 +117,7 @@ class FileResult:
         return out
 
 
-class ChangedMeanwhile(OSError):
+class ChangedMeanwhile(NotebookSinkError, OSError):
     """The file was modified between our read and our write (an editor saved it)."""
 
 
@@ -158,7 +157,6 @@ def atomic_write(path: Path, data: bytes, expect_mtime_ns: int | None = None) ->
 
 def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[bytes, ScrubReport]:
     """Scrub the bytes of one ``.ipynb`` file. Raises ``NotebookError`` for anything else."""
-    from redactor.sinks.notebook import NotebookError, scrub_text
 
     if not data or data.isspace():
         raise NotebookError("empty file, not a notebook")
@@ -174,7 +172,6 @@ def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[byte
 
 def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool) -> FileResult:
     """Scrub one file in place (or only look, with ``check``)."""
-    from redactor.sinks.notebook import NotebookError
 
     name = str(path)
     try:
@@ -208,7 +205,6 @@ def _init_worker(
     items: list[tuple[str, str | bytes]], min_length: int, encodings: Any, engine: str | None
 ) -> None:
     global _worker_redactor
-    from redactor import Redactor
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
@@ -241,7 +237,6 @@ def scrub_files(
     jobs: int = 0,
 ) -> Iterator[FileResult]:
     """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path."""
-    from redactor import Redactor
 
     if jobs <= 0:
         total = 0
@@ -388,31 +383,25 @@ def _summary_line(s: dict[str, int], check: bool) -> str:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def _load_secrets(args: argparse.Namespace) -> tuple[list[tuple[str, str | bytes]], Any, Any]:
-    """The accepted secrets, the source settings and the redactor; fails closed (see sources)."""
-    from redactor.sources import config_from_args, load_secrets
-
-    cfg = config_from_args(args)
+def _load_secrets(
+    args: argparse.Namespace,
+) -> tuple[list[tuple[str, str | bytes]], Settings, Redactor]:
+    """The accepted secrets, the settings and the redactor; fails closed (see sources)."""
+    cfg = settings_from_args(args)
     items, redactor = load_secrets(cfg)
     return items, cfg, redactor
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor import EngineUnavailable
-    from redactor.sources import ConfigError
-    from redactor.sources.scopes import SecretsError
-
     if not args.stdin and not args.paths:
-        return fail("no notebook given: pass one or more PATHs (or --stdin)")
+        raise CommandError("no notebook given: pass one or more PATHs (or --stdin)")
     if args.stdin and args.paths:
-        return fail("--stdin reads one notebook from stdin: do not pass PATHs as well")
-    try:
-        # Built here once so that warnings (too short secrets, by name) appear once. Sources
-        # that give nothing stop the run here (exit 2) before any file is read or written:
-        # a hook that passes with nothing to redact would commit the secrets it exists to stop.
-        items, cfg, redactor = _load_secrets(args)
-    except (ConfigError, SecretsError, ValueError, EngineUnavailable) as exc:  # no value in them
-        return fail(str(exc))
+        raise CommandError("--stdin reads one notebook from stdin: do not pass PATHs as well")
+    # Built here once so that warnings (too short secrets, by name) appear once. Sources that
+    # give nothing stop the run here (exit 2, a RedactorError for the one handler in main) before
+    # any file is read or written: a hook that passes with nothing to redact would commit the
+    # secrets it exists to stop.
+    items, cfg, redactor = _load_secrets(args)
     if not len(redactor):
         print(
             "redactor: warning: the configured sources hold no secret value; nothing to redact "
@@ -432,7 +421,7 @@ def run(args: argparse.Namespace) -> int:
             files,
             items,
             min_length=cfg.min_length,
-            encodings=cfg.encodings,
+            encodings=None if cfg.encodings is None else list(cfg.encodings),
             engine=cfg.engine,
             check=args.check,
             fix_sources=args.fix_sources,
@@ -472,15 +461,13 @@ def _print_text(result: FileResult, quiet: bool) -> None:
 
 
 def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
-    from redactor.sinks.notebook import NotebookError
-
     name = args.stdin_name
     data = sys.stdin.buffer.read()
     try:
         new, report = scrub_data(data, redactor, args.fix_sources)
     except NotebookError as exc:
         # Nothing on stdout: as a git filter this fails `git add` instead of staging a secret.
-        return fail(f"{name}: {exc}")
+        raise CommandError(f"{name}: {exc}") from None
     result = FileResult(
         name, ("would-scrub" if args.check else "scrubbed") if report.changed else "unchanged"
     )

@@ -32,20 +32,25 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from redactor.cli.errors import fail
-
-if TYPE_CHECKING:
-    from redactor.sinks.logfiles import FileOutcome
+from redactor.cli.errors import report_warning
+from redactor.cli.options import add_source_arguments
+from redactor.config import settings_from_args
+from redactor.errors import CommandError
+from redactor.sinks.logfiles import (
+    FORMATS,
+    FileOutcome,
+    Unsupported,
+    list_log_files,
+    scrub_log_file,
+)
+from redactor.sinks.spark import scrub_files
+from redactor.sources import build_redactor
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from redactor.sinks.logfiles import FORMATS
-    from redactor.sources import add_source_arguments
-
     p = subparsers.add_parser(
         "scrub-logs",
         help="write redacted copies of a folder of logs (optionally on Spark)",
@@ -108,7 +113,7 @@ def local_path(text: str) -> Path:
     if scheme == "dbfs":
         rest = "/" + rest.lstrip("/")
         return Path(rest if rest.startswith("/Volumes/") else "/dbfs" + rest)
-    raise ValueError(
+    raise CommandError(
         f"{text}: {scheme}: paths cannot be opened by the executors; mount the storage on every "
         "node (Databricks: /dbfs/... or /Volumes/...) and give that path"
     )
@@ -119,12 +124,12 @@ def _inside(child: Path, parent: Path) -> bool:
 
 
 def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    """INPUT and OUTPUT resolved, or ValueError with the reason; nothing is written here."""
+    """INPUT and OUTPUT resolved, or CommandError with the reason; nothing is written here."""
     src, dest = local_path(args.input), local_path(args.output)
     if not src.exists():
-        raise ValueError(f"input {args.input} does not exist")
+        raise CommandError(f"input {args.input} does not exist")
     if not os.access(src, os.R_OK) or (src.is_dir() and not os.access(src, os.X_OK)):
-        raise ValueError(f"cannot read input {args.input}: permission denied")
+        raise CommandError(f"cannot read input {args.input}: permission denied")
     src_real, dest_real = src.resolve(), dest.resolve()
     # Copies must never land on their originals, nor become inputs of a later run.
     if src.is_dir():
@@ -132,11 +137,11 @@ def _check_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     else:
         overlap = dest_real in (src_real, src_real.parent)
     if overlap:
-        raise ValueError("INPUT and OUTPUT must not overlap (scrub-logs writes copies)")
+        raise CommandError("INPUT and OUTPUT must not overlap (scrub-logs writes copies)")
     if dest.exists() and not dest.is_dir():
-        raise ValueError(f"output {args.output} exists and is not a folder")
+        raise CommandError(f"output {args.output} exists and is not a folder")
     if dest.is_dir() and any(dest.iterdir()) and not args.force:
-        raise ValueError(
+        raise CommandError(
             f"output {args.output} is not empty; pass --force to replace files at the same paths"
         )
     return src, dest
@@ -210,33 +215,23 @@ def _report(
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.cli.commands.filter import source_errors
-    from redactor.sinks.logfiles import list_log_files, scrub_log_file
-    from redactor.sources import build_redactor, config_from_args
-
-    try:
-        redactor = build_redactor(config_from_args(args))
-    except source_errors() as exc:
-        return fail(str(exc))
+    redactor = build_redactor(settings_from_args(args))
     if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
-        print(
-            "redactor: warning: the configured sources hold no secret value; the copies are "
-            "not redacted (allowed by allow-empty)",
-            file=sys.stderr,
+        report_warning(
+            "the configured sources hold no secret value; the copies are not redacted (allowed "
+            "by allow-empty)"
         )
-    from redactor.sinks.logfiles import Unsupported
 
     refused: list[str] | None = [] if args.skip_unsupported else None
     try:
         src, dest = _check_paths(args)
         files, skipped = list_log_files(src, dest, args.format, refused)
     except Unsupported as exc:
-        return fail(f"{exc}; pass --skip-unsupported to leave such files out")
-    except ValueError as exc:
-        return fail(str(exc))
+        raise CommandError(f"{exc}; pass --skip-unsupported to leave such files out") from None
     except OSError as exc:
         where = exc.filename or args.input
-        return fail(f"cannot read {where}: {exc.strerror or type(exc).__name__}")
+        why = exc.strerror or type(exc).__name__
+        raise CommandError(f"cannot read {where}: {why}") from None
     for message in refused or ():
         print(f"redactor: warning: left out {message}", file=sys.stderr)
     started = time.perf_counter()
@@ -245,18 +240,21 @@ def run(args: argparse.Namespace) -> int:
             import pyarrow  # noqa: F401  (the executors need it too)
             from pyspark.sql import SparkSession  # noqa: F401
 
-            from redactor.sinks.spark import scrub_files
         except ImportError:
-            return fail("--spark needs pyspark and pyarrow: pip install 'redactor[spark]'")
+            raise CommandError(
+                "--spark needs pyspark and pyarrow: pip install 'redactor[spark]'"
+            ) from None
         try:
             spark, own = _start_spark(args.master)
         except Exception as exc:
-            return fail(f"cannot start Spark ({type(exc).__name__}); is Java 17+ installed?")
+            why = type(exc).__name__
+            raise CommandError(f"cannot start Spark ({why}); is Java 17+ installed?") from None
         engine = f"spark {spark.sparkContext.master}"
         try:
             outcomes = scrub_files(spark, files, redactor)
         except Exception as exc:
-            return fail(f"the Spark job failed ({type(exc).__name__}); see the executor logs")
+            why = type(exc).__name__
+            raise CommandError(f"the Spark job failed ({why}); see the executor logs") from None
         finally:
             if own:
                 spark.stop()

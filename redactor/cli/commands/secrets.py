@@ -14,7 +14,19 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from redactor.cli.errors import fail
+from redactor.cli.errors import report_warning
+from redactor.engine.redactor import DEFAULT_MIN_LENGTH
+from redactor.errors import CommandError
+from redactor.sources.scopes import (
+    MAX_VALUE_BYTES,
+    ReadOnlyScopeError,
+    get_store,
+    list_scopes,
+    list_secrets,
+    validate_name,
+)
+from redactor.sources.scopes.azure import validate_vault_url
+from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
 
 BACKEND_TYPES = ("DATABRICKS", "AZURE_KEYVAULT")
 KEY_SOURCES = ("file", "env", "passphrase")
@@ -144,17 +156,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace, body) -> int:
-    """Run ``body()`` and turn every secrets error into one line on stderr and exit code 2."""
+    """Run ``body()``; its errors (SecretsError, CommandError) reach the one handler in main."""
     if getattr(args, "home", None):
         os.environ["REDACTOR_HOME"] = args.home
-    from redactor.sources.scopes import SecretsError
-
     try:
         return int(body() or 0)
-    except SecretsError as exc:
-        return fail(str(exc))
     except EOFError:
-        return fail("no input; nothing was changed")
+        raise CommandError("no input; nothing was changed") from None
 
 
 def _stdin_is_tty() -> bool:
@@ -164,8 +172,7 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def _warn(message: str) -> None:
-    print(f"redactor: warning: {message}", file=sys.stderr)
+_warn = report_warning
 
 
 def _iso(ms: int) -> str:
@@ -200,20 +207,22 @@ def _create_scope(args: argparse.Namespace) -> int:
     principal = args.initial_manage_principal
     if args.json:
         try:
-            body = _load_json(args.json)
+            request = _load_json(args.json)
         except (OSError, ValueError) as exc:
-            return fail(f"cannot read --json: {exc}")
-        scope = scope or body.get("scope")
-        backend = backend or body.get("scope_backend_type")
-        kv = body.get("backend_azure_keyvault") or {}
+            raise CommandError(f"cannot read --json: {exc}") from None
+        scope = scope or request.get("scope")
+        backend = backend or request.get("scope_backend_type")
+        kv = request.get("backend_azure_keyvault") or {}
         dns_name = dns_name or kv.get("dns_name")
         resource_id = resource_id or kv.get("resource_id")
-        principal = principal or body.get("initial_manage_principal")
+        principal = principal or request.get("initial_manage_principal")
     if not scope:
-        return fail("create-scope needs a SCOPE name")
+        raise CommandError("create-scope needs a SCOPE name")
     backend = backend or "DATABRICKS"
     if backend not in BACKEND_TYPES:
-        return fail(f"unknown scope backend type {backend!r}: use {' or '.join(BACKEND_TYPES)}")
+        raise CommandError(
+            f"unknown scope backend type {backend!r}: use {' or '.join(BACKEND_TYPES)}"
+        )
     if principal:
         _warn(
             "the local store has no ACLs (its file permissions protect it): "
@@ -221,14 +230,10 @@ def _create_scope(args: argparse.Namespace) -> int:
         )
 
     def body() -> int:
-        from redactor.sources.scopes import get_store, validate_name
-
         validate_name(scope, "scope name")
         if backend == "AZURE_KEYVAULT":
-            from redactor.sources.scopes.azure import validate_vault_url
-
             if not dns_name:
-                return fail(
+                raise CommandError(
                     "an AZURE_KEYVAULT scope needs --dns-name https://VAULT.vault.azure.net/"
                 )
             options = {"dns_name": validate_vault_url(dns_name)}
@@ -237,7 +242,9 @@ def _create_scope(args: argparse.Namespace) -> int:
             get_store().create_scope(scope, "AZURE_KEYVAULT", options)
         else:
             if dns_name or resource_id:
-                return fail("--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT")
+                raise CommandError(
+                    "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
+                )
             get_store().create_scope(scope)
         return 0
 
@@ -246,8 +253,6 @@ def _create_scope(args: argparse.Namespace) -> int:
 
 def _list_scopes(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import list_scopes
-
         scopes = list_scopes()
         if args.output == "json":
             out = []
@@ -269,8 +274,6 @@ def _list_scopes(args: argparse.Namespace) -> int:
 
 def _delete_scope(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-
         get_store().delete_scope(args.scope)
         return 0
 
@@ -282,8 +285,6 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
     import base64
     import binascii
 
-    from redactor.sources.scopes import MAX_VALUE_BYTES
-
     if args.string_value is not None:
         _warn(ARGV_WARNING.format(flag="--string-value"))
         return args.string_value
@@ -292,26 +293,25 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
         try:
             return base64.b64decode(args.bytes_value, validate=True)
         except (binascii.Error, ValueError):
-            fail("--bytes-value must be base64 (the Databricks API's bytes_value)")
-            return None
+            raise CommandError(
+                "--bytes-value must be base64 (the Databricks API's bytes_value)"
+            ) from None
     if _stdin_is_tty():
         import getpass
 
         value = getpass.getpass(f"value for {args.scope}/{args.key} (input is hidden): ")
         if not value:
-            fail("no value entered; nothing was stored")
-            return None
+            raise CommandError("no value entered; nothing was stored")
         return value
     if sys.stdin is None:
-        fail("no value: pipe it on stdin, or run on a terminal to be prompted")
-        return None
+        raise CommandError("no value: pipe it on stdin, or run on a terminal to be prompted")
     data = sys.stdin.buffer.read(MAX_VALUE_BYTES + 1)
     if not data:
-        fail("stdin was empty; nothing was stored")
-        return None
+        raise CommandError("stdin was empty; nothing was stored")
     if len(data) > MAX_VALUE_BYTES:
-        fail(f"the value on stdin is larger than {MAX_VALUE_BYTES} bytes (128 KiB), the limit")
-        return None
+        raise CommandError(
+            f"the value on stdin is larger than {MAX_VALUE_BYTES} bytes (128 KiB), the limit"
+        )
     if data.endswith(b"\n"):
         _warn(
             "the value read from stdin ends with a newline, which is stored as part of it "
@@ -325,9 +325,6 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
 
 def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.engine.redactor import DEFAULT_MIN_LENGTH
-        from redactor.sources.scopes import ReadOnlyScopeError, get_store, validate_name
-
         validate_name(args.scope, "scope name")
         validate_name(args.key, "secret key")
         store = get_store()
@@ -355,8 +352,6 @@ def _put_secret(args: argparse.Namespace) -> int:
 
 def _list_secrets(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import list_secrets
-
         secrets = list_secrets(args.scope)
         if args.output == "json":
             print(
@@ -382,8 +377,6 @@ def _list_secrets(args: argparse.Namespace) -> int:
 
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-
         get_store().delete_secret(args.scope, args.key)
         return 0
 
@@ -398,8 +391,7 @@ def _read_new_passphrase() -> str | None:
     if _stdin_is_tty():
         first = getpass.getpass("new passphrase: ")
         if first != getpass.getpass("new passphrase again: "):
-            fail("the passphrases differ; nothing was changed")
-            return None
+            raise CommandError("the passphrases differ; nothing was changed")
         return first
     line = sys.stdin.readline() if sys.stdin is not None else ""
     return line.rstrip("\r\n")
@@ -407,13 +399,10 @@ def _read_new_passphrase() -> str | None:
 
 def _rotate_key(args: argparse.Namespace) -> int:
     def body() -> int:
-        from redactor.sources.scopes import get_store
-        from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
-
         store = get_store()
         current = store.wrapping_info()
         if current is None:
-            return fail(f"there is no secret store in {store.home} yet")
+            raise CommandError(f"there is no secret store in {store.home} yet")
         to = args.to or current.kind
         new_key = passphrase = None
         if to == "env":
@@ -429,7 +418,7 @@ def _rotate_key(args: argparse.Namespace) -> int:
             if passphrase is None:
                 return 2
             if not passphrase:
-                return fail("the new passphrase is empty; nothing was changed")
+                raise CommandError("the new passphrase is empty; nothing was changed")
         result = store.rotate_key(
             to, new_key=new_key, passphrase=passphrase, reencrypt=args.reencrypt
         )

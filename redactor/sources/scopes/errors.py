@@ -7,6 +7,8 @@ error code the Databricks Secrets API uses for the same condition (``error_code`
 
 from __future__ import annotations
 
+from redactor.errors import SourceError
+
 __all__ = [
     "BackendError",
     "InvalidNameError",
@@ -26,7 +28,7 @@ __all__ = [
 ]
 
 
-class SecretsError(Exception):
+class SecretsError(SourceError):
     """Base class; ``str(exc)`` never contains a secret value."""
 
     error_code = "INTERNAL_ERROR"

@@ -1,0 +1,113 @@
+"""Every option that more than one command shares, declared once.
+
+The secret-source and engine options are generated from :data:`redactor.config.OPTIONS`, so a
+flag is always ``--`` + its ``[tool.redactor]`` key and its parsed value lands on the attribute
+named by its Python keyword, which :func:`redactor.config.settings_from_args` reads back.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from redactor.config import OPTIONS, Option
+from redactor.engine.matchers import ENGINES
+
+__all__ = [
+    "ADD_MASK_HELP",
+    "add_mask_arguments",
+    "add_setting_arguments",
+    "add_source_arguments",
+    "setting_flags",
+]
+
+SOURCE_GROUP = "secret sources (repeatable; also read from [tool.redactor] in pyproject.toml)"
+
+ADD_MASK_HELP = (
+    "GitHub Actions '::add-mask::VALUE' lines register VALUE for the rest of the output (the line "
+    "itself is passed on as '::add-mask::[REDACTED]'). Give --no-add-mask to treat them as text."
+)
+
+
+def _add(group: argparse._ActionsContainer, option: Option, help_text: str | None = None) -> None:
+    names = [option.flag, *option.flag_aliases]
+    text = help_text or option.help
+    kwargs: dict = {"dest": option.keyword, "help": text}
+    if option.kind in ("names", "paths", "encodings"):
+        kwargs.update(action="append", metavar=option.metavar)
+        kwargs["default"] = None if option.kind == "encodings" else []
+        if option.kind == "paths":
+            kwargs["type"] = Path
+    elif option.kind == "int":
+        kwargs.update(type=int, default=None, metavar=option.metavar)
+    elif option.kind == "bool":
+        kwargs.update(action="store_true", default=None)
+    elif option.kind == "engine":
+        kwargs.update(choices=ENGINES, default=None)  # argparse shows the choices
+        kwargs["help"] = (
+            f"{text} (default: {option.env_var}, else [tool.redactor] engine, else auto)"
+        )
+    group.add_argument(*names, **kwargs)
+
+
+def add_setting_arguments(
+    group: argparse._ActionsContainer, *, help_texts: dict[str, str] | None = None
+) -> None:
+    """One flag per option of :data:`redactor.config.OPTIONS` (sources, min-length, encodings,
+    engine, allow-empty)."""
+    for option in OPTIONS:
+        _add(group, option, (help_texts or {}).get(option.key))
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that needs secrets: the settings, ``--config`` and
+    ``--no-config``."""
+    group = parser.add_argument_group(SOURCE_GROUP)
+    add_setting_arguments(group)
+    group.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PYPROJECT",
+        help="the pyproject.toml to read [tool.redactor] from (default: the nearest one)",
+    )
+    group.add_argument(
+        "--no-config", action="store_true", help="ignore [tool.redactor] in pyproject.toml"
+    )
+
+
+def setting_flags(args: argparse.Namespace) -> list[str]:
+    """The flags that reproduce the settings given in ``args`` (``install-git-filter`` stores
+    them in the filter command); paths are made absolute, since git runs the filter elsewhere."""
+    out: list[str] = []
+    for option in OPTIONS:
+        value = getattr(args, option.keyword, None)
+        if value is None or value is False or (option.is_list and not value):
+            continue
+        if option.kind == "bool":
+            out.append(option.flag)
+        elif option.kind in ("names", "paths", "encodings"):
+            for item in value:
+                item = str(Path(item).resolve()) if option.kind == "paths" else item
+                out += [option.flag, item]
+        else:
+            out += [option.flag, str(value)]
+    return out
+
+
+def add_mask_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-add-mask`` and ``--add-mask-only``, shared by ``filter`` and ``run``."""
+    group = parser.add_argument_group("::add-mask:: workflow commands")
+    mode = group.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--no-add-mask",
+        dest="add_mask",
+        action="store_false",
+        help="do not honour '::add-mask::' lines; pass them on as ordinary text",
+    )
+    mode.add_argument(
+        "--add-mask-only",
+        action="store_true",
+        help="allow starting with no configured secret source (or sources that hold no value): "
+        "mask what '::add-mask::' lines register, and whatever the sources give",
+    )

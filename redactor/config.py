@@ -1,0 +1,376 @@
+"""One configuration: every option declared once, resolved once into a :class:`Settings`.
+
+Each option has one name, its ``[tool.redactor]`` key in ``pyproject.toml`` (kebab-case, what
+users already write); every other surface is a mechanical transform of it: ``secrets-file`` is
+the flag ``--secrets-file``, the Python keyword and nbconvert trait ``secrets_file`` and, for the
+options read from the environment (only ``engine`` today), ``REDACTOR_ENGINE``. The full table,
+generated from :data:`OPTIONS` by :func:`option_table`, is in ``docs/configuration.md``.
+
+Layers, lowest first: the defaults < ``[tool.redactor]`` in the nearest ``pyproject.toml`` (or
+the one given; none with ``--no-config``) < the environment (``REDACTOR_ENGINE``) < command-line
+flags, nbconvert traits or keyword arguments. Lists (the secret sources) add up across layers, so
+a flag adds a source to those of ``pyproject.toml``; single values are replaced by the higher
+layer. An unknown key or a wrong type under ``[tool.redactor]`` is a :class:`ConfigError` naming
+the file and, for a misspelt key, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from redactor.engine.matchers import ENGINES
+from redactor.engine.redactor import DEFAULT_MIN_LENGTH, ENV_ENGINE, engine_from_environment
+from redactor.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "OPTIONS",
+    "ConfigError",
+    "Option",
+    "Settings",
+    "find_pyproject",
+    "option_table",
+    "read_pyproject",
+    "resolve",
+    "settings_from_args",
+]
+
+TABLE = "[tool.redactor]"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. ``key`` is its one name; the other spellings derive from it."""
+
+    key: str
+    kind: str  # "names" (list of str), "paths", "int", "bool", "engine", "encodings" (list|None)
+    default: Any
+    help: str
+    metavar: str | None = None
+    env: bool = False  # read from REDACTOR_<KEY> too (only engine, as before this module)
+    flag_aliases: tuple[str, ...] = ()  # accepted on the command line as well
+    deprecated: tuple[str, ...] = ()  # older keyword/trait spellings: still work, with a warning
+
+    @property
+    def keyword(self) -> str:
+        """The Python keyword argument, the nbconvert trait and the :class:`Settings` field."""
+        return self.key.replace("-", "_")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key
+
+    @property
+    def env_var(self) -> str | None:
+        return "REDACTOR_" + self.keyword.upper() if self.env else None
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("names", "paths")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "scopes",
+        "names",
+        (),
+        "every secret of these secret scopes (local store or Key Vault-backed)",
+        "NAME",
+        flag_aliases=("--scope",),
+    ),
+    Option("secret-env", "names", (), "the values of these environment variables", "NAME"),
+    Option(
+        "env-pattern",
+        "names",
+        (),
+        "the value of every environment variable whose name matches, e.g. '*_TOKEN'",
+        "GLOB",
+    ),
+    Option(
+        "secrets-file",
+        "paths",
+        (),
+        "dotenv files whose values are secrets, read without interpolation (in pyproject.toml, "
+        "relative to that file)",
+        "PATH",
+        deprecated=("secrets_files",),
+    ),
+    Option(
+        "min-length",
+        "int",
+        DEFAULT_MIN_LENGTH,
+        "secret values shorter than this are not redacted (with a warning naming them)",
+        "N",
+    ),
+    Option(
+        "encodings",
+        "encodings",
+        None,
+        "the encodings each secret is also redacted in (default: every registered one)",
+        "NAME",
+    ),
+    Option(
+        "engine",
+        "engine",
+        None,
+        "the matching engine: auto (Hyperscan when installed and the work is large enough), "
+        "ahocorasick or hyperscan; every engine gives the same output",
+        "ENGINE",
+        env=True,
+    ),
+    Option(
+        "allow-empty",
+        "bool",
+        False,
+        "let the command run when the configured sources hold no secret value (by default "
+        "that is an error, as a variable that is not exported would pass secrets through); a "
+        "source that cannot be read is still an error",
+    ),
+)
+BY_KEY = {o.key: o for o in OPTIONS}
+BY_KEYWORD = {o.keyword: o for o in OPTIONS}
+DEPRECATED = {old: o for o in OPTIONS for old in o.deprecated}
+assert BY_KEY["engine"].env_var == ENV_ENGINE  # the engine reads the same variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option, resolved. Field names are the options' Python keywords.
+
+    Lists are stored as tuples (and accepted as any iterable); ``engine`` None means "not chosen
+    anywhere", which the engine resolves to ``auto``; ``pyproject`` is the file read, if any.
+    """
+
+    scopes: tuple[str, ...] = ()
+    secret_env: tuple[str, ...] = ()
+    env_pattern: tuple[str, ...] = ()
+    secrets_file: tuple[Path, ...] = ()
+    min_length: int = DEFAULT_MIN_LENGTH
+    encodings: tuple[str, ...] | None = None
+    engine: str | None = None
+    allow_empty: bool = False
+    pyproject: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("scopes", "secret_env", "env_pattern"):
+            object.__setattr__(self, name, _names(getattr(self, name)))
+        object.__setattr__(self, "secrets_file", tuple(Path(p) for p in self.secrets_file))
+        if self.encodings is not None:
+            object.__setattr__(self, "encodings", _names(self.encodings))
+
+    @property
+    def empty(self) -> bool:
+        """No secret source is configured."""
+        return not (self.scopes or self.secret_env or self.env_pattern or self.secrets_file)
+
+
+def _names(value: Iterable[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+assert [f.name for f in fields(Settings)][:-1] == [o.keyword for o in OPTIONS]
+
+
+# -- checking one value ---------------------------------------------------------------------------
+
+
+def _check(option: Option, value: Any, where: str) -> Any:
+    """``value`` as the option stores it, or ConfigError saying ``where`` and what is expected.
+
+    ``where`` names the surface (``path: [tool.redactor] key``, ``keyword=``); never the value,
+    which for a mistyped option could be a secret pasted in the wrong place."""
+    kind = option.kind
+    if kind in ("names", "paths", "encodings"):
+        if isinstance(value, (str, os.PathLike)):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (str, os.PathLike) if kind == "paths" else str) for v in value
+        ):
+            raise ConfigError(f"{where} must be a string or a list of strings")
+        return tuple(Path(v) for v in value) if kind == "paths" else tuple(value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where} must be a positive integer")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if kind == "engine":
+        if value not in ENGINES:
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, ENGINES))}")
+        return value
+    raise AssertionError(kind)  # pragma: no cover
+
+
+# -- the layers -----------------------------------------------------------------------------------
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _suggest(key: str) -> str:
+    near = difflib.get_close_matches(key, list(BY_KEY), n=1, cutoff=0.6)
+    if near:
+        return f"; did you mean {near[0]!r}?"
+    return f"; valid keys: {', '.join(BY_KEY)}"
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The checked ``[tool.redactor]`` table of ``path``, keyed by Python keyword.
+
+    Relative ``secrets-file`` paths are made relative to the file, not to the working directory.
+    An unknown key (``scope`` for ``scopes``) is an error, since ignoring it would silently
+    redact less than the user asked for."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    table = data.get("tool", {}).get("redactor", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {TABLE} must be a table")
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        option = BY_KEY.get(key)
+        if option is None:
+            raise ConfigError(f"{path}: {TABLE} has an unknown key {key!r}{_suggest(key)}")
+        checked = _check(option, value, f"{path}: {TABLE} {key}")
+        if option.kind == "paths":
+            checked = tuple(path.parent / p for p in checked)
+        out[option.keyword] = checked
+    return out
+
+
+def _environment_layer(environ: Mapping[str, str] | None) -> dict[str, Any]:
+    engine = engine_from_environment(environ)
+    if engine is None:
+        return {}
+    if engine.lower() not in ENGINES:
+        # The message the engine gave before this layer existed (tests and users rely on it).
+        raise ConfigError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    return {"engine": engine.lower()}
+
+
+def _given_layer(given: Mapping[str, Any], flags: bool) -> dict[str, Any]:
+    """Flags, traits or keyword arguments; None (or an empty list) means not given."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        option = BY_KEYWORD.get(name)
+        if option is None and name in DEPRECATED:
+            option = DEPRECATED[name]
+            if value:
+                warnings.warn(
+                    f"{name} is deprecated: use {option.keyword} (one spelling per option, "
+                    "see docs/configuration.md)",
+                    FutureWarning,  # shown by default: the users of a trait or keyword see it
+                    stacklevel=4,
+                )
+        if option is None:
+            near = difflib.get_close_matches(name, list(BY_KEYWORD), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise TypeError(f"unknown setting {name!r}{hint}")
+        if value is None or (option.is_list and not value):
+            continue
+        checked = _check(option, value, option.flag if flags else name)
+        if option.is_list and option.keyword in out:
+            checked = out[option.keyword] + checked
+        out[option.keyword] = checked
+    return out
+
+
+def resolve(
+    given: Mapping[str, Any] | None = None,
+    *,
+    config: Path | str | None = None,
+    use_config: bool = True,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: bool = False,
+) -> Settings:
+    """The settings from every layer: defaults < ``[tool.redactor]`` < environment < ``given``.
+
+    ``config`` is the pyproject.toml to read (default: the nearest one at or above ``cwd``);
+    ``use_config=False`` reads none (``--no-config``). ``given`` maps Python keywords (or a
+    deprecated spelling, with a FutureWarning) to values, None for "not given"; list values
+    are added to those of the lower layers. ``flags`` says that ``given`` came from the command
+    line, so that errors name the flag rather than the keyword."""
+    values: dict[str, Any] = {}
+    pyproject: Path | None = None
+    if use_config:
+        pyproject = Path(config) if config is not None else find_pyproject(cwd or Path.cwd())
+        if pyproject is not None:
+            values.update(read_pyproject(pyproject))
+    values.update(_environment_layer(environ))
+    for keyword, value in _given_layer(given or {}, flags).items():
+        option = BY_KEYWORD[keyword]
+        if option.is_list and keyword in values:
+            value = values[keyword] + value
+        values[keyword] = value
+    return Settings(**values, pyproject=pyproject)
+
+
+def settings_from_args(args: Any, cwd: Path | None = None) -> Settings:
+    """The settings of a command: its flags (declared by :mod:`redactor.cli.options`, one
+    attribute per Python keyword) over the environment over ``[tool.redactor]``."""
+    given = {o.keyword: getattr(args, o.keyword, None) for o in OPTIONS}
+    return resolve(
+        given,
+        config=getattr(args, "config", None),
+        use_config=not getattr(args, "no_config", False),
+        cwd=cwd,
+        flags=True,
+    )
+
+
+# -- the documentation table ----------------------------------------------------------------------
+
+
+def _default_text(option: Option) -> str:
+    if option.key == "engine":
+        return "`auto`"
+    if option.default is None:
+        return "all"
+    if isinstance(option.default, bool):
+        return f"`{str(option.default).lower()}`"
+    if option.default == ():
+        return "none"
+    return f"`{option.default}`"
+
+
+def option_table() -> str:
+    """The Markdown table of every option, as ``docs/configuration.md`` shows it."""
+    rows = [
+        "| pyproject key | command line | environment | Python keyword | nbconvert trait | "
+        "default | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in OPTIONS:
+        flag = f"`{o.flag}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
+        if o.metavar:
+            flag = f"`{o.flag} {o.metavar}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
+        env = f"`{o.env_var}`" if o.env_var else "-"
+        keyword = f"`{o.keyword}`" + "".join(f" (deprecated: `{d}`)" for d in o.deprecated)
+        rows.append(
+            f"| `{o.key}` | {flag} | {env} | `{o.keyword}` | {keyword} | {_default_text(o)} | "
+            f"{o.help} |"
+        )
+    return "\n".join(rows) + "\n"

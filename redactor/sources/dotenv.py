@@ -1,0 +1,63 @@
+"""Secret values from dotenv files (``secrets-file``), read without interpolation.
+
+python-dotenv's parser gives the bindings; every line must parse, and errors name the file and the
+line numbers, never a line's content (it may be the value)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from redactor.errors import ConfigError
+
+__all__ = ["dotenv_items"]
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def dotenv_items(path: Path) -> list[tuple[str, str]]:
+    """The non-empty values of a dotenv file, or ConfigError naming the file and the bad lines.
+
+    Every line must parse: python-dotenv alone skips a line it cannot parse with a warning,
+    which would drop that secret silently. A name without ``=`` is refused too, since in a secrets
+    file it is more likely a pasted value than a declaration. Messages give line numbers, never
+    a line's content (it may be the value)."""
+    try:
+        # Read as bytes then decoded, so that a FIFO (--secrets-file <(vault ...)) works too.
+        with path.open("rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ConfigError(f"secrets file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"secrets file {path} is a folder, not a dotenv file") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot read secrets file {path}: {why}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, exc.start)
+        raise ConfigError(f"cannot read secrets file {path}: line {line} is not UTF-8") from None
+    # Universal newlines, as python-dotenv's own open() gives them.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad: list[int] = []
+    items: list[tuple[str, str]] = []
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            bad.append(binding.original.line)
+        elif binding.key is not None and binding.value:
+            # No interpolation: python-dotenv would expand ${VAR} even inside single quotes.
+            items.append((f"{path.name}/{binding.key}", binding.value))
+    if bad:
+        lines = f"line {bad[0]}" if len(bad) == 1 else "lines " + ", ".join(map(str, bad))
+        raise ConfigError(
+            f"cannot parse secrets file {path} at {lines}: not NAME=VALUE (an unclosed quote, "
+            "text after a closing quote, or no '='); fix or remove "
+            + ("it" if len(bad) == 1 else "them")
+            + " (the content is not shown)"
+        )
+    return items
