@@ -127,7 +127,6 @@ KNOWN_FUNCTION_LEVEL: set[tuple[str, str]] = {
     ("redactor.cli.commands.secrets", "redactor.engine.redactor"),
     ("redactor.cli.commands.secrets", "redactor.sources.scopes"),
     ("redactor.cli.commands.secrets", "redactor.sources.scopes.azure"),
-    ("redactor.cli.commands.secrets", "redactor.sources.scopes.keys"),
     ("redactor.sinks.jupyter", "redactor.sources"),
     ("redactor.sinks.jupyter", "redactor.sources.scopes"),
     ("redactor.sinks.nbconvert", "redactor.sources"),

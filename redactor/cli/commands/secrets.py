@@ -18,17 +18,20 @@ from redactor.cli.errors import report_warning
 from redactor.engine.redactor import DEFAULT_MIN_LENGTH
 from redactor.errors import CommandError
 from redactor.sources.scopes import (
+    ENV_MASTER_KEY,
     MAX_VALUE_BYTES,
-    ReadOnlyScopeError,
+    backend_names,
+    create_scope,
+    get_backend,
     get_store,
     list_scopes,
     list_secrets,
+    parse_master_key,
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
-from redactor.sources.scopes.keys import ENV_MASTER_KEY, parse_master_key
 
-BACKEND_TYPES = ("DATABRICKS", "AZURE_KEYVAULT")
+BACKEND_TYPES = tuple(backend_names())  # the registered scope backends, local first
 KEY_SOURCES = ("file", "env", "passphrase")
 ENV_NEW_PASSPHRASE = "REDACTOR_NEW_PASSPHRASE"  # noqa: S105 - a variable name
 
@@ -239,13 +242,13 @@ def _create_scope(args: argparse.Namespace) -> int:
             options = {"dns_name": validate_vault_url(dns_name)}
             if resource_id:
                 options["resource_id"] = resource_id
-            get_store().create_scope(scope, "AZURE_KEYVAULT", options)
+            create_scope(scope, backend, options)
         else:
             if dns_name or resource_id:
                 raise CommandError(
                     "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
                 )
-            get_store().create_scope(scope)
+            create_scope(scope, backend)
         return 0
 
     return _run(args, body)
@@ -331,10 +334,7 @@ def _put_secret(args: argparse.Namespace) -> int:
         # Fail on a missing or read-only scope before asking for the value.
         info = store.get_scope(args.scope)
         if info.read_only:
-            raise ReadOnlyScopeError(
-                f"cannot put a secret in scope {info.name!r}: it is backed by Azure Key Vault "
-                "and read-only here; change its secrets in the vault"
-            )
+            raise get_backend(info.backend).read_only_error(info.name, "put a secret")
         value = _read_value(args)
         if value is None:
             return 2
