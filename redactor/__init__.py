@@ -13,6 +13,7 @@ from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
 from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.walk import redact_value
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "hyperscan_available",
     "install",
     "redact",
+    "redact_value",
     "register_encoding",
     "registry",
     "set_redactor",

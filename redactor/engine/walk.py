@@ -22,9 +22,10 @@ disk copies):
   withholds the record).
 * Copy only what changed: a value without secrets comes back as the very same object (``is``),
   and a changed one shares every unchanged part with the input. The input is never mutated.
-* One depth limit, :data:`MAX_DEPTH` containers deep. Past it, ``too_deep="render"`` replaces the
-  rest with its ``repr`` redacted as text (:data:`TOO_DEEP` if even that cannot be printed) and
-  ``too_deep="raise"`` raises :class:`TooDeep`: nothing below the limit is passed on unchecked.
+* One depth limit, :data:`MAX_DEPTH` containers deep. Past it, ``too_deep="replace"`` (the
+  default) replaces the rest with :data:`TOO_DEEP` and ``too_deep="raise"`` raises
+  :class:`TooDeep`: nothing below the limit is passed on unchecked. (Not its ``repr``: the repr
+  of a structure that shares parts, ``x = [x, x]`` a hundred times, takes exponential time.)
 * A container met again inside itself (a reference cycle) does not hang the walk: when the
   container turns out clean it is returned as it is, cycle included; when it changed, the
   back-reference in the copy becomes :data:`CYCLE` (a copy must not refer to the raw original).
@@ -57,11 +58,11 @@ MAX_DEPTH = 64
 
 #: What replaces a back-reference (a container inside itself) in a copy that changed.
 CYCLE = "[redactor: reference cycle]"
-#: What replaces a value nested past :data:`MAX_DEPTH` whose ``repr`` cannot be made either.
+#: What replaces a container nested past :data:`MAX_DEPTH` (with ``too_deep="replace"``).
 TOO_DEEP = "[redactor: value nested too deeply]"
 
 Objects = Literal["check", "repr"]
-TooDeepPolicy = Literal["render", "raise"]
+TooDeepPolicy = Literal["replace", "raise"]
 
 
 class TooDeep(ValueError):
@@ -106,7 +107,7 @@ def redact_value(
     redactor: Redactor,
     *,
     objects: Objects = "check",
-    too_deep: TooDeepPolicy = "render",
+    too_deep: TooDeepPolicy = "replace",
     max_depth: int = MAX_DEPTH,
 ) -> Any:
     """``value`` with every secret in it redacted, by the rules of :mod:`redactor.engine.walk`.
@@ -137,13 +138,13 @@ class Walker:
         redactor: Redactor,
         *,
         objects: Objects = "check",
-        too_deep: TooDeepPolicy = "render",
+        too_deep: TooDeepPolicy = "replace",
         max_depth: int = MAX_DEPTH,
     ) -> None:
         if objects not in ("check", "repr"):
             raise ValueError("objects must be 'check' or 'repr'")
-        if too_deep not in ("render", "raise"):
-            raise ValueError("too_deep must be 'render' or 'raise'")
+        if too_deep not in ("replace", "raise"):
+            raise ValueError("too_deep must be 'replace' or 'raise'")
         self.redactor = redactor
         self.objects = objects
         self.too_deep = too_deep
@@ -255,11 +256,7 @@ class Walker:
         """Hook: a container past the depth limit (``too_deep`` says what happens)."""
         if self.too_deep == "raise":
             raise TooDeep(f"a value nested more than {self.max_depth} containers deep")
-        try:
-            text = repr(value)
-        except Exception:  # RecursionError included
-            return TOO_DEEP
-        return self.redactor.redact(text)
+        return TOO_DEEP
 
     # -- containers -----------------------------------------------------------------------------
 
