@@ -36,9 +36,15 @@ left alone unless ``fix_sources=True``.
 
 from __future__ import annotations
 
-from .cells import Redactors, is_binary_mime, is_json_mime, is_text_mime, scrub_notebook
-from .jsontext import parse_notebook, scrub_text
-from .report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
+from redactor.sinks.notebook.cells import (
+    Redactors,
+    is_binary_mime,
+    is_json_mime,
+    is_text_mime,
+    scrub_notebook,
+)
+from redactor.sinks.notebook.jsontext import parse_notebook, scrub_text
+from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
 
 __all__ = [
     "NotebookError",

@@ -24,8 +24,7 @@ from redactor.engine.default import get_redactor
 from redactor.engine.matchers import Span
 from redactor.engine.redactor import Redactor, splice
 from redactor.engine.walk import TooDeep, Walker, number_text
-
-from .report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
+from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
 
 __all__ = [
     "Redactors",

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from redactor.engine.walk import number_text
-
-from .cells import Redactors, scrub_notebook
-from .report import NotebookError, ScrubReport
+from redactor.sinks.notebook.cells import Redactors, scrub_notebook
+from redactor.sinks.notebook.report import NotebookError, ScrubReport
 
 __all__ = ["parse_notebook", "scrub_text"]
 
