@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redactor.ipython_extension._kernel import redact_content
 
 import redactor
 from redactor import Redactor
@@ -24,6 +25,7 @@ from redactor.engine.walk import (
     redact_number,
     redact_value,
 )
+from redactor.sinks.structlog import StructlogRedactor
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -419,3 +421,13 @@ def test_property_secret_free_values_come_back_identical(data):
     r.add(secret, "s")
     assert identical(redact_value(value, r), value)
     assert identical(redact_value([value, value], r)[1], value)
+
+
+def test_every_sink_walks_with_the_same_rules(r):
+    """The kernel, logging and structlog entries are the one walker: sets and objects included
+    (the kernel's walker of before passed both through unchecked)."""
+    value = {"set": {SECRET}, "obj": Shows(f"<{SECRET}>"), "n": int(ACCOUNT), "b": SECRET.encode()}
+    want = {"set": {R}, "obj": f"<{R}>", "n": R, "b": R.encode()}
+    assert redact_content(value, r) == want
+    assert redact_value(value, r) == want
+    assert StructlogRedactor(r)(None, "info", dict(value)) == want
