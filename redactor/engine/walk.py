@@ -112,9 +112,12 @@ def redact_value(
 ) -> Any:
     """``value`` with every secret in it redacted, by the rules of :mod:`redactor.engine.walk`.
 
-    >>> r = Redactor(); r.add("hunter2-password")
-    >>> redact_value({"pw": ["hunter2-password", 1]}, r)
-    {'pw': ['[REDACTED]', 1]}
+    >>> from redactor import Redactor, redact_value
+    >>> r = Redactor()
+    >>> r.add("hunter2-password")
+    True
+    >>> redact_value({"pw": ["hunter2-password", 1], "n": 7}, r)
+    {'pw': ['[REDACTED]', 1], 'n': 7}
     """
     return Walker(redactor, objects=objects, too_deep=too_deep, max_depth=max_depth).walk(value)
 
