@@ -68,7 +68,7 @@ def spark():
     pytest.importorskip("pyspark", reason="pyspark is in the test extra")
     from pyspark.sql import SparkSession
 
-    from redactor import spark as rs
+    from redactor.sinks import spark as rs
 
     # Local executors must run this interpreter, where redactor is installed.
     old = os.environ.get("PYSPARK_PYTHON")

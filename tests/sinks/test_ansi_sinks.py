@@ -252,7 +252,7 @@ def test_arrow_batches_equal_redact_per_value(values, scan) -> None:
     secret to ``redact``, like any other value a match overlaps."""
     import pyarrow as pa
 
-    from redactor import spark as rs
+    from redactor.sinks import spark as rs
 
     r = check()
     old, rs._SCAN = rs._SCAN, scan
@@ -265,7 +265,7 @@ def test_arrow_batches_equal_redact_per_value(values, scan) -> None:
 
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
 def test_spark_dataframe_with_coloured_values(spark) -> None:
-    from redactor import spark as rs
+    from redactor.sinks import spark as rs
 
     try:
         rows = [(f"token {COLOURED}\x1b[0m",), ("\x1b[32mplain\x1b[0m",), (None,)]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor, RedactorWarning
-from redactor import spark as rs
+from redactor.sinks import spark as rs
 from redactor.sinks.logfiles import list_log_files, scrub_log_file
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is in the test extra")
