@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import redactor
-from redactor.sinks.logging import redact_value
+from redactor.engine.walk import redact_value
 
 __all__ = ["ExportHook", "HistoryHook", "LogHook"]
 

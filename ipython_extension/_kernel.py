@@ -23,7 +23,6 @@ Header and parent header are left alone: they carry message ids that routing dep
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import OrderedDict
@@ -32,72 +31,19 @@ from typing import Any
 
 from redactor import get_redactor
 from redactor.engine.redactor import Redactor
-from redactor.sinks.logging import redact_number
+from redactor.engine.walk import redact_value
 
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
 
 #: Seconds of silence after which text held back for a finished cell (thread output) goes out.
 LATE_RELEASE_SECONDS = 2.0
 
-_MAX_DEPTH = 64
 
-# A long list of numbers (a plotly figure's data, widget state) is checked with one scan of its
-# json.dumps text: walking 200,000 floats and ints took 0.21 s so (0.5 s number by number, 0.12 s
-# when numbers were not checked at all), on the 2-core test machine.
-_NUMBERS_AT_ONCE = 16
-_PLAIN_NUMBERS = (int, float)
-
-
-def _numbers_hold_secret(items: list | tuple, redactor: Redactor) -> bool:
-    """Whether the ints and floats among ``items`` (not bools), written as JSON writes them,
-    might hold a secret; True when that cannot be told cheaply."""
-    plain = [v for v in items if type(v) in _PLAIN_NUMBERS]
-    if not plain:
-        return False
-    try:
-        text = json.dumps(plain)
-    except ValueError:  # an int too long to write: check one by one
-        return True
-    return redactor.contains_secret(text)
-
-
-def redact_content(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
-    """``value`` (JSON-like) with every string redacted; containers are copied only if changed.
-
-    A number whose text form holds a secret (comm state, ``JSON`` display data) becomes that
-    text redacted, a string: see :func:`redactor.sinks.logging.redact_number`."""
-    if isinstance(value, str):
-        return redactor.redact(value) if value else value
-    if isinstance(value, dict):
-        if _depth > _MAX_DEPTH:
-            return redactor.redact(repr(value))
-        out = {}
-        changed = False
-        for k, v in value.items():
-            # json.dumps writes int and float keys as strings: they are walked like values.
-            nk = redact_content(k, redactor, _depth + 1)
-            nv = redact_content(v, redactor, _depth + 1)
-            changed = changed or nk is not k or nv is not v
-            out[nk] = nv
-        return out if changed else value
-    if isinstance(value, (list, tuple)):
-        if _depth > _MAX_DEPTH:
-            return redactor.redact(repr(value))
-        if len(value) > _NUMBERS_AT_ONCE and not _numbers_hold_secret(value, redactor):
-            items = [
-                v if type(v) in _PLAIN_NUMBERS else redact_content(v, redactor, _depth + 1)
-                for v in value
-            ]
-        else:
-            items = [redact_content(v, redactor, _depth + 1) for v in value]
-        if all(a is b for a, b in zip(items, value)):
-            return value
-        return items if isinstance(value, list) else tuple(items)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        out_bytes = redactor.redact_bytes(data)
-        return value if out_bytes == data else out_bytes
-    return redact_number(value, redactor)
+def redact_content(value: Any, redactor: Redactor) -> Any:
+    """``value`` (a message's content, metadata or a binary buffer) redacted by the engine's
+    walker (:func:`redactor.engine.walk.redact_value`): every string, dict keys included; bytes;
+    numbers whose text holds a secret; containers copied only if changed."""
+    return redact_value(value, redactor)
 
 
 class _Held:

@@ -15,6 +15,7 @@ from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
 from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.walk import redact_value
 from redactor.errors import RedactorError
 
 # Imported for its effect: the channel that carries secrets from child processes to the process
@@ -58,6 +59,7 @@ __all__ = [
     "hyperscan_available",
     "install",
     "redact",
+    "redact_value",
     "register_encoding",
     "registry",
     "set_redactor",

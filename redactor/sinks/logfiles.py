@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from redactor.engine.stream import StreamRedactor
+from redactor.engine.walk import TooDeep, Walker
 from redactor.errors import LogFilesError
 
 if TYPE_CHECKING:
@@ -345,25 +346,22 @@ class _Object(list):
     """A JSON object as its ordered (key, value) pairs, duplicates kept."""
 
 
-def _redact_json(value: Any, redactor: Redactor, counts: Counter[str]) -> tuple[Any, bool]:
-    if isinstance(value, _Raw):
-        return value, False
-    if isinstance(value, str):
-        new, found = redactor.redact_with_counts(value)
-        counts.update(found)
-        return new, bool(found)
-    if isinstance(value, _Object):
-        out, changed = _Object(), False
-        for key, item in value:
-            k, c1 = _redact_json(key, redactor, counts)
-            v, c2 = _redact_json(item, redactor, counts)
-            out.append((k, v))
-            changed = changed or c1 or c2
-        return out, changed
-    if isinstance(value, list):
-        items = [_redact_json(v, redactor, counts) for v in value]
-        return [v for v, _ in items], any(c for _, c in items)
-    return value, False  # true, false, null
+class _JsonWalker(Walker):
+    """The engine's walker over a parsed line: strings redacted and counted; numbers and
+    literals (:class:`_Raw`) kept as written, since the text pass saw them whole."""
+
+    def __init__(self, redactor: Redactor, counts: Counter[str]) -> None:
+        super().__init__(redactor, too_deep="raise")
+        self.counts = counts
+
+    def text(self, s: str) -> str:
+        if isinstance(s, _Raw) or not s:
+            return s
+        new, found = self.redactor.redact_with_counts(s)
+        if not found:
+            return s
+        self.counts.update(found)
+        return new
 
 
 def _dump_json(value: Any, ascii_only: bool) -> str:
@@ -399,9 +397,13 @@ def redact_json_line(line: str, redactor: Redactor, counts: Counter[str]) -> str
     except ValueError:
         return body + tail
     found: Counter[str] = Counter()
-    record, changed = _redact_json(record, redactor, found)
-    if not changed:
+    try:
+        new = _JsonWalker(redactor, found).walk(record)
+    except TooDeep:  # like a line that does not parse: the text pass has done what it can
         return body + tail
+    if new is record:
+        return body + tail
+    record = new
     counts.update(found)
     return _dump_json(record, body.isascii()) + tail
 

@@ -12,10 +12,11 @@ What it changes on the record, in place (so every later handler sees the redacte
 * ``exc_info`` is rendered into ``exc_text`` (redacted) and cleared, so a formatter cannot render
   the live exception again; standard formatters print ``exc_text``.
 * ``stack_info``, ``message`` (set by an earlier formatter), ``threadName``/``processName``/
-  ``taskName`` and every ``extra`` field are redacted; strings, bytes, and dicts/lists/tuples/sets
-  of them are walked; a number (int, float, Decimal; not bool) whose text holds a secret becomes
-  that text redacted, a string; other objects are replaced with their redacted ``repr`` only if
-  that ``repr`` holds a secret.
+  ``taskName`` and every ``extra`` field are redacted by the engine's walker
+  (:func:`redactor.engine.walk.redact_value`): strings, bytes, and dicts/lists/tuples/sets of
+  them are walked; a number (int, float, Decimal; not bool) whose text holds a secret becomes
+  that text redacted, a string; other objects are replaced with their redacted ``repr`` (or
+  ``str``) only if that text holds a secret.
 
 It never raises. Arguments that do not fit the template (which logging itself would report on
 stderr, unredacted) become ``"<template> (log arguments that did not fit the message: <args>)"``,
@@ -26,11 +27,11 @@ redacted. If anything else goes wrong, the record is replaced with a fixed messa
 from __future__ import annotations
 
 import logging
-import numbers
 import traceback
 from typing import TYPE_CHECKING, Any
 
 from redactor.engine.default import get_redactor
+from redactor.engine.walk import redact_number, redact_value
 
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor
@@ -46,57 +47,6 @@ _STANDARD = frozenset(
 _NAMES = ("threadName", "processName", "taskName")
 
 _FAILED = "[redactor: this log record could not be redacted and was withheld]"
-
-
-def redact_value(value: Any, redactor: Redactor, _depth: int = 0) -> Any:
-    """``value`` with every string in it redacted; containers are copied, never changed in place."""
-    if isinstance(value, str):
-        return redactor.redact(value)
-    if isinstance(value, (bytes, bytearray)):
-        return redactor.redact_bytes(bytes(value))
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, numbers.Number):
-        return redact_number(value, redactor)
-    if _depth > 50:
-        return redactor.redact(repr(value))
-    if isinstance(value, dict):
-        return {
-            redact_value(k, redactor, _depth + 1): redact_value(v, redactor, _depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact_value(v, redactor, _depth + 1) for v in value]
-    if isinstance(value, tuple):
-        items = [redact_value(v, redactor, _depth + 1) for v in value]
-        if hasattr(value, "_fields"):  # a namedtuple keeps its type
-            return type(value)(*items)
-        return tuple(items)
-    if isinstance(value, (set, frozenset)):
-        return type(value)(redact_value(v, redactor, _depth + 1) for v in value)
-    # Any other object is printed by a formatter through str() or repr(): check both.
-    for render in (repr, str):
-        text = render(value)
-        if redactor.contains_secret(text):
-            return redactor.redact(text)
-    return value
-
-
-def redact_number(value: Any, redactor: Redactor) -> Any:
-    """A non-string scalar (int, float, Decimal, numpy numbers; not bool or None) whose text form
-    holds a secret is replaced by that text redacted, a string (``"[REDACTED]"``): a digits-only
-    secret such as an account number is as visible in ``40512938776`` as in ``"40512938776"``.
-    Anything else comes back as it is."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Number):
-        return value
-    try:
-        text = str(value)
-    except ValueError:  # an int over sys.get_int_max_str_digits(): it cannot be printed either
-        return value
-    # Most numbers are shorter than any secret: no automaton pass for them.
-    if len(text) < redactor.min_length or not redactor.contains_secret(text):
-        return value
-    return redactor.redact(text)
 
 
 class RedactingFilter(logging.Filter):

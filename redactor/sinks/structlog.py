@@ -34,7 +34,7 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from redactor.engine.default import get_redactor
-from redactor.sinks.logging import redact_value
+from redactor.engine.walk import redact_value
 
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor

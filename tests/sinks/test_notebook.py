@@ -6,6 +6,8 @@ import base64
 import copy
 import difflib
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from redactor import Redactor
+from redactor.engine.walk import MAX_DEPTH
 from redactor.sinks.notebook import (
     NotebookError,
     RemovedOutput,
@@ -819,3 +822,37 @@ def test_too_deep_json_is_an_error_not_a_crash(r):
         scrub_text(deep, r)
     clean_deep = nb_with("[" * 600 + '"x"' + "]" * 600)
     assert scrub_text(clean_deep, r)[0] is clean_deep  # one scan says clean: no walk needed
+
+
+def test_past_the_walkers_depth_limit_clean_json_is_kept_and_secrets_refuse(r):
+    """The engine's walker stops at MAX_DEPTH containers; below that the notebook scans the rest
+    in one pass: clean, it is kept as it is; with a secret the notebook is refused, not guessed."""
+    deep_clean = {"k": [[[["x"]]]]}
+    for _ in range(MAX_DEPTH):
+        deep_clean = {"k": deep_clean}
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"widgets": deep_clean, "note": TOKEN},
+        "cells": [],
+    }
+    new, report = scrub_notebook(nb, r)
+    assert new["metadata"] == {"widgets": deep_clean, "note": "[REDACTED]"}
+    assert new["metadata"]["widgets"] is deep_clean
+    assert dict(report.fields) == {"metadata": 1}
+    leaf = deep_clean
+    while isinstance(leaf, dict):
+        leaf = leaf["k"]
+    leaf[0][0][0][0] = TOKEN
+    with pytest.raises(NotebookError, match=r"^JSON nested too deeply to scrub$"):
+        scrub_notebook(nb, r)
+
+
+def test_the_notebook_sink_imports_no_jupyter_library():
+    code = (
+        "import sys, redactor.sinks.notebook, redactor.cli.commands.scrub\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'nbformat', 'IPython', 'nbconvert', 'jupyter_server', 'traitlets'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
