@@ -39,6 +39,8 @@ import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from redactor.errors import EngineError
+
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor
 
@@ -65,7 +67,7 @@ Objects = Literal["check", "repr"]
 TooDeepPolicy = Literal["replace", "raise"]
 
 
-class TooDeep(ValueError):
+class TooDeep(EngineError, ValueError):
     """A value nested deeper than the walker's limit, with ``too_deep="raise"``."""
 
 
