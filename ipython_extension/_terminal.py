@@ -26,13 +26,10 @@ import sys
 import threading
 from typing import Any
 
-from redactor.sinks.stdio import (
-    FD_HOLD_SECONDS,
-    RedactingTextIO,
-    _Feeder,
-    _flush_c_stdio,
-    _write_all,
-)
+from redactor.engine.default import get_redactor
+from redactor.engine.stream import Stream
+from redactor.sinks import stdio
+from redactor.sinks.stdio import FD_HOLD_SECONDS, RedactingTextIO, flush_c_stdio, write_fd
 
 __all__ = ["CellCapture", "TerminalHook"]
 
@@ -60,7 +57,7 @@ class _Channel:
             self._copy_modes(fd)
         else:
             self.reader, self.writer = os.pipe()
-        self._feeder = _Feeder(None, binary=True)
+        self._feeder: Stream[bytes] = Stream(get_redactor, binary=True)
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._marker: bytes | None = None
@@ -95,7 +92,7 @@ class _Channel:
 
     def _send(self, data: bytes) -> None:
         if data:
-            _write_all(self.dest, data)
+            write_fd(self.dest, data)
 
     def _release(self) -> None:
         with self._lock:
@@ -154,7 +151,7 @@ class _Channel:
                 return True
             self._marker = marker
             self._drained.clear()
-        _write_all(self.writer, marker)
+        write_fd(self.writer, marker)
         return self._drained.wait(timeout)
 
     def close(self) -> None:
@@ -194,11 +191,8 @@ class CellCapture:
     def available() -> bool:
         if os.name != "posix":
             return False
-        from redactor.sinks import stdio
-
-        state = stdio._state
         # install(fd=True) already routes fds 1 and 2 through its own pumps.
-        return not (state is not None and state.pumps)
+        return not stdio.fds_routed()
 
     def start(self) -> None:
         seen: dict[tuple[int, int, int], _Channel] = {}
@@ -283,7 +277,7 @@ def _flush_python_streams() -> None:
                 flush()
             except (OSError, ValueError):
                 pass
-    _flush_c_stdio()
+    flush_c_stdio()
 
 
 class TerminalHook:
