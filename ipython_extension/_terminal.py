@@ -27,6 +27,7 @@ import threading
 from typing import Any
 
 from redactor.engine.default import get_redactor
+from redactor.engine.silence import SilenceTimer
 from redactor.engine.stream import Stream
 from redactor.sinks import stdio
 from redactor.sinks.stdio import FD_HOLD_SECONDS, RedactingTextIO, flush_c_stdio, write_fd
@@ -59,7 +60,9 @@ class _Channel:
             self.reader, self.writer = os.pipe()
         self._feeder: Stream[bytes] = Stream(get_redactor, binary=True)
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._timer = SilenceTimer(
+            hold, self._release, self._lock, name=f"redactor-cell-fd{fd}-hold"
+        )
         self._marker: bytes | None = None
         self._drained = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"redactor-cell-fd{fd}", daemon=True)
@@ -95,9 +98,8 @@ class _Channel:
             write_fd(self.dest, data)
 
     def _release(self) -> None:
-        with self._lock:
-            self._timer = None
-            self._send(self._feeder.flush())
+        # Called by the timer, under self._lock, only if nothing was read since it was started.
+        self._send(self._feeder.flush())
 
     def _run(self) -> None:
         carry = b""
@@ -110,9 +112,7 @@ class _Channel:
                 except OSError:  # EIO: every writer of the pty is gone
                     chunk = b""
                 with self._lock:
-                    if self._timer is not None:
-                        self._timer.cancel()
-                        self._timer = None
+                    self._timer.cancel()
                     if not chunk:
                         self._send(self._feeder.feed(carry) + self._feeder.flush())
                         self._drained.set()
@@ -131,9 +131,7 @@ class _Channel:
                             data, carry = data[: len(data) - keep], data[len(data) - keep :]
                     self._send(self._feeder.feed(data))
                     if self._feeder.pending:
-                        self._timer = threading.Timer(self._hold, self._release)
-                        self._timer.daemon = True
-                        self._timer.start()
+                        self._timer.restart()
         finally:
             for fd in (self.reader, self.dest):
                 try:

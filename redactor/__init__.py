@@ -11,8 +11,9 @@ from redactor.engine.default import add_secret, get_redactor, redact, set_redact
 from redactor.engine.encodings import Encoding, default_encodings, registry
 from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
-from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
-from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning, Region
+from redactor.engine.silence import SilenceTimer
+from redactor.engine.stream import BytesStreamRedactor, Stream, StreamRedactor
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,9 @@ __all__ = [
     "RedactingFilter",
     "Redactor",
     "RedactorWarning",
+    "Region",
+    "SilenceTimer",
+    "Stream",
     "StreamRedactor",
     "add_secret",
     "dbutils",
