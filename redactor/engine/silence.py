@@ -80,13 +80,6 @@ class SilenceTimer:
         if thread is not None:
             thread.cancel()
 
-    def reset_after_fork(self, lock: Any) -> None:
-        """In a forked child: forget the parent's timer thread (it does not exist there) and use
-        ``lock``, the owner's fresh lock."""
-        self._lock = lock
-        self._token = None
-        self._thread = None
-
     def _fire(self, token: object) -> None:
         with self._lock:
             if token is not self._token:
