@@ -83,13 +83,13 @@ class _Extension:
 
     def _hook_echo_copies(self) -> None:
         """ipykernel writes fd-level output (C code, subprocesses) raw to its own original fds too."""
-        from redactor.sinks.stdio import FD_HOLD_SECONDS, _FdPump
+        from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
 
         for stream in (sys.stdout, sys.stderr):
             fd = getattr(stream, "_original_stdstream_copy", None)
             if isinstance(fd, int) and fd >= 0:
                 try:
-                    self.pumps.append(_FdPump(fd, None, FD_HOLD_SECONDS))
+                    self.pumps.append(FdPump(fd, None, FD_HOLD_SECONDS))
                 except OSError:
                     pass  # no pipes here: the notebook side is still covered by the session
 

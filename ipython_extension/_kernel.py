@@ -27,10 +27,13 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redactor import get_redactor
 from redactor.engine.redactor import Redactor
+from redactor.engine.silence import SilenceTimer
+from redactor.engine.stream import Stream
 from redactor.engine.walk import redact_value
 
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
@@ -47,13 +50,16 @@ def redact_content(value: Any, redactor: Redactor) -> Any:
 
 
 class _Held:
-    """One (parent, stream name): its stream redactor and where to send a released tail."""
+    """One (parent, stream name): its stream and where to send a released tail."""
 
-    __slots__ = ("ident", "parent", "redactor", "socket", "stream")
+    __slots__ = ("ident", "parent", "socket", "stream")
 
-    def __init__(self, redactor: Redactor, socket: Any, parent: dict, ident: Any) -> None:
-        self.redactor = redactor
-        self.stream = redactor.stream()
+    def __init__(
+        self, source: Callable[[], Redactor], socket: Any, parent: dict, ident: Any
+    ) -> None:
+        # Following the source: when the default redactor is replaced, the stream releases what
+        # it holds through the old one and starts afresh on the new one.
+        self.stream: Stream[str] = Stream(source)
         self.socket = socket
         self.parent = parent
         self.ident = ident
@@ -77,15 +83,9 @@ class StreamHoldBack:
     def feed(
         self, key: tuple[str, str], text: str, socket: Any = None, parent: Any = None, ident=None
     ) -> str:
-        redactor = self._get()
         held = self._held.get(key)
-        prefix = ""
-        if held is not None and held.redactor is not redactor:
-            # The default redactor was replaced: release through the old one, start afresh.
-            prefix = held.stream.flush()
-            held = None
         if held is None:
-            held = self._held[key] = _Held(redactor, socket, parent or {}, ident)
+            held = self._held[key] = _Held(self._get, socket, parent or {}, ident)
         else:
             held.socket, held.ident = socket, ident
             if parent:
@@ -93,7 +93,7 @@ class StreamHoldBack:
         out = held.stream.feed(text)
         if not held.stream.pending:
             del self._held[key]  # nothing held: no state to keep for this key
-        return prefix + out if prefix else out
+        return out
 
     def pending(self, key: tuple[str, str]) -> int:
         held = self._held.get(key)
@@ -134,7 +134,7 @@ class SessionHook:
         self._lock = threading.RLock()
         self._local = _Local()
         self._finished: OrderedDict[str, None] = OrderedDict()
-        self._timers: dict[tuple[str, str], threading.Timer] = {}
+        self._timers: dict[tuple[str, str], SilenceTimer] = {}
         self._saved: dict[str, Any] = {}
         self.messages = 0  # how many messages went through the hook (for %redactor)
 
@@ -314,9 +314,17 @@ class SessionHook:
 
     def _release(self, parent_id: str | None) -> None:
         with self._lock:
-            released = self._holdback.release(parent_id)
-            for key, _, _ in released:
-                self._cancel_timer(key)
+            released = self._take(parent_id)
+        self._send_released(released)
+
+    def _take(self, parent_id: str | None) -> list[tuple[tuple[str, str], _Held, str]]:
+        """Under the lock: what the streams of ``parent_id`` release, their timers cancelled."""
+        released = self._holdback.release(parent_id)
+        for key, _, _ in released:
+            self._cancel_timer(key)
+        return released
+
+    def _send_released(self, released: list[tuple[tuple[str, str], _Held, str]]) -> None:
         for key, held, text in released:
             msg = self.session.msg(
                 "stream", content={"name": key[1], "text": text}, parent=held.parent
@@ -328,23 +336,25 @@ class SessionHook:
         self._release(None)
 
     def _schedule(self, key: tuple[str, str]) -> None:
-        timer = threading.Timer(self.late_release, self._late)
-        timer.args = (key, timer)  # so that a stale timer cannot release a newer one's text
-        timer.daemon = True
-        self._timers[key] = timer
-        timer.start()
+        """Under the lock: release ``key``'s cell after ``late_release`` s of silence."""
+        timer = self._timers.get(key)
+        if timer is None:
+            timer = self._timers[key] = SilenceTimer(
+                self.late_release, partial(self._late, key), self._lock, name="redactor-late"
+            )
+        timer.restart()
 
     def _cancel_timer(self, key: tuple[str, str]) -> None:
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
 
-    def _late(self, key: tuple[str, str], timer: threading.Timer) -> None:
-        with self._lock:
-            if self._timers.get(key) is not timer:
-                return  # cancelled: more output came, or the cell's next message released it
-            del self._timers[key]
-        self._release(key[0])
+    def _late(self, key: tuple[str, str]) -> Callable[[], None] | None:
+        # Called by the timer under self._lock (a stale timer never gets here); sending
+        # happens after the lock is released.
+        self._timers.pop(key, None)
+        released = self._take(key[0])
+        return partial(self._send_released, released) if released else None
 
     @property
     def pending(self) -> int:

@@ -26,13 +26,11 @@ import sys
 import threading
 from typing import Any
 
-from redactor.sinks.stdio import (
-    FD_HOLD_SECONDS,
-    RedactingTextIO,
-    _Feeder,
-    _flush_c_stdio,
-    _write_all,
-)
+from redactor.engine.default import get_redactor
+from redactor.engine.silence import SilenceTimer
+from redactor.engine.stream import Stream
+from redactor.sinks import stdio
+from redactor.sinks.stdio import FD_HOLD_SECONDS, RedactingTextIO, flush_c_stdio, write_fd
 
 __all__ = ["CellCapture", "TerminalHook"]
 
@@ -60,9 +58,11 @@ class _Channel:
             self._copy_modes(fd)
         else:
             self.reader, self.writer = os.pipe()
-        self._feeder = _Feeder(None, binary=True)
+        self._feeder: Stream[bytes] = Stream(get_redactor, binary=True)
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._timer = SilenceTimer(
+            hold, self._release, self._lock, name=f"redactor-cell-fd{fd}-hold"
+        )
         self._marker: bytes | None = None
         self._drained = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"redactor-cell-fd{fd}", daemon=True)
@@ -95,12 +95,11 @@ class _Channel:
 
     def _send(self, data: bytes) -> None:
         if data:
-            _write_all(self.dest, data)
+            write_fd(self.dest, data)
 
     def _release(self) -> None:
-        with self._lock:
-            self._timer = None
-            self._send(self._feeder.flush())
+        # Called by the timer, under self._lock, only if nothing was read since it was started.
+        self._send(self._feeder.flush())
 
     def _run(self) -> None:
         carry = b""
@@ -113,9 +112,7 @@ class _Channel:
                 except OSError:  # EIO: every writer of the pty is gone
                     chunk = b""
                 with self._lock:
-                    if self._timer is not None:
-                        self._timer.cancel()
-                        self._timer = None
+                    self._timer.cancel()
                     if not chunk:
                         self._send(self._feeder.feed(carry) + self._feeder.flush())
                         self._drained.set()
@@ -134,9 +131,7 @@ class _Channel:
                             data, carry = data[: len(data) - keep], data[len(data) - keep :]
                     self._send(self._feeder.feed(data))
                     if self._feeder.pending:
-                        self._timer = threading.Timer(self._hold, self._release)
-                        self._timer.daemon = True
-                        self._timer.start()
+                        self._timer.restart()
         finally:
             for fd in (self.reader, self.dest):
                 try:
@@ -154,7 +149,7 @@ class _Channel:
                 return True
             self._marker = marker
             self._drained.clear()
-        _write_all(self.writer, marker)
+        write_fd(self.writer, marker)
         return self._drained.wait(timeout)
 
     def close(self) -> None:
@@ -194,11 +189,8 @@ class CellCapture:
     def available() -> bool:
         if os.name != "posix":
             return False
-        from redactor.sinks import stdio
-
-        state = stdio._state
         # install(fd=True) already routes fds 1 and 2 through its own pumps.
-        return not (state is not None and state.pumps)
+        return not stdio.fds_routed()
 
     def start(self) -> None:
         seen: dict[tuple[int, int, int], _Channel] = {}
@@ -283,7 +275,7 @@ def _flush_python_streams() -> None:
                 flush()
             except (OSError, ValueError):
                 pass
-    _flush_c_stdio()
+    flush_c_stdio()
 
 
 class TerminalHook:

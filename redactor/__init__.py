@@ -13,8 +13,9 @@ from redactor.engine.default import add_secret, get_redactor, redact, set_redact
 from redactor.engine.encodings import Encoding, default_encodings, registry
 from redactor.engine.encodings import register as register_encoding
 from redactor.engine.matchers import ENGINES, hyperscan_available
-from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning
-from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.redactor import EngineUnavailable, Redactor, RedactorWarning, Region
+from redactor.engine.silence import SilenceTimer
+from redactor.engine.stream import BytesStreamRedactor, Stream, StreamRedactor
 from redactor.engine.walk import redact_value
 from redactor.errors import RedactorError
 
@@ -51,6 +52,9 @@ __all__ = [
     "Redactor",
     "RedactorError",
     "RedactorWarning",
+    "Region",
+    "SilenceTimer",
+    "Stream",
     "StreamRedactor",
     "add_secret",
     "dbutils",

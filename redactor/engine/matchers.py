@@ -34,6 +34,7 @@ __all__ = [
     "Matcher",
     "Span",
     "hyperscan_available",
+    "import_hyperscan",
     "matcher_class",
 ]
 
@@ -156,7 +157,9 @@ _hyperscan: Any = None
 _hyperscan_error: str | None = None  # remembered: a failed import is not retried on every add
 
 
-def _import_hyperscan() -> Any:
+def import_hyperscan() -> Any:
+    """The ``hyperscan`` module, or :class:`EngineUnavailable` (the failure remembered, so that
+    a missing package is not looked for again on every add)."""
     global _hyperscan, _hyperscan_error
     if _hyperscan is None:
         if _hyperscan_error is None:
@@ -177,7 +180,7 @@ def _import_hyperscan() -> Any:
 def hyperscan_available() -> bool:
     """Does the fast engine import here (package installed, CPU and library supported)?"""
     try:
-        _import_hyperscan()
+        import_hyperscan()
     except EngineUnavailable:
         return False
     return True
@@ -199,7 +202,7 @@ class HyperscanMatcher:
     windowed = False
 
     def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
-        hs = _import_hyperscan()
+        hs = import_hyperscan()
         self.binary = binary
         encode = _latin1_bytes if binary else _utf8
         keys: list[str] = []

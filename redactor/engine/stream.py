@@ -1,8 +1,8 @@
-"""Chunk-safe streaming redaction for text and bytes.
+"""THE stream: chunk-safe redaction of text or bytes, for every sink that sees output in pieces.
 
 Output arrives in arbitrary pieces (a kernel's flush timer, a pipe's reads). A secret split across
-two pieces must still be caught, yet normal text must flow through at once. A stream redactor holds
-back only the shortest tail that could still grow into a secret: the longest suffix that is a prefix
+two pieces must still be caught, yet normal text must flow through at once. A stream holds back
+only the shortest tail that could still grow into a secret: the longest suffix that is a prefix
 of some pattern, so at most the longest pattern minus one character.
 
 One more piece of state keeps the output identical to one-shot :meth:`Redactor.redact`: when the
@@ -11,61 +11,166 @@ arrives later and overlaps or touches it belongs to the same region and must not
 replacement. ``_covered`` is the number of held characters already inside that open region, or -1
 when no region is open.
 
-Text with escape sequences (colours) is also matched across them (:mod:`redactor.engine.ansi`): then an
-unfinished sequence at the end and the view's own tail are held back too, and a region followed
-only by escape sequences stays open, with those sequences held, since a match that follows them
-joins the region and hides them.
+Text with escape sequences (colours) is also matched across them (:mod:`redactor.engine.ansi`):
+then an unfinished sequence at the end and the view's own tail are held back too, and a region
+followed only by escape sequences stays open, with those sequences held, since a match that
+follows them joins the region and hides them.
 
-With ``counts`` (a Counter), each region is counted once by secret name when it is closed, as
-:meth:`Redactor.redact_with_counts` counts the whole text.
+Options, all on the one :class:`Stream` type:
+
+* ``binary``: bytes in, bytes out (UTF-8 forms matched, any other byte untouched), else str;
+* ``counts`` (a Counter): each region is counted once by secret name when it is closed, as
+  :meth:`Redactor.redact_with_counts` counts the whole text;
+* a redactor *source* instead of a redactor: a callable (``get_redactor``) asked at every
+  ``feed``; when it returns another redactor (``set_redactor``), what the stream holds is
+  released through the old one and the stream goes on with the new one. This is how every hook
+  follows the process-wide redactor without each keeping its own switch.
+
+:class:`StreamRedactor` and :class:`BytesStreamRedactor` (``Redactor.stream()``,
+``Redactor.bytes_stream()``) are this type with ``binary`` fixed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from redactor.engine.ansi import ESC, ESC_BYTE, Scan
 
 if TYPE_CHECKING:
     from redactor.engine.redactor import Redactor
 
-__all__ = ["BytesStreamRedactor", "StreamRedactor"]
+__all__ = ["BytesStreamRedactor", "RedactorSource", "Stream", "StreamRedactor"]
 
 T = TypeVar("T", str, bytes)
 
+#: A redactor, or a callable that returns the redactor to use now (``get_redactor``).
+RedactorSource = Union["Redactor", Callable[[], "Redactor"]]
 
-class _Stream(Generic[T]):
-    _binary = False
 
-    def __init__(self, redactor: Redactor, counts: Counter[str] | None = None) -> None:
-        self._redactor = redactor
-        self._held: T = b"" if self._binary else ""  # type: ignore[assignment]
+class Stream(Generic[T]):
+    """``feed(chunk)`` returns what is safe to emit now; ``flush()`` returns the rest, redacted.
+
+    ``source`` is a :class:`Redactor`, or a callable returning one (asked at every ``feed``: the
+    stream follows it when it changes). ``binary`` picks bytes or str; ``counts``, if given, is
+    updated with each closed region's secret names. The stream can be fed again after ``flush``.
+    """
+
+    __slots__ = (
+        "_binary",
+        "_covered",
+        "_follow",
+        "_held",
+        "_open_ids",
+        "_redactor",
+        "_replacement",
+        "counts",
+    )
+
+    def __init__(
+        self,
+        source: RedactorSource,
+        *,
+        binary: bool = False,
+        counts: Counter[str] | None = None,
+    ) -> None:
+        self._binary = binary
+        self._follow: Callable[[], Redactor] | None = None
+        self._redactor: Redactor | None = None
+        self._replacement: Any = None
+        if callable(source):
+            self._follow = source
+        else:
+            self._use(source)
+        self._held: T = self._empty()
         self._covered = -1
         self._open_ids: frozenset[int] | None = None  # secret ids of the open region (counting)
         self.counts = counts
+
+    def _empty(self) -> T:
+        return b"" if self._binary else ""  # type: ignore[return-value]
+
+    def _use(self, redactor: Redactor) -> None:
+        self._redactor = redactor
         rep = redactor.replacement
         self._replacement = rep.encode("utf-8") if self._binary else rep
+
+    @property
+    def binary(self) -> bool:
+        return self._binary
+
+    @property
+    def following(self) -> bool:
+        """Whether the stream follows a source (asked at every feed) rather than one redactor."""
+        return self._follow is not None
+
+    @property
+    def redactor(self) -> Redactor | None:
+        """The redactor in use (``None`` for a following stream never fed yet)."""
+        return self._redactor
 
     @property
     def pending(self) -> int:
         """How many characters (or bytes) are held back right now."""
         return len(self._held)
 
+    def feed(self, chunk: T) -> T:
+        """The part of everything fed so far that is safe to emit now, redacted."""
+        if not chunk:
+            return self._empty()
+        if self._binary and not isinstance(chunk, bytes):
+            chunk = bytes(chunk)  # type: ignore[arg-type, assignment]
+        rest = None
+        if self._follow is not None:
+            current = self._follow()
+            if current is not self._redactor:
+                # The source now gives another redactor: release through the old one, go on
+                # with the new one.
+                rest = self.flush() if self._redactor is not None else None
+                self._use(current)
+        out = self._process(self._held + chunk if self._held else chunk, final=False)
+        return rest + out if rest else out
+
+    def flush(self) -> T:
+        """Everything still held back, redacted."""
+        if not self._held and self._covered < 0:
+            return self._empty()
+        out = self._process(self._held, final=True)
+        self._held, self._covered = self._empty(), -1
+        return out
+
+    def take_raw(self) -> T:
+        """What is held back, unredacted, and forget it: for a hand-over to a process downstream
+        that redacts it together with what follows (the exit pump of :mod:`redactor.sinks.stdio`)."""
+        held = self._held
+        self._held, self._covered = self._empty(), -1
+        return held
+
+    def pin(self, redactor: Redactor) -> None:
+        """From now on use ``redactor`` (stop following a source), keeping the held tail and the
+        open region: for a copy of the same redactor (one whose secret ids are the same), made so
+        that no lock another thread held at a fork can block this stream."""
+        self._follow = None
+        self._use(redactor)
+
     def _process(self, buf: T, final: bool) -> T:
         redactor = self._redactor
+        assert redactor is not None
         snap = redactor._current()
         binary = self._binary
         matcher = snap.matcher(binary, len(buf))
         with_ids = self.counts is not None
         spans = matcher.spans(buf, with_ids)
         ext = None
-        if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in buf:
+        esc: Any = ESC_BYTE if binary else ESC
+        if not matcher.pattern_count or esc not in buf:
             cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
         else:
             # Colours: match across escape sequences too; hold back an unfinished sequence and
             # the view's own tail, and never cut inside a sequence (see redactor.engine.ansi).
-            scan = Scan(buf.decode("latin-1") if binary else buf, final)  # type: ignore[arg-type]
+            view: Any = buf
+            scan = Scan(view.decode("latin-1") if binary else view, final)
             found, hold_at = scan.view_spans(
                 lambda size: snap.matcher(binary, size), with_ids, hold=not final
             )
@@ -108,43 +213,26 @@ class _Stream(Generic[T]):
                 self._open_ids = ids
                 break
             if with_ids and ids:
-                self.counts.update(redactor.count_names([(start, stop, ids)]))
+                self.counts.update(redactor.count_names([(start, stop, ids)]))  # type: ignore[union-attr]
         if pos < cut:
             out.append(buf[pos:cut])
         self._held = buf[cut:]
         return buf[:0].join(out)
 
 
-class StreamRedactor(_Stream[str]):
-    """``feed(chunk)`` returns the text that is safe to emit now; ``flush()`` returns the rest."""
+class StreamRedactor(Stream[str]):
+    """A text :class:`Stream` on one redactor (``Redactor.stream()``)."""
 
-    def feed(self, chunk: str) -> str:
-        if not chunk:
-            return ""
-        return self._process(self._held + chunk if self._held else chunk, final=False)
+    __slots__ = ()
 
-    def flush(self) -> str:
-        """Everything still held back, redacted. The stream can be fed again afterwards."""
-        if not self._held and self._covered < 0:
-            return ""
-        out = self._process(self._held, final=True)
-        self._held, self._covered = "", -1
-        return out
+    def __init__(self, redactor: RedactorSource, counts: Counter[str] | None = None) -> None:
+        super().__init__(redactor, counts=counts)
 
 
-class BytesStreamRedactor(_Stream[bytes]):
+class BytesStreamRedactor(Stream[bytes]):
     """The binary variant: UTF-8 forms are matched, any other byte passes through untouched."""
 
-    _binary = True
+    __slots__ = ()
 
-    def feed(self, chunk: bytes) -> bytes:
-        if not chunk:
-            return b""
-        return self._process(self._held + chunk if self._held else bytes(chunk), False)
-
-    def flush(self) -> bytes:
-        if not self._held and self._covered < 0:
-            return b""
-        out = self._process(self._held, final=True)
-        self._held, self._covered = b"", -1
-        return out
+    def __init__(self, redactor: RedactorSource, counts: Counter[str] | None = None) -> None:
+        super().__init__(redactor, binary=True, counts=counts)

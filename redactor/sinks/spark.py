@@ -209,7 +209,7 @@ def _worker_redactor(bc: Broadcast, token: str) -> Redactor:
         if ref() is None:
             del _WORKER[key]
     redactor: Redactor = bc.value
-    redactor.matcher(False)  # build the automaton now, once
+    redactor.prepare()  # build the automaton now, once
     _WORKER[token] = (weakref.ref(bc), redactor)
     _WORKER_STATS.setdefault(token, [0, 0])[0] += 1
     return redactor

@@ -343,7 +343,8 @@ def test_auto_falls_back_to_the_reference_when_hyperscan_fails(monkeypatch) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert r.redact("second-secret-value " * 3) == "[REDACTED] " * 3
-        assert r.matcher(size=1000).name == "ahocorasick"
+        r.announce(1000)
+        assert r.matcher().name == "ahocorasick"
     forced = Redactor(engine="hyperscan")
     forced.add("hunter2-password")
     with pytest.raises(MemoryError):

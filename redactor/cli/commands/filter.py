@@ -104,4 +104,4 @@ def _announce_work(redactor: Redactor, fd: int) -> None:
     except OSError:
         return
     if size > 0 and len(redactor):
-        redactor.matcher(True, size)
+        redactor.announce(size)

@@ -21,8 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from redactor.engine.default import get_redactor
-from redactor.engine.matchers import Span
-from redactor.engine.redactor import Redactor, splice
+from redactor.engine.redactor import Redactor, Region, splice
 from redactor.engine.walk import TooDeep, Walker, number_text
 from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
 
@@ -81,12 +80,12 @@ class _Scrubber(Walker):
 
     # -- strings -------------------------------------------------------------------------------
 
-    def _spans(self, s: str | bytes, with_ids: bool = True) -> list[Span]:
+    def _spans(self, s: str | bytes, with_ids: bool = True) -> list[Region]:
         # Across escape sequences too (coloured tracebacks); the size counts towards
         # engine="auto" compiling the fast engine.
         return self.r.spans(s, with_ids=with_ids)
 
-    def _count(self, spans: list[Span], where: str) -> None:
+    def _count(self, spans: list[Region], where: str) -> None:
         counts = self.r.count_names(spans)
         self.report.counts.update(counts)
         self.report.fields[where] += len(spans)
@@ -121,7 +120,7 @@ class _Scrubber(Walker):
         self._count(spans, where)
         return _resplit(value, joined, self._edits(spans))
 
-    def _edits(self, spans: list[Span]) -> list[_Edit]:
+    def _edits(self, spans: list[Region]) -> list[_Edit]:
         return [(start, stop, self.replacement) for start, stop, _ in spans]
 
     # -- generic JSON ----------------------------------------------------------------------------
@@ -249,7 +248,7 @@ class _Scrubber(Walker):
         self._removed(spans, where, cell, mime)
         return True
 
-    def _removed(self, spans: list[Span], where: str, cell: int | None, mime: str) -> None:
+    def _removed(self, spans: list[Region], where: str, cell: int | None, mime: str) -> None:
         self._count(spans, where)
         names = tuple(sorted(self.r.count_names(spans)))
         self.report.removed.append(RemovedOutput(cell, where, mime, names))

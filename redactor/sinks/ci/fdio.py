@@ -1,0 +1,279 @@
+"""Moving bytes between file descriptors through a :class:`MaskingFilter`, for ``redactor filter``
+and ``redactor run``, and stopping cleanly on SIGINT/SIGTERM.
+
+:func:`pump` moves bytes from one file descriptor to another through a filter with ``os.read``
+(which returns as soon as anything is available) and ``os.write`` (no Python buffering).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+from collections.abc import Callable
+from typing import TypeVar
+
+from redactor.errors import CIError
+from redactor.sinks.ci.protocol import MaskingFilter
+
+__all__ = [
+    "CHUNK_SIZE",
+    "STOP_GRACE",
+    "Interrupts",
+    "OutputClosed",
+    "pump",
+    "read_some",
+    "write_all",
+]
+
+T = TypeVar("T")
+
+# Reads return what is there (a pipe holds 64 KiB); from a file, big reads keep the per-chunk
+# work (hold-back check, command search, joins) small next to the scan itself.
+CHUNK_SIZE = 1024 * 1024
+
+# -- moving bytes between file descriptors ---------------------------------------------------
+
+
+class OutputClosed(CIError):
+    """The reader of the output went away (EPIPE): nothing more can be written."""
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte (looping on short writes, waiting on a non-blocking fd)."""
+    view = memoryview(data)
+    while view:
+        view = view[_write_some(fd, view) :]
+
+
+def _write_some(fd: int, view: memoryview) -> int:
+    try:
+        return os.write(fd, view)
+    except BlockingIOError:
+        select.select([], [fd], [])
+        return 0
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # BrokenPipeError
+            raise OutputClosed() from None
+        raise
+
+
+def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
+    """``os.read`` that also works on a non-blocking fd (waits for data instead of failing)."""
+    while True:
+        try:
+            return os.read(fd, size)
+        except BlockingIOError:
+            select.select([fd], [], [])
+
+
+def pump(
+    in_fd: int,
+    out_fd: int,
+    filt: MaskingFilter,
+    *,
+    interrupts: Interrupts | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> bool:
+    """Copy ``in_fd`` to ``out_fd`` through ``filt`` until end of input, then flush.
+
+    Returns True when the input ended (or ``interrupts`` caught a signal), False when the output
+    was closed (EPIPE) first; the caller decides what a closed output means for its producer.
+    """
+    if interrupts is not None:
+        return _pump_interruptible(in_fd, out_fd, filt, interrupts, chunk_size)
+    try:
+        while True:
+            data = read_some(in_fd, chunk_size)
+            if not data:
+                break
+            write_all(out_fd, filt.feed(data))
+        write_all(out_fd, filt.flush())
+    except OutputClosed:
+        return False
+    return True
+
+
+# -- stopping on SIGINT/SIGTERM (the filter, in the main thread) -----------------------------
+
+# After a signal, how long a reader that takes nothing may keep us from exiting.
+STOP_GRACE = 2.0
+
+
+class Interrupts:
+    """SIGINT/SIGTERM handling for the main-thread pump that never tears a stream's state.
+
+    The handler records the signal and raises only while the pump waits: blocked in ``os.read``
+    for input or in ``select`` for room in the output. Output goes out in pieces that fit the
+    pipe once ``select`` says there is room, so a signal never lands in the middle of a write
+    and the pump always knows exactly what has not been written. On a signal the pump writes
+    that, then the held tail (redacted), and exits with ``128 + signal``; a reader that takes
+    nothing for STOP_GRACE seconds, or a second signal, makes it give up the rest instead.
+    """
+
+    def __init__(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        self.signum: int | None = None
+        self.waiting = False  # True while blocked where a signal may cut in
+        self._signals = signals
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = self.signum is None
+        self.signum = signum if first else self.signum
+        if self.waiting:
+            self.waiting = False
+            raise _Interrupted()
+
+    def wait(self, func: Callable[..., T], *args: object) -> T:
+        """``func(*args)`` (a blocking wait), cut short by a signal; raises if one came already."""
+        if self.signum is not None:
+            raise _Interrupted()
+        self.waiting = True
+        try:
+            return func(*args)
+        finally:
+            self.waiting = False
+
+    def __enter__(self) -> Interrupts:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # else: signals stay as they are
+            for sig in self._signals:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
+
+
+class _Interrupted(Exception):
+    """A signal cut a wait short."""
+
+
+class _Output:
+    """Writes to fd 1 so that only the wait for room is interruptible, never a write."""
+
+    def __init__(self, fd: int, interrupts: Interrupts) -> None:
+        import stat
+
+        self.fd = fd
+        self.interrupts = interrupts
+        self.pending = memoryview(b"")
+        self._own_fd = False
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            mode = 0
+        # A regular file (or /dev/null) never makes a writer wait; pipes, sockets and terminals
+        # do, and for them a piece of PIPE_BUF bytes fits whenever select() reports room.
+        self.waits = not stat.S_ISREG(mode) and not _is_devnull(mode, fd)
+        self.piece = getattr(select, "PIPE_BUF", 512) if self.waits else 0
+        if self.waits and stat.S_ISFIFO(mode):
+            # Better: a non-blocking description of our own for the same pipe (Linux reopens a
+            # pipe through /proc), so a write takes all the room there is and never blocks, and
+            # O_NONBLOCK is not forced on a description the producer or the shell shares.
+            self._reopen_nonblocking(fd)
+
+    def _reopen_nonblocking(self, fd: int) -> None:
+        try:
+            own = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            same = os.fstat(own)[:2] == os.fstat(fd)[:2]  # (mode, inode): the same pipe
+        except OSError:
+            same = False
+        if not same:
+            os.close(own)
+            return
+        self.fd, self._own_fd, self.piece = own, True, 0
+
+    def close(self) -> None:
+        if self._own_fd:
+            os.close(self.fd)
+            self._own_fd = False
+
+    def write(self, data: bytes, *, grace: float | None = None) -> None:
+        """Write ``pending`` then ``data``; with ``grace``, give up quietly after that long
+        without room, or on another signal."""
+        self.pending = memoryview(bytes(self.pending) + data) if self.pending else memoryview(data)
+        while self.pending:
+            if self.piece:
+                if not self._room(grace):
+                    return
+                n = _write_some(self.fd, self.pending[: self.piece])
+            elif not self.waits:
+                n = _write_some(self.fd, self.pending)
+            else:
+                try:
+                    n = os.write(self.fd, self.pending)
+                except BlockingIOError:
+                    if not self._room(grace):
+                        return
+                    continue
+                except BrokenPipeError:
+                    raise OutputClosed() from None
+            self.pending = self.pending[n:]
+
+    def _room(self, grace: float | None) -> bool:
+        """Wait (interruptibly) until the output can take a write; False when grace ran out."""
+        if not self.waits:
+            return True
+        if grace is None:
+            self.interrupts.wait(select.select, [], [self.fd], [])
+            return True
+        self.interrupts.waiting = True  # a second signal ends the wait
+        try:
+            return bool(select.select([], [self.fd], [], grace)[1])
+        finally:
+            self.interrupts.waiting = False
+
+
+def _is_devnull(mode: int, fd: int) -> bool:
+    import stat
+
+    if not stat.S_ISCHR(mode):
+        return False
+    try:
+        null = os.stat(os.devnull)
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (null.st_dev, null.st_ino)
+
+
+def _pump_interruptible(
+    in_fd: int, out_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
+    out = _Output(out_fd, interrupts)
+    try:
+        return _pump_to(out, in_fd, filt, interrupts, chunk_size)
+    finally:
+        out.close()
+
+
+def _pump_to(
+    out: _Output, in_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+) -> bool:
+    try:
+        try:
+            while True:
+                data = interrupts.wait(read_some, in_fd, chunk_size)
+                if not data:
+                    break
+                out.write(filt.feed(data))
+            out.write(filt.flush())
+            return True
+        except _Interrupted:
+            pass
+        # A signal: what the filter released and what it holds go out (nothing was cut in two:
+        # a read cut short was never fed, a write never starts before there is room).
+        try:
+            out.write(filt.flush(), grace=STOP_GRACE)
+        except _Interrupted:
+            pass  # a second signal: give up the rest
+    except OutputClosed:
+        return False
+    return True
