@@ -25,6 +25,17 @@ import logging
 import sys
 from typing import Any
 
+from redactor.engine.default import register_key_material
+from redactor.sinks import stdio
+from redactor.sinks.logging import RedactingFilter
+from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
+from redactor.sources.channel import start_carrier
+
+from . import magics
+from ._diskcopies import ExportHook, HistoryHook, LogHook
+from ._kernel import SessionHook
+from ._terminal import TerminalHook
+
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
 _loaded: dict[int, _Extension] = {}
@@ -47,31 +58,22 @@ class _Extension:
         kernel = getattr(self.ip, "kernel", None)
         session = getattr(kernel, "session", None)
         if session is not None and hasattr(session, "send") and hasattr(session, "serialize"):
-            from ._kernel import SessionHook
-
             self.session_hook = SessionHook(session)
             self.session_hook.install()
             self._hook_echo_copies()
             self._filter_kernel_log(kernel)
         else:
-            from ._terminal import TerminalHook
-
             self.terminal = TerminalHook(self.ip)
             self.terminal.install()
         self._hook_disk_copies()
         self._register_magic()
         # The store's key material in the environment, and secrets that child processes fetch
         # (they register over the channel before `get` returns), reach this shell's redactor.
-        from redactor.engine import default as _default
-        from redactor.sources import channel as _channel
-
-        _default.register_key_material()
-        self.channel = _channel.start_carrier()
+        register_key_material()
+        self.channel = start_carrier()
 
     def _hook_disk_copies(self) -> None:
         """``%logstart`` files and the history database's outputs, written by IPython itself."""
-        from ._diskcopies import ExportHook, HistoryHook, LogHook
-
         for hook in (LogHook(self.ip), HistoryHook(self.ip), ExportHook(self.ip)):
             if hook.install():
                 self.disk_hooks.append(hook)
@@ -83,8 +85,6 @@ class _Extension:
 
     def _hook_echo_copies(self) -> None:
         """ipykernel writes fd-level output (C code, subprocesses) raw to its own original fds too."""
-        from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
-
         for stream in (sys.stdout, sys.stderr):
             fd = getattr(stream, "_original_stdstream_copy", None)
             if isinstance(fd, int) and fd >= 0:
@@ -94,8 +94,6 @@ class _Extension:
                     pass  # no pipes here: the notebook side is still covered by the session
 
     def _filter_kernel_log(self, kernel: Any) -> None:
-        from redactor.sinks.logging import RedactingFilter
-
         flt = RedactingFilter()
         log = getattr(kernel, "log", None)
         loggers = [logging.getLogger()]
@@ -109,8 +107,6 @@ class _Extension:
                     self.log_filters.append((handler, flt))
 
     def _register_magic(self) -> None:
-        from . import magics
-
         def redactor_line_magic(line: str) -> None:
             magics.redactor_magic(line, self.hooks)
 
@@ -135,8 +131,6 @@ class _Extension:
             out.append(
                 ", ".join(self.terminal.streams) or "sys.stdout/sys.stderr (already wrapped)"
             )
-        from redactor.sinks import stdio
-
         if stdio.installed():
             out.append("redactor.install()")
         if self.channel is not None:

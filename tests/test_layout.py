@@ -86,68 +86,10 @@ CORE_ROOTS = (
 
 # Each entry is (importing module, imported module) or, for private names, (importing module,
 # "module.name"); grouped by the part of issue 13 that changes the file.
-KNOWN_CYCLE_EDGES: set[tuple[str, str]] = {
-    # redactor -> ipython_extension (load_ipython_extension) -> _diskcopies -> redactor
-    ("redactor", "redactor.ipython_extension"),
-}
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
 KNOWN_ENGINE_IMPORTS: set[tuple[str, str]] = set()
-KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-    # stdio and CI sinks split (their names become public)
-    ("redactor.ipython_extension", "redactor.sinks.stdio._FdPump"),
-    ("redactor.ipython_extension._terminal", "redactor.sinks.stdio._Feeder"),
-    ("redactor.ipython_extension._terminal", "redactor.sinks.stdio._flush_c_stdio"),
-    ("redactor.ipython_extension._terminal", "redactor.sinks.stdio._write_all"),
-    ("redactor.sinks.ci", "redactor.engine.matchers._import_hyperscan"),
-}
-KNOWN_FUNCTION_LEVEL: set[tuple[str, str]] = {
-    # the package root (its %load_ext entry point)
-    ("redactor", "redactor.ipython_extension"),
-    # the CLI and the configuration (cli/, sources/__init__, the sinks' redactor assembly)
-    ("redactor.cli._demo.notebook", "redactor.cli.main"),
-    ("redactor.cli._demo.scopes", "redactor"),
-    ("redactor.cli.commands.demo", "redactor.cli._demo"),
-    ("redactor.cli.commands.filter", "redactor.cli.errors"),
-    ("redactor.cli.commands.filter", "redactor.sinks.ci"),
-    ("redactor.cli.commands.filter", "redactor.sources"),
-    ("redactor.cli.commands.filter", "redactor.sources.scopes.errors"),
-    ("redactor.cli.commands.run", "redactor.cli.commands.filter"),
-    ("redactor.cli.commands.run", "redactor.cli.errors"),
-    ("redactor.cli.commands.run", "redactor.engine.default"),
-    ("redactor.cli.commands.run", "redactor.sinks.ci"),
-    ("redactor.cli.commands.run", "redactor.sources"),
-    ("redactor.cli.commands.run", "redactor.sources.channel"),
-    ("redactor.cli.commands.scrub", "redactor"),
-    ("redactor.cli.commands.scrub", "redactor.sinks.notebook"),
-    ("redactor.cli.commands.scrub", "redactor.sources"),
-    ("redactor.cli.commands.scrub", "redactor.sources.scopes"),
-    ("redactor.cli.commands.scrub_logs", "redactor.cli.commands.filter"),
-    ("redactor.cli.commands.scrub_logs", "redactor.sinks.logfiles"),
-    ("redactor.cli.commands.scrub_logs", "redactor.sinks.spark"),
-    ("redactor.cli.commands.scrub_logs", "redactor.sources"),
-    ("redactor.cli.commands.secrets", "redactor.engine.redactor"),
-    ("redactor.cli.commands.secrets", "redactor.sources.scopes"),
-    ("redactor.cli.commands.secrets", "redactor.sources.scopes.azure"),
-    ("redactor.sinks.jupyter", "redactor.sources"),
-    ("redactor.sinks.jupyter", "redactor.sources.scopes"),
-    ("redactor.sinks.nbconvert", "redactor.sources"),
-    ("redactor.sinks.spark", "redactor.sources"),
-    ("redactor.sources", "redactor.sources.scopes"),
-    # the engine's stream, the stdio and CI sinks, the IPython adapter
-    ("redactor.engine.redactor", "redactor.engine.stream"),
-    ("redactor.ipython_extension", "redactor.engine.default"),
-    ("redactor.ipython_extension", "redactor.ipython_extension._diskcopies"),
-    ("redactor.ipython_extension", "redactor.ipython_extension._kernel"),
-    ("redactor.ipython_extension", "redactor.ipython_extension._terminal"),
-    ("redactor.ipython_extension", "redactor.ipython_extension.magics"),
-    ("redactor.ipython_extension", "redactor.sinks.logging"),
-    ("redactor.ipython_extension", "redactor.sinks.stdio"),
-    ("redactor.ipython_extension", "redactor.sources.channel"),
-    ("redactor.ipython_extension._terminal", "redactor.sinks.stdio"),
-    ("redactor.sinks.ci", "redactor.engine.matchers"),
-    ("redactor.sinks.ci", "redactor.engine.redactor"),
-    ("redactor.sinks.spark", "redactor.engine.default"),
-    ("redactor.sinks.stdio", "redactor.sinks.logging"),
-}
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = set()
+KNOWN_FUNCTION_LEVEL: set[tuple[str, str]] = set()
 KNOWN_OPTIONAL_AT_MODULE_LEVEL: set[tuple[str, str]] = set()
 
 

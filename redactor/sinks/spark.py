@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from redactor.config import resolve
+from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.sinks.logfiles import FileOutcome, LogFile, scrub_log_file
 from redactor.sources import build_redactor
@@ -116,7 +117,6 @@ def _redactor_for(
     env_pattern: Sequence[str],
     secrets_file: Sequence[str | os.PathLike[str]],
 ) -> Redactor:
-    from redactor.engine.default import get_redactor
 
     if scopes or secret_env or env_pattern or secrets_file:
         if redactor is not None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
 from redactor.config import settings_from_args
 from redactor.errors import CommandError, ConfigError
+from redactor.sinks.ci import Interrupts, MaskingFilter, pump
 from redactor.sources import HOW_TO_CONFIGURE, load_secrets
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redactor.sinks.ci import Interrupts, MaskingFilter, pump
 
     redactor = redactor_from_args(args)
     if not len(redactor) and not args.add_mask_only:

@@ -27,6 +27,7 @@ from redactor.cli.errors import report_error
 from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
 from redactor.engine.default import register_key_material, register_once
 from redactor.errors import CommandError
+from redactor.sinks.ci import MaskingFilter, pump
 from redactor.sources.channel import start_carrier
 
 if TYPE_CHECKING:
@@ -125,7 +126,6 @@ class _Runner:
             raise CommandError(f"cannot execute {shown}: {why}", exit_code=code) from None
 
     def _pump_thread(self, src, out_fd: int, label: str) -> threading.Thread:
-        from redactor.sinks.ci import MaskingFilter, pump
 
         def work() -> None:
             filt = MaskingFilter(self.redactor, add_mask=self.add_mask, label=label)
