@@ -1,11 +1,4 @@
-"""The documented import path; the implementation lives in ``redactor.sinks.jupyter``."""
+"""The documented import path; the implementation lives in :mod:`redactor.sinks.jupyter`."""
 
-from redactor.sinks.jupyter import (
-    clear_cache,
-    pre_save_hook,
-)
-
-__all__ = [
-    "clear_cache",
-    "pre_save_hook",
-]
+from redactor.sinks.jupyter import *  # noqa: F403  (exactly its public names)
+from redactor.sinks.jupyter import __all__ as __all__

@@ -1,13 +1,4 @@
-"""The documented import path; the implementation lives in ``redactor.sinks.logging``."""
+"""The documented import path; the implementation lives in :mod:`redactor.sinks.logging`."""
 
-from redactor.sinks.logging import (
-    RedactingFilter,
-    redact_number,
-    redact_value,
-)
-
-__all__ = [
-    "RedactingFilter",
-    "redact_number",
-    "redact_value",
-]
+from redactor.sinks.logging import *  # noqa: F403  (exactly its public names)
+from redactor.sinks.logging import __all__ as __all__

@@ -1,13 +1,4 @@
-"""The documented import path; the implementation lives in ``redactor.sinks.spark``."""
+"""The documented import path; the implementation lives in :mod:`redactor.sinks.spark`."""
 
-from redactor.sinks.spark import (
-    redact_dataframe,
-    release_secrets,
-    scrub_files,
-)
-
-__all__ = [
-    "redact_dataframe",
-    "release_secrets",
-    "scrub_files",
-]
+from redactor.sinks.spark import *  # noqa: F403  (exactly its public names)
+from redactor.sinks.spark import __all__ as __all__

@@ -1,11 +1,4 @@
-"""The documented import path; the implementation lives in ``redactor.sinks.structlog``."""
+"""The documented import path; the implementation lives in :mod:`redactor.sinks.structlog`."""
 
-from redactor.sinks.structlog import (
-    StructlogRedactor,
-    structlog_processor,
-)
-
-__all__ = [
-    "StructlogRedactor",
-    "structlog_processor",
-]
+from redactor.sinks.structlog import *  # noqa: F403  (exactly its public names)
+from redactor.sinks.structlog import __all__ as __all__
