@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from redactor.engine.encodings import SecretValue, default_encodings, forms_of, get_encoding
     from redactor.sinks.ci import CHUNK_SIZE, MaskingFilter
-    from redactor.sources import SourceConfig, build_redactor
+    from redactor.sources.load import SourceConfig, build_redactor
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-filter-") as tmp_name:

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = args.size_mb or (64 if args.quick else 1000)
     n_files = args.files or (8 if args.quick else 16)
 
-    from redactor.sources import SourceConfig, build_redactor
+    from redactor.sources.load import SourceConfig, build_redactor
 
     secrets = make_secrets(args.secrets)
     data_root = RESULTS / "data" / f"spark-logs-{size_mb}mb-{n_files}f-{args.secrets}s"

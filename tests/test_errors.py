@@ -23,8 +23,8 @@ from redactor import EngineUnavailable, RedactorError
 from redactor.cli.commands.scrub import ChangedMeanwhile
 from redactor.sinks.logfiles import Unsupported
 from redactor.sinks.notebook import NotebookError
-from redactor.sources import ConfigError, NoSecretsConfigured, NoSecretValues
 from redactor.sources.channel import ChannelError
+from redactor.sources.load import ConfigError, NoSecretsConfigured, NoSecretValues
 from redactor.sources.scopes import InvalidNameError, ScopeNotFoundError, SecretsError
 
 SECRET = "sk-live-9d2Fq7Zt-Never-Print-Me"

@@ -35,7 +35,7 @@ from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
 from redactor.errors import RedactorError
 from redactor.sinks.notebook import NotebookError, scrub_notebook
-from redactor.sources import build_redactor
+from redactor.sources.load import build_redactor
 
 __all__ = ["clear_cache", "pre_save_hook"]
 

@@ -40,7 +40,7 @@ from redactor.config import BY_KEY, OPTIONS, resolve
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
 from redactor.sinks.notebook import ScrubReport, scrub_notebook
-from redactor.sources import NoSecretsConfigured, build_redactor
+from redactor.sources.load import NoSecretsConfigured, build_redactor
 
 __all__ = ["RedactPreprocessor"]
 

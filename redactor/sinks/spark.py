@@ -37,7 +37,7 @@ from redactor.config import resolve
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.sinks.logfiles import FileOutcome, LogFile, scrub_log_file
-from redactor.sources import build_redactor
+from redactor.sources.load import build_redactor
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -47,9 +47,6 @@ import warnings
 from collections.abc import Callable
 
 from redactor.engine.default import (
-    on_redaction_started,
-    on_redaction_stopped,
-    on_secret_added,
     register_once,
 )
 from redactor.engine.redactor import Redactor, RedactorWarning
@@ -602,10 +599,3 @@ def announce(name: str, value: str | bytes) -> None:
     if path is None or not hasattr(socket, "AF_UNIX"):
         return
     _send_once(path, name, value)
-
-
-# The engine's default redactor calls up into the channel through these hooks (the engine imports
-# nothing above it): `redactor.add_secret` announces, `redactor.install` opens and closes.
-on_secret_added(announce)
-on_redaction_started(open_for_install)
-on_redaction_stopped(close_for_install)

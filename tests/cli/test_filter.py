@@ -19,7 +19,7 @@ import pytest
 from helpers.cli import REDACTOR, TIMEOUT, run_redactor
 
 from redactor.config import Settings
-from redactor.sources import build_redactor
+from redactor.sources.load import build_redactor
 
 SECRET = "hunter2-Sup3r-Secret"
 OTHER = 'p@ss "quoted" & more'

@@ -20,7 +20,7 @@ from traitlets.config import Config
 import redactor
 from redactor import Redactor
 from redactor.sinks.nbconvert import RedactPreprocessor
-from redactor.sources import NoSecretsConfigured
+from redactor.sources.load import NoSecretsConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"

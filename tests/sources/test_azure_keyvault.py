@@ -14,7 +14,7 @@ from helpers.seed import SEED, SEED_REDACTED
 
 import redactor
 from redactor import Redactor
-from redactor.sources import SourceConfig, build_redactor
+from redactor.sources.load import SourceConfig, build_redactor
 from redactor.sources.scopes import (
     BackendError,
     InvalidNameError,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor, RedactorWarning
-from redactor.sources import SourceConfig, build_redactor
+from redactor.sources.load import SourceConfig, build_redactor
 from redactor.sources.scopes import (
     MAX_VALUE_BYTES,
     InvalidNameError,

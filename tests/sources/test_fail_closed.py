@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import redactor
 from redactor import Redactor
 from redactor.config import Settings
-from redactor.sources import ConfigError, build_redactor
+from redactor.sources.load import ConfigError, build_redactor
 
 # The checkout whose code is imported (this worktree, or another one's when run from there).
 ROOT = Path(redactor.__file__).resolve().parents[1]

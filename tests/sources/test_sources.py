@@ -10,7 +10,7 @@ import pytest
 from redactor.cli.options import add_source_arguments
 from redactor.config import Settings, find_pyproject
 from redactor.config import settings_from_args as config_from_args
-from redactor.sources import (
+from redactor.sources.load import (
     HOW_TO_CONFIGURE,
     ConfigError,
     NoSecretsConfigured,

@@ -12,7 +12,7 @@ import sys
 
 from redactor.cli._demo import DemoContext
 from redactor.config import Settings
-from redactor.sources import build_redactor
+from redactor.sources.load import build_redactor
 
 TITLE = "CI: a log piped through redactor filter, and redactor run"
 

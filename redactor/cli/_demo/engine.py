@@ -5,7 +5,7 @@ from __future__ import annotations
 from redactor import Redactor, hyperscan_available
 from redactor.cli._demo import DemoContext
 from redactor.config import Settings
-from redactor.sources import iter_secrets
+from redactor.sources.load import iter_secrets
 
 TITLE = "The engine: a CI log with two (fake) secrets in nine disguises"
 

@@ -24,7 +24,7 @@ from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_a
 from redactor.config import settings_from_args
 from redactor.errors import CommandError, ConfigError
 from redactor.sinks.ci import Interrupts, MaskingFilter, pump
-from redactor.sources import HOW_TO_CONFIGURE, load_secrets
+from redactor.sources.load import HOW_TO_CONFIGURE, load_secrets
 
 if TYPE_CHECKING:
     from redactor import Redactor

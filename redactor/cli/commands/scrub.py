@@ -32,7 +32,7 @@ from redactor.cli.options import add_source_arguments
 from redactor.config import Settings, settings_from_args
 from redactor.errors import CommandError, NotebookSinkError
 from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
-from redactor.sources import load_secrets
+from redactor.sources.load import load_secrets
 
 # Below this many files (or bytes) a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 8

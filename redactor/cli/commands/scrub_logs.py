@@ -45,7 +45,7 @@ from redactor.sinks.logfiles import (
     scrub_log_file,
 )
 from redactor.sinks.spark import scrub_files
-from redactor.sources import build_redactor
+from redactor.sources.load import build_redactor
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 

@@ -1,0 +1,207 @@
+"""Where secret values come from, and the one function that builds a redactor from them.
+
+The sources are named by the settings (:class:`redactor.config.Settings`: ``scopes``,
+``secret-env``, ``env-pattern``, ``secrets-file``, given on the command line, under
+``[tool.redactor]``, as nbconvert traits or keyword arguments) and read by one module each:
+:mod:`redactor.sources.env` (environment variables), :mod:`redactor.sources.dotenv` (dotenv
+files) and :mod:`redactor.sources.scopes` (the local store, Key Vault). Values are never taken
+from the command line itself: they would leak into shell history and process lists.
+
+A redaction tool fails closed: configured sources that yield no secret value (``env-pattern``
+with the variables not exported, as in a commit from an IDE) raise :class:`NoSecretValues`, and a
+source that cannot be read (a missing or unreadable secrets file, a dotenv line that cannot be
+parsed, a scope that cannot be listed, an unset ``--secret-env``) raises :class:`ConfigError`,
+before anything is redacted, so that no command passes output through as if it had been checked.
+``allow-empty`` lets "nothing to redact" pass; it never excuses a source that cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from redactor.config import Settings, find_pyproject
+from redactor.engine.matchers import EngineUnavailable
+from redactor.engine.redactor import Redactor
+from redactor.errors import ConfigError
+from redactor.sources.dotenv import dotenv_items
+from redactor.sources.env import named_items, pattern_items
+
+__all__ = [
+    "HOW_TO_CONFIGURE",
+    "ConfigError",
+    "NoSecretValues",
+    "NoSecretsConfigured",
+    "Settings",
+    "SourceConfig",
+    "build_redactor",
+    "find_pyproject",
+    "iter_secrets",
+    "load_secrets",
+]
+
+HOW_TO_CONFIGURE = (
+    "no secret is configured: pass --scope NAME, --secret-env NAME, --env-pattern GLOB or "
+    "--secrets-file PATH, or set them under [tool.redactor] in pyproject.toml "
+    '(e.g. env-pattern = ["*_TOKEN"])'
+)
+
+
+class NoSecretsConfigured(ConfigError):
+    def __init__(self) -> None:
+        super().__init__(HOW_TO_CONFIGURE)
+
+
+ALLOW_EMPTY_HINT = (
+    "to run with nothing to redact, pass --allow-empty or set allow-empty = true under "
+    "[tool.redactor]"
+)
+
+
+class NoSecretValues(ConfigError):
+    """Sources are configured but none of them gave a value to redact.
+
+    The message names each source and why it gave nothing (a pattern that matches no variable,
+    an empty file or scope, values too short), and what to do; never a value."""
+
+    def __init__(self, reasons: list[str], env: bool = True) -> None:
+        todo = "fix the sources"
+        if env:
+            todo = (
+                "export the variables in the environment that runs redactor (an IDE or a git "
+                "GUI may not have your shell's), or fix the sources"
+            )
+        super().__init__(
+            "the configured sources hold no secret value, so nothing would be redacted: "
+            + "; ".join(reasons)
+            + f". To redact, {todo}; {ALLOW_EMPTY_HINT}"
+        )
+        self.reasons = reasons
+
+
+def SourceConfig(
+    *,
+    scopes: Any = (),
+    secret_envs: Any = (),
+    env_patterns: Any = (),
+    secrets_files: Any = (),
+    **rest: Any,
+) -> Settings:
+    """:class:`Settings` from the field names of the former ``SourceConfig`` (the benchmarks and
+    older scripts use them); new code builds :class:`Settings` with the options' keywords."""
+    return Settings(
+        scopes=scopes,
+        secret_env=secret_envs,
+        env_pattern=env_patterns,
+        secrets_file=secrets_files,
+        **rest,
+    )
+
+
+def _scope_items(scope: str) -> list[tuple[str, str | bytes]]:
+    """Every secret of ``scope``, all fetched before any is used.
+
+    A scope that cannot be opened or listed is an error naming the scope: the store's own errors
+    (SecretsError) already say why; anything else (a network or file error) is reported by kind,
+    without its message or its chain, which might quote a response."""
+    # Imported here, not at the top: the local store's cryptography and SQLite are 25 ms of every
+    # command's start-up (`redactor filter` 206 -> 181 ms, measured), needed only for a scope.
+    from redactor.sources.scopes import SecretsError, scope_items
+
+    try:
+        return list(scope_items(scope))
+    except SecretsError:
+        raise
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot open secret scope {scope!r}: {why}") from None
+    except Exception as exc:
+        raise ConfigError(f"cannot list secret scope {scope!r}: {type(exc).__name__}") from None
+
+
+def _sourced_secrets(
+    cfg: Settings, env: Mapping[str, str]
+) -> Iterator[tuple[str, list[tuple[str, str | bytes]]]]:
+    """``(source, items)`` for each configured source, ``source`` as a user would name it.
+
+    Every source is read in full before its items are given, so an error leaves nothing half
+    read; unreadable sources raise ConfigError (or SecretsError for a scope)."""
+    for name in cfg.secret_env:
+        yield f"secret-env {name}", list(named_items([name], env))
+    for pattern in cfg.env_pattern:
+        yield f"env-pattern {pattern!r}", list(pattern_items(pattern, env))
+    for path in cfg.secrets_file:
+        yield f"secrets file {path}", list(dotenv_items(path))
+    for scope in cfg.scopes:
+        items = [(f"{scope}/{key}", value) for key, value in _scope_items(scope)]
+        yield f"scope {scope!r}", items
+
+
+def iter_secrets(
+    cfg: Settings, environ: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, str | bytes]]:
+    """``(name, value)`` for every configured secret; names never contain values."""
+    env = os.environ if environ is None else environ
+    for _source, items in _sourced_secrets(cfg, env):
+        yield from items
+
+
+def build_redactor(
+    cfg: Settings, environ: Mapping[str, str] | None = None, *, require: bool = True
+) -> Redactor:
+    """A fresh redactor holding every configured secret.
+
+    Fails closed when ``require`` is true (the default) and ``cfg.allow_empty`` is not set:
+    :class:`NoSecretsConfigured` when no source is configured, :class:`NoSecretValues` when the
+    sources give no value that can be redacted. With ``require=False`` (or ``allow_empty``) an
+    empty redactor is returned instead. A source that cannot be read raises :class:`ConfigError`
+    (or a ``SecretsError`` for a scope) either way. Secrets too short to redact safely are
+    skipped with a warning naming them.
+    """
+    return load_secrets(cfg, environ, require=require)[1]
+
+
+def load_secrets(
+    cfg: Settings, environ: Mapping[str, str] | None = None, *, require: bool = True
+) -> tuple[list[tuple[str, str | bytes]], Redactor]:
+    """:func:`build_redactor`, also returning the accepted ``(name, value)`` items (to hand to
+    worker processes, which build their own redactor from them)."""
+    check = require and not cfg.allow_empty
+    if cfg.empty and check:
+        raise NoSecretsConfigured()
+    try:
+        redactor = Redactor(
+            min_length=cfg.min_length,
+            encodings=None if cfg.encodings is None else list(cfg.encodings),
+            engine=cfg.engine,
+        )
+    except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
+        raise ConfigError(str(exc)) from None
+    env = os.environ if environ is None else environ
+    accepted: list[tuple[str, str | bytes]] = []
+    reasons: list[str] = []
+    # Every source is read (and so every unreadable one reported) before any emptiness check.
+    for source, items in _sourced_secrets(cfg, env):
+        kept = [(name, value) for name, value in items if redactor.add(value, name)]
+        accepted += kept
+        if not items:
+            reasons.append(f"{source} {_NOTHING.get(source.split()[0], 'gives no value')}")
+        elif not kept:
+            reasons.append(f"{source}: " + ", ".join(_why_refused(n, v, cfg) for n, v in items))
+    if check and not accepted:
+        env_sources = ("secret-env ", "env-pattern ")
+        raise NoSecretValues(reasons, env=any(r.startswith(env_sources) for r in reasons))
+    return accepted, redactor
+
+
+def _why_refused(name: str, value: str | bytes, cfg: Settings) -> str:
+    core = value.strip() if isinstance(value, str) else bytes(value).strip()
+    return f"{name} is empty" if not core else f"{name} is shorter than min-length {cfg.min_length}"
+
+
+_NOTHING = {
+    "env-pattern": "matches no environment variable",
+    "secrets": "holds no NAME=VALUE line with a value",
+    "scope": "holds no secret",
+}
