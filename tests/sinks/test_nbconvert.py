@@ -131,7 +131,7 @@ def test_sources_from_traitlets_config(tmp_path, monkeypatch):
     (tmp_path / "s.env").write_text(f"API_TOKEN={TOKEN}\n")
     c = Config()
     c.HTMLExporter.preprocessors = ["redactor.nbconvert.RedactPreprocessor"]
-    c.RedactPreprocessor.secrets_files = [str(tmp_path / "s.env")]
+    c.RedactPreprocessor.secrets_file = [str(tmp_path / "s.env")]
     c.RedactPreprocessor.use_pyproject = False
     body, resources = HTMLExporter(config=c).from_notebook_node(leaky_nb())
     assert TOKEN not in body
