@@ -5,6 +5,7 @@ file name, never by value)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import sys
 import warnings
@@ -330,10 +331,10 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
-@pytest.fixture(params=["pyyaml", "fallback"])
+@pytest.fixture(params=["with-pyyaml", "without-pyyaml"])
 def yaml_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Both YAML readers: PyYAML when installed, and the built-in one (import yaml blocked)."""
-    if request.param == "fallback":
+    """With PyYAML installed, and without it (import yaml blocked)."""
+    if request.param == "without-pyyaml":
         monkeypatch.setitem(sys.modules, "yaml", None)
     else:
         pytest.importorskip("yaml")
@@ -667,3 +668,43 @@ def test_simple_yaml_reader_agrees_with_pyyaml_on_the_tools_files() -> None:
 def test_simple_yaml_reader_rejects_what_it_cannot_read(text: str) -> None:
     with pytest.raises(ValueError):
         read_simple_yaml(text)
+
+
+KUBE_FLOW = """\
+apiVersion: v1
+users:
+- name: flow
+  user: {token: flowTOKEN, username: someone}
+- name: block
+  user:
+    password: >-
+      folded
+      PASSWORD
+"""
+
+
+def test_yaml_beyond_the_subset_is_read_by_pyyaml(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    write(tmp_path / ".kube" / "config", KUBE_FLOW)
+    assert run("kube", tmp_path) == [
+        ("~/.kube/config[user flow]/token", "flowTOKEN"),
+        ("~/.kube/config[user block]/password", "folded PASSWORD"),
+    ]
+
+
+def test_yaml_beyond_the_subset_without_pyyaml_is_reported_not_misread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    write(tmp_path / ".kube" / "config", KUBE_FLOW)
+    with pytest.warns(RedactorWarning, match=r"~/\.kube/config is malformed \(ValueError\)"):
+        assert discover(["kube"], environ={}, home=tmp_path) == []
+
+
+def test_a_json_kube_config_is_read_without_pyyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    config = {"users": [{"name": "j", "user": {"token": "jsonTOKEN", "username": "me"}}]}
+    write(tmp_path / ".kube" / "config", json.dumps(config, indent=2))
+    assert run("kube", tmp_path) == [("~/.kube/config[user j]/token", "jsonTOKEN")]
