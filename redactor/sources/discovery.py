@@ -399,17 +399,37 @@ def _yaml(path: Path, home: Path) -> tuple[str, Any] | None:
 _NOT_SIMPLE = tuple("{[|>&*!%@`")
 
 
+def _quoted_end(text: str) -> int:
+    """The index of the quote that closes the scalar ``text`` opens; -1 when unterminated."""
+    quote, i = text[0], 1
+    while i < len(text):
+        c = text[i]
+        if quote == "'" and c == "'" and text[i + 1 : i + 2] == "'":
+            i += 2
+        elif quote == '"' and c == "\\":
+            i += 2
+        elif c == quote:
+            return i
+        else:
+            i += 1
+    return -1
+
+
 def _scalar(text: str) -> str:
     text = text.strip()
-    if text[:1] in ("'", '"') and text.rfind(text[0]) > 0:
-        text = text[: text.rfind(text[0]) + 1]  # drop a trailing comment
-        if text[0] == "'":
-            return text[1:-1].replace("''", "'")
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return text[1:-1]
-        return value if isinstance(value, str) else text[1:-1]
+    if text[:1] in ("'", '"'):
+        end = _quoted_end(text)
+        rest = text[end + 1 :] if end > 0 else ""
+        if end < 0 or (rest and not rest.lstrip().startswith("#")) or rest[:1] == "#":
+            raise ValueError("a quoted scalar that does not end on its line")
+        body = text[: end + 1]
+        if body[0] == "'":
+            return body[1:-1].replace("''", "'")
+        # JSON's escapes are a subset of YAML's with the same meaning; refuse the others.
+        value = json.loads(body, strict=False)
+        if not isinstance(value, str):
+            raise ValueError("not a string")
+        return value
     if " #" in text:
         text = text.split(" #", 1)[0].rstrip()
     if text.startswith(_NOT_SIMPLE) and text not in ("{}", "[]"):
@@ -452,8 +472,8 @@ def read_simple_yaml(text: str) -> Any:
             if not isinstance(container, list):
                 raise ValueError("a sequence item where a mapping is expected")
             rest = line[1:].lstrip()
-            if not rest:
-                raise ValueError("an empty sequence item")
+            if not rest or rest == "-" or rest.startswith("- "):
+                raise ValueError("an empty or nested sequence item")
             if _key_sep(rest) < 0:
                 container.append(_scalar(rest))
                 continue

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redactor import RedactorWarning
 from redactor.errors import ConfigError
@@ -708,3 +710,29 @@ def test_a_json_kube_config_is_read_without_pyyaml(
     config = {"users": [{"name": "j", "user": {"token": "jsonTOKEN", "username": "me"}}]}
     write(tmp_path / ".kube" / "config", json.dumps(config, indent=2))
     assert run("kube", tmp_path) == [("~/.kube/config[user j]/token", "jsonTOKEN")]
+
+
+_keys = st.text(min_size=1, max_size=8)
+_leaves = st.text(min_size=0, max_size=20)
+_trees = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=4),
+        st.dictionaries(_keys, inner, min_size=1, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_keys, _trees, min_size=1, max_size=4), st.sampled_from([2, 4]))
+def test_simple_yaml_reader_reads_as_pyyaml_does_or_refuses(tree: dict, indent: int) -> None:
+    """Differential: on PyYAML's own block-style output, the built-in reader either agrees or
+    raises ValueError (then discovery asks PyYAML): it never misreads a value."""
+    yaml = pytest.importorskip("yaml")
+    text = yaml.safe_dump(tree, default_flow_style=False, indent=indent, allow_unicode=True)
+    try:
+        got = read_simple_yaml(text)
+    except ValueError:
+        return
+    assert got == yaml.safe_load(text)
