@@ -397,6 +397,8 @@ def _yaml(path: Path, home: Path) -> tuple[str, Any] | None:
 #: how a plain scalar beyond the simple subset starts: flow collections, block scalars, anchors,
 #: aliases, tags, directives, reserved indicators
 _NOT_SIMPLE = tuple("{[|>&*!%@`")
+#: YAML white space (str.strip would also take Unicode spaces, which YAML keeps)
+_WS = " \t"
 
 
 def _quoted_end(text: str) -> int:
@@ -416,11 +418,11 @@ def _quoted_end(text: str) -> int:
 
 
 def _scalar(text: str) -> str:
-    text = text.strip()
+    text = text.strip(_WS)
     if text[:1] in ("'", '"'):
         end = _quoted_end(text)
         rest = text[end + 1 :] if end > 0 else ""
-        if end < 0 or (rest and not rest.lstrip().startswith("#")) or rest[:1] == "#":
+        if end < 0 or (rest and not rest.lstrip(_WS).startswith("#")) or rest[:1] == "#":
             raise ValueError("a quoted scalar that does not end on its line")
         body = text[: end + 1]
         if body[0] == "'":
@@ -431,7 +433,7 @@ def _scalar(text: str) -> str:
             raise ValueError("not a string")
         return value
     if " #" in text:
-        text = text.split(" #", 1)[0].rstrip()
+        text = text.split(" #", 1)[0].rstrip(_WS)
     if text.startswith(_NOT_SIMPLE) and text not in ("{}", "[]"):
         raise ValueError("YAML beyond the simple subset")
     return text
@@ -443,15 +445,19 @@ def read_simple_yaml(text: str) -> Any:
     quoted scalars, comments; every scalar is a string (``{}`` and ``[]`` too). ValueError for
     anything else (flow collections, block scalars, anchors, tags, a line without ``key:``, bad
     indentation), so that the caller never reads a file wrongly: it then tries PyYAML."""
+    text = text.removeprefix("\ufeff")
+    if any(c in text for c in "\x85\u2028\u2029") or "\r" in text.replace("\r\n", ""):
+        raise ValueError("line breaks other than \\n and \\r\\n")
     root: dict[str, Any] = {}
     # (indent, container): a mapping's indent is its keys', a sequence's is its dashes'
     stack: list[tuple[int, Any]] = [(-1, root)]
     pending: tuple[dict[str, Any], str, int] | None = None  # a `key:` awaiting its block
-    for raw in text.splitlines():
-        line = raw.strip()
+    for raw in text.split("\n"):
+        raw = raw.removesuffix("\r")
+        line = raw.strip(_WS)
         if not line or line.startswith("#") or line in ("---", "..."):
             continue
-        if "\t" in raw[: len(raw) - len(raw.lstrip())]:
+        if "\t" in raw[: len(raw) - len(raw.lstrip(_WS))]:
             raise ValueError("a tab in the indentation")
         indent = len(raw) - len(raw.lstrip(" "))
         item = line == "-" or line.startswith("- ")
@@ -471,7 +477,7 @@ def read_simple_yaml(text: str) -> Any:
         if item:
             if not isinstance(container, list):
                 raise ValueError("a sequence item where a mapping is expected")
-            rest = line[1:].lstrip()
+            rest = line[1:].lstrip(_WS)
             if not rest or rest == "-" or rest.startswith("- "):
                 raise ValueError("an empty or nested sequence item")
             if _key_sep(rest) < 0:
@@ -488,7 +494,7 @@ def read_simple_yaml(text: str) -> Any:
         if sep < 0:
             raise ValueError("a line without 'key:'")
         key = _scalar(line[:sep])
-        value = line[sep + 1 :].strip()
+        value = line[sep + 1 :].strip(_WS)
         if value and not value.startswith("#"):
             container[key] = _scalar(value)
         else:
@@ -511,6 +517,14 @@ def _key_sep(line: str) -> int:
     return -1
 
 
+def _yaml_text(value: object) -> str:
+    """A YAML scalar as the tool reads it: PyYAML turns ``password: 123456`` into an int, which
+    kubectl and gh read as the string; '' for anything else (mappings, lists, null, booleans)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
 def _gh_dir(environ: Mapping[str, str], home: Path) -> Path:
     # gh: GH_CONFIG_DIR, else $XDG_CONFIG_HOME/gh, else ~/.config/gh.
     if environ.get("GH_CONFIG_DIR"):
@@ -531,13 +545,13 @@ def gh_source(environ: Mapping[str, str], home: Path) -> Iterator[tuple[str, str
         if not isinstance(entry, dict):
             continue
         token = entry.get("oauth_token")
-        if isinstance(token, str) and token:
+        if token := _yaml_text(token):
             yield f"{shown}[{host}]/oauth_token", token
         users = entry.get("users")
         if isinstance(users, dict):
             for user, fields in users.items():
                 token = fields.get("oauth_token") if isinstance(fields, dict) else None
-                if isinstance(token, str) and token:
+                if token := _yaml_text(token):
                     yield f"{shown}[{host}]/users/{user}/oauth_token", token
 
 
@@ -573,14 +587,14 @@ def kube_source(environ: Mapping[str, str], home: Path) -> Iterator[tuple[str, s
             user = entry["user"]
             for key in KUBE_USER_FIELDS:
                 value = user.get(key)
-                if isinstance(value, str) and value:
+                if value := _yaml_text(value):
                     yield f"{prefix}/{key}", value
             provider = user.get("auth-provider")
             config = provider.get("config") if isinstance(provider, dict) else None
             if isinstance(config, dict):
                 for key in KUBE_AUTH_PROVIDER_FIELDS:
                     value = config.get(key)
-                    if isinstance(value, str) and value:
+                    if value := _yaml_text(value):
                         yield f"{prefix}/auth-provider/{key}", value
 
 

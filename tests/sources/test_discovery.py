@@ -736,3 +736,10 @@ def test_simple_yaml_reader_reads_as_pyyaml_does_or_refuses(tree: dict, indent: 
     except ValueError:
         return
     assert got == yaml.safe_load(text)
+
+
+def test_numeric_yaml_scalars_are_read_as_the_tools_read_them(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    # a flow mapping sends the file to PyYAML, which would make the password an int
+    write(tmp_path / ".kube" / "config", "users:\n- name: n\n  user: {password: 123456}\n")
+    assert run("kube", tmp_path) == [("~/.kube/config[user n]/password", "123456")]
