@@ -30,6 +30,7 @@ from redactor.sinks import stdio
 from redactor.sinks.logging import RedactingFilter
 from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
 from redactor.sources.channel import start_carrier
+from redactor.sources.load import register_discovered
 
 from . import magics
 from ._diskcopies import ExportHook, HistoryHook, LogHook
@@ -55,6 +56,8 @@ class _Extension:
         self.channel: Any = None
 
     def load(self) -> None:
+        # The credentials this process can already read (REDACTOR_DISCOVER=0 turns it off).
+        register_discovered()
         kernel = getattr(self.ip, "kernel", None)
         session = getattr(kernel, "session", None)
         if session is not None and hasattr(session, "send") and hasattr(session, "serialize"):

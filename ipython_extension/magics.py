@@ -4,6 +4,8 @@
   encodings, and the hooks in place.
 * ``%redactor add-env NAME [NAME ...]``: register the value of each environment variable (under its
   name), so a secret never has to appear in a cell's source.
+* ``%redactor sources``: where the registered secrets came from: each discovery source with its
+  count and names, then the rest (``add_secret``, ``dbutils.secrets.get``, ``add-env``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import warnings
 from typing import Any
 
 import redactor
+from redactor.sources.load import DISCOVERED
 
-__all__ = ["redactor_magic", "status_lines"]
+__all__ = ["redactor_magic", "source_lines", "status_lines"]
 
 USAGE = """\
 usage: %redactor [status]               the state: secrets (names only), patterns, encodings, hooks
        %redactor add-env NAME [NAME...]  register the values of these environment variables
+       %redactor sources                 where the secrets came from (names and counts, never values)
 """
 
 
@@ -35,6 +39,28 @@ def status_lines(hooks: list[str]) -> list[str]:
         f"replacement: {r.replacement}",
         "hooks: " + ("; ".join(hooks) if hooks else "none"),
     ]
+    return lines
+
+
+def _count(n: int) -> str:
+    return f"{n} secret{'' if n == 1 else 's'}"
+
+
+def source_lines() -> list[str]:
+    """One line per discovery source, then one for the secrets registered otherwise."""
+    held = redactor.get_redactor().secret_names
+    lines = []
+    found: set[str] = set()
+    for source, names in DISCOVERED.items():
+        names = [n for n in names if n in held]
+        found.update(names)
+        lines.append(f"discovered: {source}: {_count(len(names))} ({', '.join(names)})")
+    rest = list(dict.fromkeys(n for n in held if n not in found))
+    lines.append(
+        f"registered in this process: {_count(len(rest))}"
+        + (f" ({', '.join(rest)})" if rest else "")
+    )
+    lines.append(f"total: {_count(len(held))}")
     return lines
 
 
@@ -73,6 +99,9 @@ def redactor_magic(line: str, hooks: Any = None) -> None:
     verb = args[0] if args else "status"
     if verb == "status":
         for text in status_lines(hooks() if hooks else []):
+            print(text)
+    elif verb == "sources":
+        for text in source_lines():
             print(text)
     elif verb in ("add-env", "add_env"):
         _add_env(args[1:])

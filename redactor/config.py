@@ -35,10 +35,12 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
+    "ENV_DISCOVER",
     "OPTIONS",
     "ConfigError",
     "Option",
     "Settings",
+    "discover_from_environment",
     "find_pyproject",
     "option_table",
     "read_pyproject",
@@ -54,11 +56,13 @@ class Option:
     """One setting. ``key`` is its one name; the other spellings derive from it."""
 
     key: str
-    kind: str  # "names" (list of str), "paths", "int", "bool", "engine", "encodings" (list|None)
+    # "names" (list of str), "paths", "int", "bool", "engine", "encodings" (list|None),
+    # "discover" (bool or list of str)
+    kind: str
     default: Any
     help: str
     metavar: str | None = None
-    env: bool = False  # read from REDACTOR_<KEY> too (only engine, as before this module)
+    env: bool = False  # read from REDACTOR_<KEY> too (engine and discover)
     flag_aliases: tuple[str, ...] = ()  # accepted on the command line as well
     deprecated: tuple[str, ...] = ()  # older keyword/trait spellings: still work, with a warning
 
@@ -137,6 +141,17 @@ OPTIONS: tuple[Option, ...] = (
         "that is an error, as a variable that is not exported would pass secrets through); a "
         "source that cannot be read is still an error",
     ),
+    Option(
+        "discover",
+        "discover",
+        True,
+        "also redact the credentials this process can already read (environment variables "
+        "named like secrets, the user's credential files): true, false, or a list of discovery "
+        "sources (`redactor sources` lists them); never stands in for a configured source that "
+        "gives nothing",
+        "NAME",
+        env=True,
+    ),
 )
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_KEYWORD = {o.keyword: o for o in OPTIONS}
@@ -160,6 +175,7 @@ class Settings:
     encodings: tuple[str, ...] | None = None
     engine: str | None = None
     allow_empty: bool = False
+    discover: bool | tuple[str, ...] = True
     pyproject: Path | None = None
 
     def __post_init__(self) -> None:
@@ -168,6 +184,8 @@ class Settings:
         object.__setattr__(self, "secrets_file", tuple(Path(p) for p in self.secrets_file))
         if self.encodings is not None:
             object.__setattr__(self, "encodings", _names(self.encodings))
+        if not isinstance(self.discover, bool):
+            object.__setattr__(self, "discover", _names(self.discover))
 
     @property
     def empty(self) -> bool:
@@ -207,6 +225,14 @@ def _check(option: Option, value: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false")
         return value
+    if kind == "discover":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be true, false or a list of discovery source names")
+        return tuple(value)
     if kind == "engine":
         if value not in ENGINES:
             raise ConfigError(f"{where} must be one of {', '.join(map(repr, ENGINES))}")
@@ -260,14 +286,35 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     return out
 
 
+ENV_DISCOVER = BY_KEY["discover"].env_var or ""
+_FALSE = ("0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def discover_from_environment(environ: Mapping[str, str] | None = None) -> bool | tuple[str, ...]:
+    """``REDACTOR_DISCOVER``: ``0``/``false``/``no``/``off`` turns discovery off, ``1``/``true``
+    on; anything else is a comma-separated list of discovery sources. Unset or empty: True."""
+    raw = (os.environ if environ is None else environ).get(ENV_DISCOVER, "").strip()
+    if not raw or raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    return tuple(n.strip() for n in raw.split(",") if n.strip())
+
+
 def _environment_layer(environ: Mapping[str, str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    raw = (os.environ if environ is None else environ).get(ENV_DISCOVER, "").strip()
+    if raw:
+        out["discover"] = discover_from_environment(environ)
     engine = engine_from_environment(environ)
     if engine is None:
-        return {}
+        return out
     if engine.lower() not in ENGINES:
         # The message the engine gave before this layer existed (tests and users rely on it).
         raise ConfigError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    return {"engine": engine.lower()}
+    out["engine"] = engine.lower()
+    return out
 
 
 def _given_layer(given: Mapping[str, Any], flags: bool) -> dict[str, Any]:
@@ -367,6 +414,8 @@ def option_table() -> str:
         flag = f"`{o.flag}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
         if o.metavar:
             flag = f"`{o.flag} {o.metavar}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
+        if o.kind == "discover":
+            flag = f"`{o.flag} {o.metavar}`, `--no-discover`"
         env = f"`{o.env_var}`" if o.env_var else "-"
         keyword = f"`{o.keyword}`" + "".join(f" (deprecated: `{d}`)" for d in o.deprecated)
         rows.append(

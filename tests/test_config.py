@@ -121,6 +121,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": True,
         "engine": "ahocorasick",
         "encodings": ["plain"],
+        "discover": "env",
     }[option.kind]
     toml = {
         "names": '["abc"]',
@@ -129,6 +130,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": "true",
         "engine": '"ahocorasick"',
         "encodings": '["plain"]',
+        "discover": '"env"',
     }[option.kind]
     expected = {
         "names": ("abc",),
@@ -137,6 +139,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": True,
         "engine": "ahocorasick",
         "encodings": ("plain",),
+        "discover": ("env",),
     }[option.kind]
     # pyproject key
     write(tmp_path, f"{option.key} = {toml}")
@@ -203,7 +206,7 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion() -> None:
         (
             "colour = true",
             "has an unknown key 'colour'; valid keys: scopes, secret-env, env-pattern, "
-            "secrets-file, min-length, encodings, engine, allow-empty",
+            "secrets-file, min-length, encodings, engine, allow-empty, discover",
         ),
         ('allow-empty = "yes"', "allow-empty must be true or false"),
         ("min-length = true", "min-length must be a positive integer"),

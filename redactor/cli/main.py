@@ -31,6 +31,7 @@ COMMANDS = {
     "filter": "filter",
     "run": "run",
     "secrets": "secrets",
+    "sources": "sources",
     "install-git-filter": "install_git_filter",
     "scrub-logs": "scrub_logs",
 }

@@ -42,6 +42,17 @@ def _add(group: argparse._ActionsContainer, option: Option, help_text: str | Non
         kwargs.update(type=int, default=None, metavar=option.metavar)
     elif option.kind == "bool":
         kwargs.update(action="store_true", default=None)
+    elif option.kind == "discover":
+        # --discover NAME (repeatable) keeps only those discovery sources; --no-discover none.
+        kwargs.update(action="append", metavar=option.metavar, default=None)
+        kwargs["help"] = f"{text} (default: all; {option.env_var}=0 also turns it off)"
+        group.add_argument(
+            "--no-discover",
+            dest=option.keyword,
+            action="store_const",
+            const=False,
+            help="redact only the configured sources: no discovery",
+        )
     elif option.kind == "engine":
         kwargs.update(choices=ENGINES, default=None)  # argparse shows the choices
         kwargs["help"] = (
@@ -82,6 +93,9 @@ def setting_flags(args: argparse.Namespace) -> list[str]:
     out: list[str] = []
     for option in OPTIONS:
         value = getattr(args, option.keyword, None)
+        if option.kind == "discover" and value is not None:
+            out += ["--no-discover"] if value is False else [f"{option.flag}={v}" for v in value]
+            continue
         if value is None or value is False or (option.is_list and not value):
             continue
         if option.kind == "bool":

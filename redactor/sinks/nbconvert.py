@@ -28,7 +28,7 @@ from typing import Any
 
 try:  # the class below derives from nbconvert's, so this module needs it on import
     from nbconvert.preprocessors import Preprocessor
-    from traitlets import Bool, Instance, Int, List, Unicode
+    from traitlets import Bool, Instance, Int, List, Unicode, Union
 except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing to import
     raise ModuleNotFoundError(
         "redactor.nbconvert needs nbconvert: pip install 'redactor[nbconvert]' "
@@ -74,6 +74,9 @@ class RedactPreprocessor(Preprocessor):
     ).tag(config=True)
     engine = Unicode(None, allow_none=True, help=BY_KEY["engine"].help).tag(config=True)
     allow_empty = Bool(None, allow_none=True, help=BY_KEY["allow-empty"].help).tag(config=True)
+    discover = Union(
+        [Bool(), List(Unicode())], default_value=None, allow_none=True, help=BY_KEY["discover"].help
+    ).tag(config=True)
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )

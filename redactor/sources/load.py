@@ -13,22 +13,33 @@ source that cannot be read (a missing or unreadable secrets file, a dotenv line 
 parsed, a scope that cannot be listed, an unset ``--secret-env``) raises :class:`ConfigError`,
 before anything is redacted, so that no command passes output through as if it had been checked.
 ``allow-empty`` lets "nothing to redact" pass; it never excuses a source that cannot be read.
+
+Discovery (:mod:`redactor.sources.discovery`, the ``discover`` setting, on by default) adds the
+credentials the process can already read, named as discovery names them (``env:GITHUB_TOKEN``).
+With no source configured, what it finds is enough to run; with nothing found at all the command
+still stops with :data:`HOW_TO_CONFIGURE`. It never stands in for a configured source: configured
+sources that give nothing still raise :class:`NoSecretValues`, whatever discovery found.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from redactor.config import Settings, find_pyproject
+from redactor.config import ENV_DISCOVER, Settings, discover_from_environment, find_pyproject
+from redactor.engine.default import register_once
 from redactor.engine.matchers import EngineUnavailable
-from redactor.engine.redactor import Redactor
+from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.errors import ConfigError
+from redactor.sources.discovery import SOURCES as DISCOVERY_SOURCES
+from redactor.sources.discovery import discover
 from redactor.sources.dotenv import dotenv_items
 from redactor.sources.env import named_items, pattern_items
 
 __all__ = [
+    "DISCOVERED",
     "HOW_TO_CONFIGURE",
     "ConfigError",
     "NoSecretValues",
@@ -36,9 +47,13 @@ __all__ = [
     "Settings",
     "SourceConfig",
     "build_redactor",
+    "discovered_by_source",
+    "discovered_items",
     "find_pyproject",
     "iter_secrets",
     "load_secrets",
+    "register_discovered",
+    "registered_by_source",
 ]
 
 HOW_TO_CONFIGURE = (
@@ -138,6 +153,87 @@ def _sourced_secrets(
         yield f"scope {scope!r}", items
 
 
+def _discovery_names(choice: bool | tuple[str, ...]) -> list[str]:
+    """The discovery sources ``choice`` (the ``discover`` setting) selects; ConfigError for an
+    unknown name, naming the known ones."""
+    if choice is False:
+        return []
+    if choice is True:
+        return list(DISCOVERY_SOURCES)
+    for name in choice:
+        if name not in DISCOVERY_SOURCES:
+            known = ", ".join(DISCOVERY_SOURCES)
+            raise ConfigError(f"unknown discovery source {name!r}: choose from {known}")
+    return list(dict.fromkeys(choice))
+
+
+def discovered_by_source(
+    cfg: Settings, environ: Mapping[str, str] | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``(discovery source, items)`` for each source ``cfg.discover`` selects."""
+    return [(n, discover([n], environ=environ)) for n in _discovery_names(cfg.discover)]
+
+
+def discovered_items(
+    cfg: Settings, environ: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """``(name, value)`` for every credential discovery finds under ``cfg.discover`` (none when
+    it is false)."""
+    return [item for _, items in discovered_by_source(cfg, environ) for item in items]
+
+
+DISCOVERED: dict[str, list[str]] = {}
+"""Discovery source -> names of the secrets :func:`register_discovered` put into the
+process-wide redactor (for ``%redactor sources``); names only, never values."""
+
+
+def register_discovered(environ: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    """Register what discovery finds into the process-wide redactor (``redactor.install()``,
+    ``%load_ext redactor``), unless ``REDACTOR_DISCOVER`` says no.
+
+    Python use has one switch, the environment variable (``0`` off, or a comma-separated list of
+    discovery sources): reading ``pyproject.toml`` at import or ``%load_ext`` could fail on a
+    file that has nothing to do with this process. An unknown source name there is ignored with
+    a warning rather than raised: raising would leave the shell with no hook at all."""
+    env = os.environ if environ is None else environ
+    choice = discover_from_environment(env)
+    if not isinstance(choice, bool):
+        unknown = [n for n in choice if n not in DISCOVERY_SOURCES]
+        if unknown:
+            warnings.warn(
+                f"{ENV_DISCOVER} names unknown discovery sources ({', '.join(unknown)}), "
+                f"ignored; known: {', '.join(DISCOVERY_SOURCES)}",
+                RedactorWarning,
+                stacklevel=2,
+            )
+        choice = tuple(n for n in choice if n in DISCOVERY_SOURCES)
+    for source, items in discovered_by_source(Settings(discover=choice), env):
+        held = DISCOVERED.setdefault(source, [])
+        for name, value in items:
+            if register_once(value, name) and name not in held:
+                held.append(name)
+        if not held:
+            del DISCOVERED[source]
+    return DISCOVERED
+
+
+def registered_by_source(
+    cfg: Settings, environ: Mapping[str, str] | None = None
+) -> list[tuple[str, list[str]]]:
+    """``(source, names)`` of what a command with ``cfg`` would register: each configured source
+    as a user names it, then each discovery source as ``discovered: NAME``. Never values; a
+    source that cannot be read raises, as for any command."""
+    env = os.environ if environ is None else environ
+    probe = Redactor(min_length=cfg.min_length)
+    out = [
+        (source, [n for n, v in items if probe.add(v, n)])
+        for source, items in _sourced_secrets(cfg, env)
+    ]
+    for source, found in discovered_by_source(cfg, env):
+        out.append((f"discovered: {source}", [n for n, v in found if probe.add(v, n)]))
+    return out
+
+
 def iter_secrets(
     cfg: Settings, environ: Mapping[str, str] | None = None
 ) -> Iterator[tuple[str, str | bytes]]:
@@ -168,7 +264,9 @@ def load_secrets(
     """:func:`build_redactor`, also returning the accepted ``(name, value)`` items (to hand to
     worker processes, which build their own redactor from them)."""
     check = require and not cfg.allow_empty
-    if cfg.empty and check:
+    env = os.environ if environ is None else environ
+    found = discovered_items(cfg, env)
+    if cfg.empty and check and not found:
         raise NoSecretsConfigured()
     try:
         redactor = Redactor(
@@ -178,7 +276,6 @@ def load_secrets(
         )
     except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
         raise ConfigError(str(exc)) from None
-    env = os.environ if environ is None else environ
     accepted: list[tuple[str, str | bytes]] = []
     reasons: list[str] = []
     # Every source is read (and so every unreadable one reported) before any emptiness check.
@@ -189,10 +286,15 @@ def load_secrets(
             reasons.append(f"{source} {_NOTHING.get(source.split()[0], 'gives no value')}")
         elif not kept:
             reasons.append(f"{source}: " + ", ".join(_why_refused(n, v, cfg) for n, v in items))
-    if check and not accepted:
+    if check and not accepted and not cfg.empty:
+        # Discovery never stands in for a configured source that gives nothing.
         env_sources = ("secret-env ", "env-pattern ")
         raise NoSecretValues(reasons, env=any(r.startswith(env_sources) for r in reasons))
-    return accepted, redactor
+    # Discovered values too short to redact are skipped by add(), with its warning (by name).
+    kept_found: list[tuple[str, str | bytes]] = [(n, v) for n, v in found if redactor.add(v, n)]
+    if check and not accepted and not kept_found:
+        raise NoSecretsConfigured()  # only discovery was asked, and all it found was too short
+    return accepted + kept_found, redactor
 
 
 def _why_refused(name: str, value: str | bytes, cfg: Settings) -> str:

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import redactor
 from redactor import Redactor
 from redactor.config import Settings
-from redactor.sources.load import ConfigError, build_redactor
+from redactor.sources.load import ConfigError, NoSecretsConfigured, NoSecretValues, build_redactor
 
 # The checkout whose code is imported (this worktree, or another one's when run from there).
 ROOT = Path(redactor.__file__).resolve().parents[1]
@@ -290,7 +290,8 @@ def test_an_empty_scope_and_a_missing_one_are_named(tmp_path: Path) -> None:
 
 
 def test_an_empty_variable_and_too_short_values_are_named() -> None:
-    cfg = Settings(secret_env=("CI_SECRET",), env_pattern=("*_PW",))
+    # discovery off: these are the configured sources' own rules (discovery's are below)
+    cfg = Settings(secret_env=("CI_SECRET",), env_pattern=("*_PW",), discover=False)
     with pytest.warns(UserWarning):
         with pytest.raises(ConfigError) as info:
             build_redactor(cfg, {"CI_SECRET": "", "A_PW": "abc"})
@@ -305,6 +306,34 @@ def test_an_empty_variable_and_too_short_values_are_named() -> None:
     # one source that gives a value is enough; the others may be empty
     with pytest.warns(UserWarning, match="'env/CI_SECRET' is empty"):
         assert len(build_redactor(cfg, {"CI_SECRET": "", "A_PW": "long-enough"})) == 1
+
+
+def test_discovery_runs_alone_but_never_stands_in_for_a_configured_source() -> None:
+    token = "dapi" + "0a1b2c3d" * 4
+    environ = {"HOME": "/nonexistent", "DATABRICKS_TOKEN": token}
+    # no source configured: what discovery finds is enough
+    found = build_redactor(Settings(), environ)
+    assert found.secret_names == ["env:DATABRICKS_TOKEN"] and found.redact(token) == "[REDACTED]"
+    # nothing configured and nothing found: the message of no configuration at all
+    with pytest.raises(NoSecretsConfigured):
+        build_redactor(Settings(), {"HOME": "/nonexistent"})
+    with pytest.raises(NoSecretsConfigured):
+        build_redactor(Settings(discover=False), environ)
+    # a configured source that gives nothing fails closed, whatever discovery found
+    with pytest.raises(NoSecretValues) as info:
+        build_redactor(Settings(env_pattern=("NOT_SET_*",)), environ)
+    assert str(info.value).startswith(
+        "the configured sources hold no secret value, so nothing would be redacted: "
+        "env-pattern 'NOT_SET_*' matches no environment variable."
+    )
+    assert token not in str(info.value)
+    # discovery adds to a configured source that gives something
+    both = build_redactor(Settings(env_pattern=("DATABRICKS_*",)), environ)
+    assert both.secret_names == ["env/DATABRICKS_TOKEN", "env:DATABRICKS_TOKEN"]
+    # only too-short values found: nothing at all, with the usual warning by name
+    with pytest.warns(UserWarning, match="'env:A_TOKEN' is too short"):
+        with pytest.raises(NoSecretsConfigured):
+            build_redactor(Settings(), {"A_TOKEN": "abc"})
 
 
 # -- git: the clean filter, pre-commit --------------------------------------------------------

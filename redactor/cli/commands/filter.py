@@ -24,7 +24,7 @@ from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_a
 from redactor.config import settings_from_args
 from redactor.errors import CommandError, ConfigError
 from redactor.sinks.ci import Interrupts, MaskingFilter, pump
-from redactor.sources.load import HOW_TO_CONFIGURE, load_secrets
+from redactor.sources.load import HOW_TO_CONFIGURE, NoSecretsConfigured, load_secrets
 
 if TYPE_CHECKING:
     from redactor import Redactor
@@ -43,10 +43,12 @@ def redactor_from_args(args: argparse.Namespace) -> Redactor:
     """
     cfg = settings_from_args(args)
     add_mask_only = getattr(args, "add_mask_only", False)
-    if cfg.empty and not (add_mask_only or cfg.allow_empty):
+    try:
+        return load_secrets(cfg, require=not add_mask_only)[1]
+    except NoSecretsConfigured:  # no source configured and discovery found nothing
         hint = " (or pass --add-mask-only to rely on '::add-mask::' lines alone)"
-        raise ConfigError(HOW_TO_CONFIGURE + (hint if getattr(args, "add_mask", True) else ""))
-    return load_secrets(cfg, require=not add_mask_only)[1]
+        msg = HOW_TO_CONFIGURE + (hint if getattr(args, "add_mask", True) else "")
+        raise ConfigError(msg) from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
