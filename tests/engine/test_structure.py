@@ -286,3 +286,36 @@ def test_unstructured_values_register_no_parts(token: str) -> None:
         warnings.simplefilter("ignore")
         accepted = r.add(token, name="tok")
     assert r.secret_names == (["tok"] if accepted else [])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True),
+            st.text(
+                alphabet=string.ascii_letters + string.digits + "!@$%^*-_+/",
+                min_size=8,
+                max_size=30,
+            ),
+        ),
+        min_size=2,
+        max_size=5,
+        unique_by=(lambda kv: kv[0].lower(), lambda kv: kv[1]),
+    ),
+    st.sampled_from(["dotenv", "ini", "yaml"]),
+)
+def test_blob_values_hidden_alone(pairs: list[tuple[str, str]], kind: str) -> None:
+    values = [v for _, v in pairs]
+    for v in values:
+        assume(all(v not in w for w in values if w != v))
+    blob = {
+        "dotenv": "\n".join(f"{k}={v}" for k, v in pairs),
+        "ini": "[main]\n" + "\n".join(f"{k} = {v}" for k, v in pairs),
+        "yaml": "root:\n" + "\n".join(f'  {k}: "{v}"' for k, v in pairs),
+    }[kind]
+    assert [p for _, p in secret_parts(blob)] == values
+    r = Redactor()
+    r.add(blob, name="blob")
+    for v in values:
+        assert r.redact(f"saw {v} there") == f"saw {R} there"
