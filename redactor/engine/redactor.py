@@ -33,6 +33,7 @@ from redactor.engine.matchers import (
     matcher_class,
 )
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
+from redactor.engine.structure import secret_parts
 
 __all__ = [
     "ENV_ENGINE",
@@ -294,13 +295,23 @@ class Redactor:
         return len(self._text_table)
 
     def add(self, value: str | bytes, name: str | None = None) -> bool:
-        """Register a secret and all its forms. Returns False (with a warning) when refused."""
+        """Register a secret and all its forms. Returns False (with a warning) when refused.
+
+        A structured value (JSON, a URL with a password, a connection string, a dotenv, INI or
+        YAML blob) also registers its secret parts (:func:`~redactor.engine.structure.secret_parts`)
+        as secrets named ``name#label``, so a re-formatted or partial copy is still hidden."""
         if not isinstance(value, (str, bytes, bytearray, memoryview)):
             raise TypeError(
                 f"secret {name or '<unnamed>'!r} must be str or bytes, not {type(value).__name__}"
             )
-        label = name or "<unnamed>"
         secret = SecretValue.of(value)
+        accepted = self._add_one(secret, name or "<unnamed>", stacklevel=3)
+        if accepted and secret.text is not None:
+            for label, part in secret_parts(secret.text):
+                self._add_one(SecretValue.of(part), f"{name}{label}" if name else label, 3)
+        return accepted
+
+    def _add_one(self, secret: SecretValue, label: str, stacklevel: int) -> bool:
         core = secret.text.strip() if secret.text is not None else secret.data
         if len(core) < self.min_length:
             reason = "empty or whitespace-only" if not core else "too short"
@@ -308,7 +319,7 @@ class Redactor:
                 f"secret {label!r} is {reason} (fewer than {self.min_length} characters) "
                 "and will not be redacted",
                 RedactorWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
             return False
         all_forms, partials = forms_and_partials(secret, self._encodings)
