@@ -121,6 +121,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": True,
         "engine": "ahocorasick",
         "encodings": ["plain"],
+        "replacement": "<{name}>",
     }[option.kind]
     toml = {
         "names": '["abc"]',
@@ -129,6 +130,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": "true",
         "engine": '"ahocorasick"',
         "encodings": '["plain"]',
+        "replacement": '"<{name}>"',
     }[option.kind]
     expected = {
         "names": ("abc",),
@@ -137,6 +139,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "bool": True,
         "engine": "ahocorasick",
         "encodings": ("plain",),
+        "replacement": "<{name}>",
     }[option.kind]
     # pyproject key
     write(tmp_path, f"{option.key} = {toml}")
@@ -162,7 +165,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
 def test_spark_keywords_are_the_source_options() -> None:
     params = inspect.signature(redact_dataframe).parameters
     for option in OPTIONS:
-        if option.is_list:
+        if option.is_source:
             assert option.keyword in params
 
 
@@ -203,7 +206,8 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion() -> None:
         (
             "colour = true",
             "has an unknown key 'colour'; valid keys: scopes, secret-env, env-pattern, "
-            "secrets-file, min-length, encodings, engine, allow-empty",
+            "secrets-file, min-length, encodings, engine, allow-empty, "
+            "replacement, allow, allow-names",
         ),
         ('allow-empty = "yes"', "allow-empty must be true or false"),
         ("min-length = true", "min-length must be a positive integer"),

@@ -74,6 +74,9 @@ class RedactPreprocessor(Preprocessor):
     ).tag(config=True)
     engine = Unicode(None, allow_none=True, help=BY_KEY["engine"].help).tag(config=True)
     allow_empty = Bool(None, allow_none=True, help=BY_KEY["allow-empty"].help).tag(config=True)
+    replacement = Unicode(None, allow_none=True, help=BY_KEY["replacement"].help).tag(config=True)
+    allow = List(Unicode(), help=BY_KEY["allow"].help).tag(config=True)
+    allow_names = List(Unicode(), help=BY_KEY["allow-names"].help).tag(config=True)
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )

@@ -175,6 +175,9 @@ def load_secrets(
             min_length=cfg.min_length,
             encodings=None if cfg.encodings is None else list(cfg.encodings),
             engine=cfg.engine,
+            replacement=cfg.replacement,
+            allow=cfg.allow,
+            allow_names=cfg.allow_names,
         )
     except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
         raise ConfigError(str(exc)) from None
