@@ -4,6 +4,8 @@
   encodings, and the hooks in place.
 * ``%redactor add-env NAME [NAME ...]``: register the value of each environment variable (under its
   name), so a secret never has to appear in a cell's source.
+* ``%redactor replacement TEMPLATE``: what replaces a secret from now on (``[REDACTED]``, or a
+  template with ``{name}`` and ``{hash}``); the hooks follow the new redactor.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["redactor_magic", "status_lines"]
 USAGE = """\
 usage: %redactor [status]               the state: secrets (names only), patterns, encodings, hooks
        %redactor add-env NAME [NAME...]  register the values of these environment variables
+       %redactor replacement TEMPLATE    what replaces a secret, e.g. '[REDACTED:{name}:{hash}]'
 """
 
 
@@ -63,6 +66,20 @@ def _add_env(names: list[str]) -> int:
     return status
 
 
+def _replacement(args: list[str]) -> int:
+    if len(args) != 1:
+        print("%redactor replacement: give one TEMPLATE (quote it)", file=sys.stderr)
+        return 2
+    try:
+        new = redactor.get_redactor().with_replacement(args[0])
+    except ValueError as exc:
+        print(f"%redactor replacement: {exc}", file=sys.stderr)
+        return 2
+    redactor.set_redactor(new)
+    print(f"replacement: {new.replacement}")
+    return 0
+
+
 def redactor_magic(line: str, hooks: Any = None) -> None:
     """The ``%redactor`` line magic (``hooks`` is a callable listing the hooks in place)."""
     try:
@@ -76,6 +93,8 @@ def redactor_magic(line: str, hooks: Any = None) -> None:
             print(text)
     elif verb in ("add-env", "add_env"):
         _add_env(args[1:])
+    elif verb == "replacement":
+        _replacement(args[1:])
     elif verb in ("help", "-h", "--help"):
         print(USAGE, end="")
     else:

@@ -265,16 +265,8 @@ class Redactor:
         self.fragment_length = None if fragment_length is None else max(fragment_length, min_length)
         self.engine = resolve_engine(engine)
         self.min_length = min_length
-        self.replacement = replacement
-        # None for a plain replacement; else the template's (literal, field) pieces.
-        self._template = parse_replacement(replacement)
-        fixed = replacement if self._template is None else None
-        if self._template is not None and all(f is None for _, f in self._template):
-            fixed = "".join(lit for lit, _ in self._template)  # only {{ or }}: one literal
-            self._template = None
-        self._fixed: str | None = fixed
-        self._replacement_bytes = (fixed or "").encode("utf-8")
         self._hash_key = _hash_key(hash_key)
+        self._digests: list[str] = []  # the {hash} of each secret id (never the value)
         self._labels: list[str] = []  # the replacement of each secret id, when labelled
         self.allow: frozenset[str] = frozenset(_allowed(allow))
         self.allow_names: frozenset[str] = frozenset(allow_names)
@@ -285,6 +277,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._names: list[str] = []
+        self._set_replacement(replacement)
         self._text_table: list[tuple[str, int]] = []
         self._bytes_table: list[tuple[str, int]] = []
         self._text_seen: set[str] = set()
@@ -369,8 +362,10 @@ class Redactor:
         with self._lock:
             secret_id = len(self._names)
             self._names.append(label)
+            digest = hmac.new(self._hash_key, secret.data, hashlib.sha256).hexdigest()[:8]
+            self._digests.append(digest)
             if self._template is not None:
-                self._labels.append(self._render(label, secret.data))
+                self._labels.append(self._render(label, digest))
             # An ASCII form is the same in both tables: one (form, id) pair serves both, which
             # keeps 10,000 secrets' fragment windows within the 300 MB build target.
             pairs: dict[str, tuple[str, int]] = {}
@@ -408,11 +403,36 @@ class Redactor:
         data = SecretValue.of(value).data
         return hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()[:8]
 
-    def _render(self, name: str, data: bytes) -> str:
+    def _set_replacement(self, replacement: str) -> None:
+        template = parse_replacement(replacement)  # None for a plain replacement
+        fixed = replacement if template is None else None
+        if template is not None and all(f is None for _, f in template):
+            fixed = "".join(lit for lit, _ in template)  # only {{ or }}: one literal
+            template = None
+        self.replacement = replacement
+        self._template: list[tuple[str, str | None]] | None = template
+        self._fixed: str | None = fixed
+        self._replacement_bytes = (fixed or "").encode("utf-8")
+        if template is not None:
+            self._labels = [self._render(n, d) for n, d in zip(self._names, self._digests)]
+        else:
+            self._labels = []
+
+    def _render(self, name: str, digest: str) -> str:
         assert self._template is not None
-        digest = hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()[:8]
         fields = {"name": name, "hash": digest}
         return "".join(lit + (fields[f] if f else "") for lit, f in self._template)
+
+    def with_replacement(self, replacement: str) -> Redactor:
+        """A copy with the same secrets (and hash key) and another ``replacement``: a new object,
+        so that streams following the process-wide redactor (``set_redactor``) release what they
+        hold under the old replacement and go on with the new one."""
+        parse_replacement(replacement)  # a bad template fails here, before any copy
+        copy = Redactor.__new__(Redactor)
+        copy.__setstate__(self.__getstate__())
+        with copy._lock:
+            copy._set_replacement(replacement)
+        return copy
 
     def replacement_for(self, ids: Iterable[int] | None) -> str:
         """The text that replaces a region holding the secrets ``ids``.
@@ -615,7 +635,7 @@ class Redactor:
         """
         with self._lock:
             state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
-            for key in ("_names", "_text_table", "_bytes_table"):
+            for key in ("_names", "_text_table", "_bytes_table", "_digests", "_labels"):
                 state[key] = list(state[key])
         return state
 

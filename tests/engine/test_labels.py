@@ -263,3 +263,31 @@ def test_config_options(tmp_path) -> None:
     )
     with pytest.raises(ConfigError, match="unknown field"):
         resolve(cwd=tmp_path, environ={})
+
+
+def test_with_replacement_copies_the_secrets_and_streams_follow(fresh_redactor) -> None:
+    import redactor as api  # the process-wide redactor
+
+    fresh_redactor.add(PW, "db/password")
+    s = Stream(api.get_redactor)
+    assert s.feed(f"a {PW} b") == "a [REDACTED] b"
+    new = fresh_redactor.with_replacement("<{name}>")
+    assert new is not fresh_redactor and fresh_redactor.replacement == "[REDACTED]"
+    api.set_redactor(new)
+    assert s.feed(f"c {PW[:4]}") + s.feed(f"{PW[4:]} d") + s.flush() == "c <db/password> d"
+    with pytest.raises(ValueError, match="unknown field"):
+        new.with_replacement("{value}")
+
+
+def test_magic_sets_the_replacement(fresh_redactor, capsys) -> None:
+    import redactor as api
+    from ipython_extension.magics import redactor_magic
+
+    fresh_redactor.add(PW, "db/password")
+    redactor_magic("replacement '[REDACTED:{name}]'")
+    assert capsys.readouterr().out == "replacement: [REDACTED:{name}]\n"
+    assert api.redact(f"x {PW}") == "x [REDACTED:db/password]"
+    redactor_magic("replacement '{value}'")
+    err = capsys.readouterr().err
+    assert err.startswith("%redactor replacement: replacement '{value}' has an unknown field")
+    assert api.get_redactor().replacement == "[REDACTED:{name}]"
