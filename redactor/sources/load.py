@@ -200,6 +200,8 @@ def load_secrets(
 
 def _why_refused(name: str, value: str | bytes, cfg: Settings) -> str:
     core = value.strip() if isinstance(value, str) else bytes(value).strip()
+    if name in cfg.allow_names or (isinstance(core, str) and core in cfg.allow):
+        return f"{name} is on the allow list"
     return f"{name} is empty" if not core else f"{name} is shorter than min-length {cfg.min_length}"
 
 

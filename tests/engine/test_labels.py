@@ -291,3 +291,30 @@ def test_magic_sets_the_replacement(fresh_redactor, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("%redactor replacement: replacement '{value}' has an unknown field")
     assert api.get_redactor().replacement == "[REDACTED:{name}]"
+
+
+def test_cli_filter_takes_replacement_and_allow(tmp_path) -> None:
+    import os
+
+    from helpers.cli import run_redactor
+
+    env = {**os.environ, "S": PW, "REDACTOR_HASH_KEY": KEY.decode()}
+    got = run_redactor(
+        "filter", "--no-config", "--secret-env", "S", "--replacement", "<{name}:{hash}>",
+        input=f"x {PW} y\n", env=env, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert (got.returncode, got.stdout) == (0, f"x <env/S:{mac(PW)}> y\n")
+    bad = run_redactor(
+        "filter", "--no-config", "--secret-env", "S", "--replacement", "{value}",
+        input="x\n", env=env, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert (
+        bad.returncode == 2 and "--replacement: replacement '{value}' has an unknown" in bad.stderr
+    )
+    allowed = run_redactor(
+        "filter", "--no-config", "--secret-env", "S", "--allow", PW,
+        input="x\n", env=env, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert allowed.returncode == 2
+    assert "env/S is on the allow list" in allowed.stderr
+    assert allowed.stderr.count(PW) == 0
