@@ -641,6 +641,11 @@ class Redactor:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        if "_template" not in state:  # pickled before labelled replacements: plain, no hashes
+            self._hash_key = _PROCESS_KEY
+            self._digests = ["?" * 8] * len(self._names)
+            self.allow = self.allow_names = frozenset()
+            self._set_replacement(self.replacement)
         self._text_seen = {form for form, _ in self._text_table}
         self._bytes_seen = {form for form, _ in self._bytes_table}
         self._lock = threading.Lock()
