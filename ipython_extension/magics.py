@@ -6,6 +6,8 @@
   name), so a secret never has to appear in a cell's source.
 * ``%redactor sources``: where the registered secrets came from: each discovery source with its
   count and names, then the rest (``add_secret``, ``dbutils.secrets.get``, ``add-env``).
+* ``%redactor replacement TEMPLATE``: what replaces a secret from now on (``[REDACTED]``, or a
+  template with ``{name}`` and ``{hash}``); the hooks follow the new redactor.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ USAGE = """\
 usage: %redactor [status]               the state: secrets (names only), patterns, encodings, hooks
        %redactor add-env NAME [NAME...]  register the values of these environment variables
        %redactor sources                 where the secrets came from (names and counts, never values)
+       %redactor replacement TEMPLATE    what replaces a secret, e.g. '[REDACTED:{name}:{hash}]'
 """
 
 
@@ -89,6 +92,20 @@ def _add_env(names: list[str]) -> int:
     return status
 
 
+def _replacement(args: list[str]) -> int:
+    if len(args) != 1:
+        print("%redactor replacement: give one TEMPLATE (quote it)", file=sys.stderr)
+        return 2
+    try:
+        new = redactor.get_redactor().with_replacement(args[0])
+    except ValueError as exc:
+        print(f"%redactor replacement: {exc}", file=sys.stderr)
+        return 2
+    redactor.set_redactor(new)
+    print(f"replacement: {new.replacement}")
+    return 0
+
+
 def redactor_magic(line: str, hooks: Any = None) -> None:
     """The ``%redactor`` line magic (``hooks`` is a callable listing the hooks in place)."""
     try:
@@ -105,6 +122,8 @@ def redactor_magic(line: str, hooks: Any = None) -> None:
             print(text)
     elif verb in ("add-env", "add_env"):
         _add_env(args[1:])
+    elif verb == "replacement":
+        _replacement(args[1:])
     elif verb in ("help", "-h", "--help"):
         print(USAGE, end="")
     else:

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from redactor.engine.matchers import ENGINES
-from redactor.engine.redactor import DEFAULT_MIN_LENGTH, ENV_ENGINE, engine_from_environment
+from redactor.engine.redactor import (
+    DEFAULT_MIN_LENGTH,
+    DEFAULT_REPLACEMENT,
+    ENV_ENGINE,
+    engine_from_environment,
+    parse_replacement,
+)
 from redactor.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -57,7 +63,7 @@ class Option:
 
     key: str
     # "names" (list of str), "paths", "int", "bool", "engine", "encodings" (list|None),
-    # "discover" (bool or list of str)
+    # "discover" (bool or list of str), "replacement" (a str template)
     kind: str
     default: Any
     help: str
@@ -65,6 +71,7 @@ class Option:
     env: bool = False  # read from REDACTOR_<KEY> too (engine and discover)
     flag_aliases: tuple[str, ...] = ()  # accepted on the command line as well
     deprecated: tuple[str, ...] = ()  # older keyword/trait spellings: still work, with a warning
+    source: bool = True  # a list that names secret sources (False: a list setting, e.g. allow)
 
     @property
     def keyword(self) -> str:
@@ -82,6 +89,11 @@ class Option:
     @property
     def is_list(self) -> bool:
         return self.kind in ("names", "paths")
+
+    @property
+    def is_source(self) -> bool:
+        """A list of secret sources (every API that takes sources takes these keywords)."""
+        return self.is_list and self.source
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -152,6 +164,31 @@ OPTIONS: tuple[Option, ...] = (
         "NAME",
         env=True,
     ),
+    Option(
+        "replacement",
+        "replacement",
+        DEFAULT_REPLACEMENT,
+        "what replaces a secret: plain text, or a template with {name} (the secret's name) and "
+        "{hash} (8 hex digits of HMAC-SHA256 of the value, keyed by REDACTOR_HASH_KEY, else a "
+        "random per-process key); {{ and }} for literal braces",
+        "TEMPLATE",
+    ),
+    Option(
+        "allow",
+        "names",
+        (),
+        "values never hidden even when registered (a common word a careless config registered)",
+        "VALUE",
+        source=False,
+    ),
+    Option(
+        "allow-names",
+        "names",
+        (),
+        "secret names never hidden: registering them is refused with a warning",
+        "NAME",
+        source=False,
+    ),
 )
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_KEYWORD = {o.keyword: o for o in OPTIONS}
@@ -176,10 +213,13 @@ class Settings:
     engine: str | None = None
     allow_empty: bool = False
     discover: bool | tuple[str, ...] = True
+    replacement: str = DEFAULT_REPLACEMENT
+    allow: tuple[str, ...] = ()
+    allow_names: tuple[str, ...] = ()
     pyproject: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("scopes", "secret_env", "env_pattern"):
+        for name in ("scopes", "secret_env", "env_pattern", "allow", "allow_names"):
             object.__setattr__(self, name, _names(getattr(self, name)))
         object.__setattr__(self, "secrets_file", tuple(Path(p) for p in self.secrets_file))
         if self.encodings is not None:
@@ -233,6 +273,14 @@ def _check(option: Option, value: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be true, false or a list of discovery source names")
         return tuple(value)
+    if kind == "replacement":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string")
+        try:
+            parse_replacement(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        return value
     if kind == "engine":
         if value not in ENGINES:
             raise ConfigError(f"{where} must be one of {', '.join(map(repr, ENGINES))}")

@@ -122,6 +122,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "engine": "ahocorasick",
         "encodings": ["plain"],
         "discover": "env",
+        "replacement": "<{name}>",
     }[option.kind]
     toml = {
         "names": '["abc"]',
@@ -131,6 +132,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "engine": '"ahocorasick"',
         "encodings": '["plain"]',
         "discover": '"env"',
+        "replacement": '"<{name}>"',
     }[option.kind]
     expected = {
         "names": ("abc",),
@@ -140,6 +142,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "engine": "ahocorasick",
         "encodings": ("plain",),
         "discover": ("env",),
+        "replacement": "<{name}>",
     }[option.kind]
     # pyproject key
     write(tmp_path, f"{option.key} = {toml}")
@@ -165,7 +168,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
 def test_spark_keywords_are_the_source_options() -> None:
     params = inspect.signature(redact_dataframe).parameters
     for option in OPTIONS:
-        if option.is_list:
+        if option.is_source:
             assert option.keyword in params
 
 
@@ -206,7 +209,8 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion() -> None:
         (
             "colour = true",
             "has an unknown key 'colour'; valid keys: scopes, secret-env, env-pattern, "
-            "secrets-file, min-length, encodings, engine, allow-empty, discover",
+            "secrets-file, min-length, encodings, engine, allow-empty, discover, "
+            "replacement, allow, allow-names",
         ),
         ('allow-empty = "yes"', "allow-empty must be true or false"),
         ("min-length = true", "min-length must be a positive integer"),

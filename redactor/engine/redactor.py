@@ -8,7 +8,10 @@ swaps it in, so a redact always works on a complete automaton and never misses a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import string
 import threading
 import warnings
 from collections import Counter
@@ -37,6 +40,7 @@ from redactor.engine.structure import secret_parts
 
 __all__ = [
     "ENV_ENGINE",
+    "ENV_HASH_KEY",
     "EngineUnavailable",
     "Redactor",
     "RedactorWarning",
@@ -46,6 +50,12 @@ __all__ = [
 ]
 
 DEFAULT_REPLACEMENT = "[REDACTED]"
+#: The fields a ``replacement`` template may use (see :func:`parse_replacement`).
+REPLACEMENT_FIELDS = ("name", "hash")
+ENV_HASH_KEY = "REDACTOR_HASH_KEY"
+# The key of ``{hash}`` when neither ``hash_key`` nor REDACTOR_HASH_KEY gives one: random, so a
+# hash follows a secret within one process only and says nothing to anyone outside it.
+_PROCESS_KEY = os.urandom(32)
 DEFAULT_MIN_LENGTH = 6
 # Texts longer than this are scanned in windows through a stream (same result, proven by the
 # chunking property) by matchers that say so: pyahocorasick copies its input to UCS-4, 4 bytes a
@@ -239,6 +249,10 @@ class Redactor:
         encodings: Iterable[str | Encoding] | None = None,
         engine: str | None = None,
         fragment_length: int | None = DEFAULT_FRAGMENT_LENGTH,
+        *,
+        hash_key: str | bytes | None = None,
+        allow: Iterable[str | bytes] = (),
+        allow_names: Iterable[str] = (),
     ) -> None:
         if min_length < 1:
             raise ValueError("min_length must be at least 1")
@@ -252,8 +266,11 @@ class Redactor:
         self.fragment_length = None if fragment_length is None else max(fragment_length, min_length)
         self.engine = resolve_engine(engine)
         self.min_length = min_length
-        self.replacement = replacement
-        self._replacement_bytes = replacement.encode("utf-8")
+        self._hash_key = _hash_key(hash_key)
+        self._digests: list[str] = []  # the {hash} of each secret id (never the value)
+        self._labels: list[str] = []  # the replacement of each secret id, when labelled
+        self.allow: frozenset[str] = frozenset(_allowed(allow))
+        self.allow_names: frozenset[str] = frozenset(allow_names)
         names = default_encodings() if encodings is None else encodings
         self._encodings: tuple[Encoding, ...] = tuple(
             e if isinstance(e, Encoding) else get_encoding(e) for e in names
@@ -261,6 +278,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._names: list[str] = []
+        self._set_replacement(replacement)
         self._text_table: list[tuple[str, int]] = []
         self._bytes_table: list[tuple[str, int]] = []
         self._text_seen: set[str] = set()
@@ -312,6 +330,14 @@ class Redactor:
         return accepted
 
     def _add_one(self, secret: SecretValue, label: str, stacklevel: int) -> bool:
+        if self.allow_names or self.allow:
+            if label in self.allow_names or _allowed_value(secret, self.allow):
+                warnings.warn(
+                    f"secret {label!r} is on the allow list and will not be redacted",
+                    RedactorWarning,
+                    stacklevel=stacklevel,
+                )
+                return False
         core = secret.text.strip() if secret.text is not None else secret.data
         if len(core) < self.min_length:
             reason = "empty or whitespace-only" if not core else "too short"
@@ -332,6 +358,9 @@ class Redactor:
             forms.add(raw)
             partials.add(raw)
             bytes_forms.add(secret.data.decode("latin-1"))
+        if self.allow:  # a form that is an allowed word stays visible (a copy of it is no leak)
+            forms -= self.allow
+            bytes_forms -= {_latin1(a) for a in self.allow}
         forms, bytes_forms = _tiles(forms), _tiles(bytes_forms)
         if self.fragment_length is not None:
             windows = _windows(partials, self.fragment_length, self.min_length)
@@ -344,6 +373,10 @@ class Redactor:
         with self._lock:
             secret_id = len(self._names)
             self._names.append(label)
+            digest = hmac.new(self._hash_key, secret.data, hashlib.sha256).hexdigest()[:8]
+            self._digests.append(digest)
+            if self._template is not None:
+                self._labels.append(self._render(label, digest))
             # An ASCII form is the same in both tables: one (form, id) pair serves both, which
             # keeps 10,000 secrets' fragment windows within the 300 MB build target.
             pairs: dict[str, tuple[str, int]] = {}
@@ -364,6 +397,74 @@ class Redactor:
     def add_many(self, items: Iterable[tuple[str | None, str | bytes]]) -> int:
         """Register ``(name, value)`` pairs; returns how many were accepted."""
         return sum(self.add(value, name) for name, value in items)
+
+    # -- replacement -------------------------------------------------------------------------
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the replacement names the secret (``{name}`` or ``{hash}``): then each region
+        needs the ids of its secrets, and a stream emits a region's replacement once it is closed."""
+        return self._template is not None
+
+    def secret_hash(self, value: str | bytes) -> str:
+        """The ``{hash}`` of ``value``: 8 hex digits of HMAC-SHA256 under this redactor's key.
+
+        Keyed, never a bare SHA-256: a short password is found from its bare hash by trying
+        every candidate; without the key the hash says nothing."""
+        data = SecretValue.of(value).data
+        return hmac.new(self._hash_key, data, hashlib.sha256).hexdigest()[:8]
+
+    def _set_replacement(self, replacement: str) -> None:
+        template = parse_replacement(replacement)  # None for a plain replacement
+        fixed = replacement if template is None else None
+        if template is not None and all(f is None for _, f in template):
+            fixed = "".join(lit for lit, _ in template)  # only {{ or }}: one literal
+            template = None
+        self.replacement = replacement
+        self._template: list[tuple[str, str | None]] | None = template
+        self._fixed: str | None = fixed
+        self._replacement_bytes = (fixed or "").encode("utf-8")
+        if template is not None:
+            self._labels = [self._render(n, d) for n, d in zip(self._names, self._digests)]
+        else:
+            self._labels = []
+
+    def _render(self, name: str, digest: str) -> str:
+        assert self._template is not None
+        fields = {"name": name, "hash": digest}
+        return "".join(lit + (fields[f] if f else "") for lit, f in self._template)
+
+    def with_replacement(self, replacement: str) -> Redactor:
+        """A copy with the same secrets (and hash key) and another ``replacement``: a new object,
+        so that streams following the process-wide redactor (``set_redactor``) release what they
+        hold under the old replacement and go on with the new one."""
+        parse_replacement(replacement)  # a bad template fails here, before any copy
+        copy = Redactor.__new__(Redactor)
+        copy.__setstate__(self.__getstate__())
+        with copy._lock:
+            copy._set_replacement(replacement)
+        return copy
+
+    def replacement_for(self, ids: Iterable[int] | None) -> str:
+        """The text that replaces a region holding the secrets ``ids``.
+
+        A region that covers several secrets (overlapping or adjacent copies merge) is labelled
+        with the one registered first (the lowest id): one fixed rule, so every sink and engine
+        gives the same text. Without ids (a sink that asked for none) a labelled template
+        cannot be filled: :meth:`splice` finds them itself."""
+        if self._template is None:
+            return self._fixed  # type: ignore[return-value]
+        if not ids:
+            raise ValueError("a labelled replacement needs the region's secret ids (with_ids=True)")
+        return self._labels[min(ids)]
+
+    def _splice_labelled(self, text: _S, regions: Sequence[Span]) -> _S:
+        binary = not isinstance(text, str)
+        parts: list[Any] = []
+        for start, stop, ids in regions:
+            rep = self.replacement_for(ids)
+            parts.append((start, stop, rep.encode("utf-8") if binary else rep))
+        return splice(text, parts)
 
     # -- matching ----------------------------------------------------------------------------
 
@@ -442,8 +543,11 @@ class Redactor:
         matcher = snap.matcher(False, len(text))
         if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
-        spans = _spans(snap, matcher, text, False, False)
-        return splice(text, spans, self.replacement) if spans else text
+        labelled = self._template is not None
+        spans = _spans(snap, matcher, text, False, labelled)
+        if not spans:
+            return text
+        return self._splice_labelled(text, spans) if labelled else splice(text, spans, self._fixed)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """The same on bytes: UTF-8 forms are matched, anything else passes through untouched."""
@@ -456,15 +560,22 @@ class Redactor:
         matcher = snap.matcher(True, len(data))
         if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
-        spans = _spans(snap, matcher, data, True, False)
-        return splice(data, spans, self._replacement_bytes) if spans else data
+        labelled = self._template is not None
+        spans = _spans(snap, matcher, data, True, labelled)
+        if not spans:
+            return data
+        if labelled:
+            return self._splice_labelled(data, spans)
+        return splice(data, spans, self._replacement_bytes)
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
         """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
         if not text:
             return text, Counter()
         spans = self.spans(text, with_ids=True)
-        return (splice(text, spans, self.replacement) if spans else text), self.count_names(spans)
+        if not spans:
+            return text, Counter()
+        return self.splice(text, spans), self.count_names(spans)
 
     def count_names(self, spans: Sequence[Span]) -> Counter[str]:
         """How many of ``spans`` (regions from ``spans(..., with_ids=True)``) each secret, by
@@ -487,9 +598,28 @@ class Redactor:
         shifted them itself."""
         if not regions:
             return text
+        if self._template is not None:
+            if any(not r[2] for r in regions):
+                regions = self._with_ids(text, regions)
+            return self._splice_labelled(text, regions)
         if isinstance(text, str):
-            return splice(text, regions, self.replacement)
+            return splice(text, regions, self._fixed)
         return splice(text, regions, self._replacement_bytes)
+
+    def _with_ids(self, text: str | bytes, regions: Sequence[Span]) -> list[Span]:
+        """``regions`` with the ids of the matches that overlap each one, for a sink that asked
+        for none (a region no match overlaps, chosen by the sink itself, gets them all)."""
+        found = self.spans(text, with_ids=True)
+        out: list[Span] = []
+        for start, stop, ids in regions:
+            if not ids:
+                got: set[int] = set()
+                for a, b, more in found:
+                    if a < stop and start < b:
+                        got |= more or frozenset()
+                ids = frozenset(got or range(len(self._names)))
+            out.append((start, stop, ids))
+        return out
 
     def contains_secret(self, text: str) -> bool:
         return bool(text) and bool(self.spans(text))
@@ -516,12 +646,17 @@ class Redactor:
         """
         with self._lock:
             state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
-            for key in ("_names", "_text_table", "_bytes_table"):
+            for key in ("_names", "_text_table", "_bytes_table", "_digests", "_labels"):
                 state[key] = list(state[key])
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        if "_template" not in state:  # pickled before labelled replacements: plain, no hashes
+            self._hash_key = _PROCESS_KEY
+            self._digests = ["?" * 8] * len(self._names)
+            self.allow = self.allow_names = frozenset()
+            self._set_replacement(self.replacement)
         self._text_seen = {form for form, _ in self._text_table}
         self._bytes_seen = {form for form, _ in self._bytes_table}
         self._lock = threading.Lock()
@@ -536,6 +671,61 @@ class Redactor:
 
 
 _UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
+
+
+def parse_replacement(template: str) -> list[tuple[str, str | None]] | None:
+    """``None`` for a plain replacement (no brace: used as it is, as always), else the template
+    as ``(literal, field)`` pieces. ``{{`` and ``}}`` are literal braces; a field other than
+    ``{name}`` or ``{hash}``, a format spec or an unbalanced brace is a ValueError here, at
+    construction, not at the first secret found."""
+    if not isinstance(template, str):
+        raise TypeError(f"replacement must be str, not {type(template).__name__}")
+    if "{" not in template and "}" not in template:
+        return None
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(
+            f"replacement {template!r} is not a valid template ({exc}); write {{{{ and }}}} "
+            "for literal braces"
+        ) from None
+    pieces: list[tuple[str, str | None]] = []
+    for literal, field, spec, conversion in parsed:
+        if field is not None and (field not in REPLACEMENT_FIELDS or spec or conversion):
+            raise ValueError(
+                f"replacement {template!r} has an unknown field {{{field}"
+                f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: "
+                "use {name} or {hash}, and {{ or }} for literal braces"
+            )
+        pieces.append((literal, field))
+    return pieces
+
+
+def _hash_key(key: str | bytes | None) -> bytes:
+    if key is None:
+        key = os.environ.get(ENV_HASH_KEY) or None
+    if key is None:
+        return _PROCESS_KEY
+    data = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    if not data:
+        raise ValueError("hash_key must not be empty")
+    return data
+
+
+def _allowed(values: Iterable[str | bytes]) -> set[str]:
+    if isinstance(values, (str, bytes)):
+        values = [values]
+    out: set[str] = set()
+    for v in values:
+        text = SecretValue.of(v).text
+        if text is not None:
+            out.update((text, text.strip()))
+    out.discard("")
+    return out
+
+
+def _allowed_value(secret: SecretValue, allow: frozenset[str]) -> bool:
+    return secret.text is not None and (secret.text in allow or secret.text.strip() in allow)
 
 
 ENV_ENGINE = "REDACTOR_ENGINE"

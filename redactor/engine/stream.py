@@ -93,8 +93,15 @@ class Stream(Generic[T]):
 
     def _use(self, redactor: Redactor) -> None:
         self._redactor = redactor
-        rep = redactor.replacement
-        self._replacement = rep.encode("utf-8") if self._binary else rep
+        if redactor.labelled:
+            self._replacement = None  # per region: redactor.replacement_for(ids)
+        else:
+            rep = redactor.replacement_for(None)
+            self._replacement = rep.encode("utf-8") if self._binary else rep
+
+    def _label(self, ids: frozenset[int] | None) -> Any:
+        rep = self._redactor.replacement_for(ids)  # type: ignore[union-attr]
+        return rep.encode("utf-8") if self._binary else rep
 
     @property
     def binary(self) -> bool:
@@ -144,6 +151,10 @@ class Stream(Generic[T]):
         """What is held back, unredacted, and forget it: for a hand-over to a process downstream
         that redacts it together with what follows (the exit pump of :mod:`redactor.sinks.stdio`)."""
         held = self._held
+        if self._covered >= 0 and self._redactor is not None and self._redactor.labelled:
+            # A labelled region still open has not been written yet: hand its label over first
+            # (its covered characters follow, raw, and are redacted downstream).
+            held = self._label(self._open_ids) + held
         self._held, self._covered = self._empty(), -1
         return held
 
@@ -160,7 +171,9 @@ class Stream(Generic[T]):
         snap = redactor._current()
         binary = self._binary
         matcher = snap.matcher(binary, len(buf))
-        with_ids = self.counts is not None
+        counting = self.counts is not None
+        labelled = redactor.labelled
+        with_ids = counting or labelled
         spans = matcher.spans(buf, with_ids)
         ext = None
         esc: Any = ESC_BYTE if binary else ESC
@@ -202,17 +215,21 @@ class Stream(Generic[T]):
             if start >= cut and not front:
                 break
             out.append(buf[pos:start])
-            if not front:
+            if not front and not labelled:
                 out.append(replacement)
             pos = stop
             if not final and (ext(stop) if ext else stop) >= cut:
                 # Still open: a match that arrives later may overlap or touch it (or be joined to
-                # it by the escape sequences in between, which are then held back too).
+                # it by the escape sequences in between, which are then held back too). A
+                # labelled replacement waits for the region to close: a later match may join a
+                # secret registered earlier, whose label the region then takes.
                 cut = min(cut, stop)
                 self._covered = stop - cut
                 self._open_ids = ids
                 break
-            if with_ids and ids:
+            if labelled:
+                out.append(self._label(ids))
+            if counting and ids:
                 self.counts.update(redactor.count_names([(start, stop, ids)]))  # type: ignore[union-attr]
         if pos < cut:
             out.append(buf[pos:cut])

@@ -77,6 +77,9 @@ class RedactPreprocessor(Preprocessor):
     discover = Union(
         [Bool(), List(Unicode())], default_value=None, allow_none=True, help=BY_KEY["discover"].help
     ).tag(config=True)
+    replacement = Unicode(None, allow_none=True, help=BY_KEY["replacement"].help).tag(config=True)
+    allow = List(Unicode(), help=BY_KEY["allow"].help).tag(config=True)
+    allow_names = List(Unicode(), help=BY_KEY["allow-names"].help).tag(config=True)
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )

@@ -273,6 +273,9 @@ def load_secrets(
             min_length=cfg.min_length,
             encodings=None if cfg.encodings is None else list(cfg.encodings),
             engine=cfg.engine,
+            replacement=cfg.replacement,
+            allow=cfg.allow,
+            allow_names=cfg.allow_names,
         )
     except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
         raise ConfigError(str(exc)) from None
@@ -299,6 +302,8 @@ def load_secrets(
 
 def _why_refused(name: str, value: str | bytes, cfg: Settings) -> str:
     core = value.strip() if isinstance(value, str) else bytes(value).strip()
+    if name in cfg.allow_names or (isinstance(core, str) and core in cfg.allow):
+        return f"{name} is on the allow list"
     return f"{name} is empty" if not core else f"{name} is shorter than min-length {cfg.min_length}"
 
 
