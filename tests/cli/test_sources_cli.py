@@ -15,6 +15,7 @@ from pathlib import Path
 
 from helpers.cli import run_redactor
 
+from redactor.sources.discovery import SOURCES
 from redactor.sources.load import HOW_TO_CONFIGURE
 
 TOKEN = "dapi" + secrets.token_hex(16)
@@ -30,16 +31,24 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 def test_sources_lists_names_and_counts_never_values(tmp_path: Path) -> None:
     env = clean_env(tmp_path, DATABRICKS_TOKEN=TOKEN, MY_CONF_TOKEN="conf-" + TOKEN)
+    cfg_token = "dapi" + "7f3a9c2e" * 4
+    (tmp_path / ".databrickscfg").write_text(
+        f"[DEFAULT]\nhost = https://adb-1.azuredatabricks.net\ntoken = {cfg_token}\n"
+    )
     result = run_redactor(
         "sources", "--no-config", "--secret-env", "MY_CONF_TOKEN", env=env, cwd=tmp_path, text=True
     )
     assert result.returncode == 0, result.stderr
+    found = {
+        "env": "2 secrets (env:DATABRICKS_TOKEN, env:MY_CONF_TOKEN)",
+        "databrickscfg": "1 secret (~/.databrickscfg[DEFAULT]/token)",
+    }
     assert result.stdout == (
         "secret-env MY_CONF_TOKEN: 1 secret (env/MY_CONF_TOKEN)\n"
-        "discovered: env: 2 secrets (env:DATABRICKS_TOKEN, env:MY_CONF_TOKEN)\n"
-        "total: 3 secrets\n"
+        + "".join(f"discovered: {s}: {found.get(s, '0 secrets')}\n" for s in SOURCES)
+        + "total: 4 secrets\n"
     )
-    assert TOKEN not in result.stdout + result.stderr
+    assert TOKEN not in result.stdout + result.stderr and cfg_token not in result.stdout
 
 
 def test_sources_with_discovery_off(tmp_path: Path) -> None:
