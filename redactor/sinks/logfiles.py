@@ -32,6 +32,7 @@ import os
 import stat
 import tarfile
 import tempfile
+import weakref
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from redactor.engine.redactor import parse_replacement
 from redactor.engine.stream import StreamRedactor
 from redactor.engine.walk import TooDeep, Walker
 from redactor.errors import LogFilesError
@@ -385,8 +387,9 @@ def redact_json_line(line: str, redactor: Redactor, counts: Counter[str]) -> str
     and numbers the text pass redacted turned into strings so that the line stays JSON."""
     body = line.rstrip("\r\n")
     tail = line[len(body) :]
-    if redactor.replacement in body:
-        body = _quote_redacted_numbers(body, redactor.replacement)
+    texts = _replacement_texts(redactor)
+    if texts.maybe_in(body):
+        body = _quote_redacted_numbers(body, texts)
     if "\\" not in body:
         # Without escapes every decoded string is a piece of the line: the text pass saw it.
         return body + tail
@@ -411,12 +414,64 @@ def redact_json_line(line: str, redactor: Redactor, counts: Counter[str]) -> str
 _NUMBER_CHARS = frozenset("0123456789+-.eE")
 
 
-def _quote_redacted_numbers(body: str, replacement: str) -> str:
+class _Replacements:
+    """Every text the text pass may have written for a region: the replacement, or with a
+    labelled one (``[REDACTED:{name}:{hash}]``) the label of each secret, which differ from one
+    region to the next and hold ``:`` and hex digits (number characters among them).
+
+    Looked up by length (a set per length, longest first), so finding one at a position costs a
+    few set lookups, whatever the number of secrets."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.version = len(redactor)
+        if redactor.labelled:
+            labels = {redactor.replacement_for((i,)) for i in range(len(redactor))}
+        else:
+            labels = {redactor.replacement_for(None)}
+        labels.discard("")
+        self.by_length = sorted(
+            ((n, frozenset(t for t in labels if len(t) == n)) for n in {len(t) for t in labels}),
+            reverse=True,
+        )
+        self.first = frozenset(t[0] for t in labels)
+        # Every label holds the template's literal pieces: a line without them holds no label.
+        pieces = parse_replacement(redactor.replacement)
+        if pieces is None:
+            self.literals = [min(labels, key=len)] if labels else []
+        else:
+            self.literals = [lit for lit, _ in pieces if lit]
+
+    def maybe_in(self, body: str) -> bool:
+        return bool(self.first) and all(lit in body for lit in self.literals)
+
+    def at(self, body: str, i: int) -> int:
+        """The length of the longest replacement text at ``body[i:]``, or 0."""
+        if body[i] not in self.first:
+            return 0
+        for n, texts in self.by_length:
+            if body[i : i + n] in texts:
+                return n
+        return 0
+
+
+# Computed once per redactor (and again when it gains secrets), not once per line.
+_TEXTS: weakref.WeakKeyDictionary[Redactor, _Replacements] = weakref.WeakKeyDictionary()
+
+
+def _replacement_texts(redactor: Redactor) -> _Replacements:
+    texts = _TEXTS.get(redactor)
+    if texts is None or texts.version != len(redactor):
+        texts = _TEXTS[redactor] = _Replacements(redactor)
+    return texts
+
+
+def _quote_redacted_numbers(body: str, texts: _Replacements) -> str:
     """``{"acct": [REDACTED]}`` (a number that held a secret, redacted by the text pass) as
     ``{"acct": "[REDACTED]"}``: the rule of every walker over nested values, a number whose text
     holds a secret becomes that text redacted, a string. The digits around the replacement
-    (``1[REDACTED].5``) are part of the number and go into the string. ``body`` comes back
-    unchanged when it parses already, or when quoting does not make it JSON."""
+    (``1[REDACTED].5``) are part of the number and go into the string. Any replacement text
+    works, labelled ones too (``texts``). ``body`` comes back unchanged when it parses already,
+    or when quoting does not make it JSON."""
     try:
         json.loads(body)
         return body
@@ -434,19 +489,25 @@ def _quote_redacted_numbers(body: str, replacement: str) -> str:
                 continue
             if c == '"':
                 in_string = False
-        elif c == '"':
-            in_string = True
-        elif body.startswith(replacement, i):
+        elif (size := texts.at(body, i)) > 0:
             start = i
             while start > pos and body[start - 1] in _NUMBER_CHARS:
                 start -= 1
-            end = i + len(replacement)
-            while end < n and (body[end] in _NUMBER_CHARS or body.startswith(replacement, end)):
-                end += len(replacement) if body.startswith(replacement, end) else 1
+            end = i + size
+            while end < n:
+                more = texts.at(body, end)
+                if more:
+                    end += more
+                elif body[end] in _NUMBER_CHARS:
+                    end += 1
+                else:
+                    break
             parts.append(body[pos:start])
             parts.append(json.dumps(body[start:end], ensure_ascii=body.isascii()))
             pos = i = end
             continue
+        elif c == '"':
+            in_string = True
         i += 1
     if not parts:
         return body

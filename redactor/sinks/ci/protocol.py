@@ -39,7 +39,7 @@ from bisect import bisect_right
 from typing import Any
 
 from redactor.engine.matchers import EngineUnavailable, import_hyperscan
-from redactor.engine.redactor import Redactor, RedactorWarning
+from redactor.engine.redactor import Redactor, RedactorWarning, parse_replacement
 
 __all__ = [
     "MAX_COMMAND_LINE",
@@ -259,7 +259,9 @@ class MaskingFilter:
         self._add_mask = add_mask
         self._label = label
         self._max_command = max_command_line
-        self._replacement = redactor.replacement.encode("utf-8")
+        self._replacement = b""  # unlabelled: what every echoed command shows (else per value)
+        if not redactor.labelled:
+            self._replacement = redactor.replacement_for(None).encode("utf-8")
         self._at_start = True  # the next byte starts a line (only blanks seen so far)
         self._mid = False  # ... or a "##[" in the middle of a line (only the legacy form)
         self._cand = b""  # held bytes that may still become the command token
@@ -420,7 +422,7 @@ class MaskingFilter:
             release.append(line)
             return
         self._register(value, escaped)
-        release.append(head + self._replacement + trail)
+        release.append(head + self._echo(value) + trail)
 
     def _overflow(self, out: list[bytes], release: _Pieces) -> None:
         self._release(out, release)
@@ -438,10 +440,31 @@ class MaskingFilter:
             _warning_category(),
             stacklevel=2,
         )
-        release.append(head + self._replacement)
+        release.append(head + self._echo(None))
 
     def _where(self) -> str:
         return f"#{self._commands_seen} on {self._label}"
+
+    def _echo(self, value: bytes | None) -> bytes:
+        """What the command line shows in place of its value: the replacement, labelled like
+        the value's other copies in the stream (the label of the lowest secret id found in it).
+        A value the engine refused (too short, allowed) is labelled with this command's name
+        and its ``{hash}``; an over-long one (``value`` None, never read whole) with ``?``s."""
+        redactor = self._redactor
+        if not redactor.labelled:
+            return self._replacement
+        ids: set[int] = set()
+        if value is not None:
+            for region in redactor.spans(value, with_ids=True):
+                ids |= region.ids or frozenset()
+        if ids:
+            text = redactor.replacement_for(ids)
+        else:
+            digest = "?" * 8 if value is None else redactor.secret_hash(value)
+            fields = {"name": f"::add-mask:: {self._where()}", "hash": digest}
+            pieces = parse_replacement(redactor.replacement) or []
+            text = "".join(lit + (fields[f] if f else "") for lit, f in pieces)
+        return text.encode("utf-8")
 
     def _register(self, value: bytes, escaped: bytes) -> None:
         name = f"::add-mask:: {self._where()}"

@@ -75,7 +75,6 @@ class _Scrubber(Walker):
         self.r = redactor
         self.fix_sources = fix_sources
         self.report = ScrubReport()
-        self.replacement = redactor.replacement
         self.where = ""
 
     # -- strings -------------------------------------------------------------------------------
@@ -101,7 +100,7 @@ class _Scrubber(Walker):
         if not spans:
             return s
         self._count(spans, where)
-        return splice(s, spans, self.replacement)
+        return self.r.splice(s, spans)
 
     def lines(self, value: Any, where: str) -> Any:
         """A multi-line field: a str, or (on disk) a list of lines that may split a secret.
@@ -121,7 +120,8 @@ class _Scrubber(Walker):
         return _resplit(value, joined, self._edits(spans))
 
     def _edits(self, spans: list[Region]) -> list[_Edit]:
-        return [(start, stop, self.replacement) for start, stop, _ in spans]
+        # Regions carry their ids (see _spans): a labelled replacement names each one's secret.
+        return [(start, stop, self.r.replacement_for(ids)) for start, stop, ids in spans]
 
     # -- generic JSON ----------------------------------------------------------------------------
 
@@ -211,9 +211,9 @@ class _Scrubber(Walker):
             self._count(spans, f"stream.{run[0]['name']}")
             ends = list(itertools.accumulate(len(t) for t in joined_each))
             edits: list[list[_Edit]] = [[] for _ in run]
-            for start, stop, _ in spans:
+            for start, stop, ids in spans:
                 k = bisect.bisect_right(ends, start)  # the output the region starts in
-                replacement = self.replacement
+                replacement = self.r.replacement_for(ids)
                 while start < stop:
                     base = ends[k - 1] if k else 0
                     cut = min(stop, ends[k])
@@ -288,7 +288,7 @@ class _Scrubber(Walker):
             return value
         if not is_binary_mime(mime) and _is_utf8(data):
             self._count(spans, where)
-            redacted = splice(data, spans, self.replacement.encode("utf-8"))
+            redacted = self.r.splice(data, spans)
             return base64.b64encode(redacted).decode("ascii")
         self._removed(spans, where, cell, mime)
         return _DROP
@@ -357,7 +357,7 @@ class _Scrubber(Walker):
             return value
         self._count(spans, "source")
         if isinstance(value, str):
-            return splice(value, spans, self.replacement)
+            return self.r.splice(value, spans)
         return _resplit(value, joined, self._edits(spans))
 
     def cell(self, cell: Any, index: int) -> Any:
