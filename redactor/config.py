@@ -339,22 +339,32 @@ _FALSE = ("0", "false", "no", "off")
 _TRUE = ("1", "true", "yes", "on")
 
 
-def discover_from_environment(environ: Mapping[str, str] | None = None) -> bool | tuple[str, ...]:
-    """``REDACTOR_DISCOVER``: ``0``/``false``/``no``/``off`` turns discovery off, ``1``/``true``
-    on; anything else is a comma-separated list of discovery sources. Unset or empty: True."""
+def _discover_setting(environ: Mapping[str, str] | None) -> bool | tuple[str, ...] | None:
+    """The one parser of ``REDACTOR_DISCOVER``: None when unset or empty (not chosen), False for
+    ``0``/``false``/``no``/``off``, True for ``1``/``true``/``yes``/``on``, else the
+    comma-separated discovery source names."""
     raw = (os.environ if environ is None else environ).get(ENV_DISCOVER, "").strip()
-    if not raw or raw.lower() in _TRUE:
+    if not raw:
+        return None
+    if raw.lower() in _TRUE:
         return True
     if raw.lower() in _FALSE:
         return False
     return tuple(n.strip() for n in raw.split(",") if n.strip())
 
 
+def discover_from_environment(environ: Mapping[str, str] | None = None) -> bool | tuple[str, ...]:
+    """``REDACTOR_DISCOVER`` for the surfaces that read no ``pyproject.toml`` (``install()``,
+    ``%load_ext``): unset or empty gives the option's default, on, as everywhere else."""
+    choice = _discover_setting(environ)
+    return BY_KEY["discover"].default if choice is None else choice
+
+
 def _environment_layer(environ: Mapping[str, str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    raw = (os.environ if environ is None else environ).get(ENV_DISCOVER, "").strip()
-    if raw:
-        out["discover"] = discover_from_environment(environ)
+    discover = _discover_setting(environ)
+    if discover is not None:
+        out["discover"] = discover
     engine = engine_from_environment(environ)
     if engine is None:
         return out

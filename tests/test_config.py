@@ -15,6 +15,7 @@ from redactor.config import (
     OPTIONS,
     ConfigError,
     Settings,
+    discover_from_environment,
     option_table,
     resolve,
     settings_from_args,
@@ -48,6 +49,45 @@ def test_defaults_alone() -> None:
     assert (s.scopes, s.secret_env, s.env_pattern, s.secrets_file) == ((), (), (), ())
     assert (s.min_length, s.encodings, s.engine, s.allow_empty) == (6, None, None, False)
     assert s.empty and s.pyproject is None
+
+
+def test_settings_defaults_are_the_documented_ones_on_every_surface(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Settings() holds each option's declared default (the docs table's column), and every
+    surface that is given nothing resolves to it; discovery in particular is on everywhere."""
+    s = Settings()
+    assert {o.keyword: getattr(s, o.keyword) for o in OPTIONS} == {
+        o.keyword: o.default for o in OPTIONS
+    }
+    assert "| `discover` | `--discover NAME`, `--no-discover` | `REDACTOR_DISCOVER` |" in (
+        option_table()
+    )
+    assert "| `true` |" in next(r for r in option_table().splitlines() if r.startswith("| `disc"))
+    monkeypatch.delenv("REDACTOR_DISCOVER", raising=False)  # the suite sets it to 0
+    assert settings_from_args(parse("--no-config")).discover is True  # every CLI command
+    assert resolve(use_config=False).discover is True  # keyword arguments, nbconvert, Spark
+    assert discover_from_environment() is True  # install(), %load_ext
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", None),
+        ("  ", None),
+        ("1", True),
+        ("Yes", True),
+        ("0", False),
+        (" OFF ", False),
+        ("env", ("env",)),
+        ("env, aws ,", ("env", "aws")),
+    ],
+)
+def test_redactor_discover_is_read_one_way(raw: str, expected) -> None:
+    environ = {"REDACTOR_DISCOVER": raw}
+    layered = resolve(use_config=False, environ=environ).discover
+    assert layered == (True if expected is None else expected)
+    assert discover_from_environment(environ) == layered
 
 
 def test_each_layer_replaces_the_one_below_for_single_values(tmp_path: Path) -> None:

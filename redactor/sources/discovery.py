@@ -47,7 +47,9 @@ __all__ = [
     "WELL_KNOWN_ENV",
     "Source",
     "discover",
+    "discover_by_source",
     "read_simple_yaml",
+    "unknown_source",
 ]
 
 #: a discovery source: (environment, home directory) -> (name, value) pairs
@@ -613,6 +615,48 @@ SOURCES: dict[str, Source] = {
 }
 
 
+def unknown_source(name: str) -> str | None:
+    """None for a known discovery source; for any other name the one message every surface
+    gives (a ConfigError from :func:`discover`, a warning from ``REDACTOR_DISCOVER``), with the
+    nearest known name."""
+    if name in SOURCES:
+        return None
+    near = difflib.get_close_matches(name, list(SOURCES), n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown discovery source {name!r}{hint} (known: {', '.join(SOURCES)})"
+
+
+def discover_by_source(
+    names: Iterable[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``(source, [(name, value), ...])`` for each named source (all of :data:`SOURCES` by
+    default), in registry order. A value is given once across all of them: found twice, it keeps
+    its first name, under its first source. ConfigError for an unknown source name, suggesting
+    the nearest one (checked before any file is read)."""
+    if isinstance(names, str):
+        names = [names]
+    wanted = list(SOURCES) if names is None else list(dict.fromkeys(names))
+    for name in wanted:
+        message = unknown_source(name)
+        if message is not None:
+            raise ConfigError(message)
+    env = os.environ if environ is None else environ
+    base = Path.home() if home is None else Path(home)
+    seen: set[str] = set()
+    out: list[tuple[str, list[tuple[str, str]]]] = []
+    for name in sorted(wanted, key=list(SOURCES).index):
+        items: list[tuple[str, str]] = []
+        for item_name, value in SOURCES[name](env, base):
+            if value not in seen:
+                seen.add(value)
+                items.append((item_name, value))
+        out.append((name, items))
+    return out
+
+
 def discover(
     names: Iterable[str] | None = None,
     *,
@@ -622,23 +666,5 @@ def discover(
     """``(name, value)`` from the named sources (all of :data:`SOURCES` by default), in
     registry order; one value found twice keeps its first name. ConfigError for an unknown
     source name, suggesting the nearest one (checked before any file is read)."""
-    if isinstance(names, str):
-        names = [names]
-    wanted = list(SOURCES) if names is None else list(dict.fromkeys(names))
-    for name in wanted:
-        if name not in SOURCES:
-            near = difflib.get_close_matches(name, list(SOURCES), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(
-                f"unknown discovery source {name!r}{hint} (known: {', '.join(SOURCES)})"
-            )
-    env = os.environ if environ is None else environ
-    base = Path.home() if home is None else Path(home)
-    seen: set[str] = set()
-    out: list[tuple[str, str]] = []
-    for name in sorted(wanted, key=list(SOURCES).index):
-        for item_name, value in SOURCES[name](env, base):
-            if value not in seen:
-                seen.add(value)
-                out.append((item_name, value))
-    return out
+    found = discover_by_source(names, environ=environ, home=home)
+    return [item for _, items in found for item in items]

@@ -33,8 +33,7 @@ from redactor.engine.default import register_once
 from redactor.engine.matchers import EngineUnavailable
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.errors import ConfigError
-from redactor.sources.discovery import SOURCES as DISCOVERY_SOURCES
-from redactor.sources.discovery import discover
+from redactor.sources.discovery import discover_by_source, unknown_source
 from redactor.sources.dotenv import dotenv_items
 from redactor.sources.env import named_items, pattern_items
 
@@ -153,25 +152,16 @@ def _sourced_secrets(
         yield f"scope {scope!r}", items
 
 
-def _discovery_names(choice: bool | tuple[str, ...]) -> list[str]:
-    """The discovery sources ``choice`` (the ``discover`` setting) selects; ConfigError for an
-    unknown name, naming the known ones."""
-    if choice is False:
-        return []
-    if choice is True:
-        return list(DISCOVERY_SOURCES)
-    for name in choice:
-        if name not in DISCOVERY_SOURCES:
-            known = ", ".join(DISCOVERY_SOURCES)
-            raise ConfigError(f"unknown discovery source {name!r}: choose from {known}")
-    return list(dict.fromkeys(choice))
-
-
 def discovered_by_source(
     cfg: Settings, environ: Mapping[str, str] | None = None
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """``(discovery source, items)`` for each source ``cfg.discover`` selects."""
-    return [(n, discover([n], environ=environ)) for n in _discovery_names(cfg.discover)]
+    """``(discovery source, items)`` for each source ``cfg.discover`` selects (all when true,
+    none when false), from one discovery run: a value two sources find is given once, under the
+    first. An unknown source name is discovery's ConfigError."""
+    if cfg.discover is False:
+        return []
+    names = None if cfg.discover is True else cfg.discover
+    return discover_by_source(names, environ=environ)
 
 
 def discovered_items(
@@ -198,15 +188,11 @@ def register_discovered(environ: Mapping[str, str] | None = None) -> dict[str, l
     env = os.environ if environ is None else environ
     choice = discover_from_environment(env)
     if not isinstance(choice, bool):
-        unknown = [n for n in choice if n not in DISCOVERY_SOURCES]
-        if unknown:
-            warnings.warn(
-                f"{ENV_DISCOVER} names unknown discovery sources ({', '.join(unknown)}), "
-                f"ignored; known: {', '.join(DISCOVERY_SOURCES)}",
-                RedactorWarning,
-                stacklevel=2,
-            )
-        choice = tuple(n for n in choice if n in DISCOVERY_SOURCES)
+        for name in choice:
+            message = unknown_source(name)
+            if message is not None:
+                warnings.warn(f"{ENV_DISCOVER}: {message}: ignored", RedactorWarning, stacklevel=2)
+        choice = tuple(n for n in choice if unknown_source(n) is None)
     for source, items in discovered_by_source(Settings(discover=choice), env):
         held = DISCOVERED.setdefault(source, [])
         for name, value in items:

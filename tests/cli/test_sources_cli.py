@@ -67,7 +67,14 @@ def test_unknown_discovery_source_is_an_error(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     result = run_redactor("sources", "--no-config", "--discover", "nope", env=env, text=True)
     assert result.returncode == 2
-    assert result.stderr.startswith("redactor: error: unknown discovery source 'nope': choose ")
+    assert result.stderr == (
+        f"redactor: error: unknown discovery source 'nope' (known: {', '.join(SOURCES)})\n"
+    )
+    near = run_redactor("sources", "--no-config", "--discover", "netrcc", env=env, text=True)
+    assert near.returncode == 2
+    assert near.stderr.startswith(
+        "redactor: error: unknown discovery source 'netrcc'; did you mean 'netrc'? (known: env, "
+    )
 
 
 def test_filter_hides_a_discovered_token_without_flags(tmp_path: Path) -> None:

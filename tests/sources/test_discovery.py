@@ -25,8 +25,10 @@ from redactor.sources.discovery import (
     SOURCES,
     WELL_KNOWN_ENV,
     discover,
+    discover_by_source,
     read_simple_yaml,
 )
+from redactor.sources.load import DISCOVERED, Settings, discovered_by_source, register_discovered
 
 DATABRICKSCFG = """\
 ; the Databricks CLI's own file
@@ -417,6 +419,53 @@ def test_unknown_source_is_a_config_error_naming_the_nearest(home: Path) -> None
         discover(["kubes"], environ={}, home=home)
     with pytest.raises(ConfigError, match=r"unknown discovery source 'zzz' \(known: env, "):
         discover(["zzz"], environ={}, home=home)
+
+
+def test_one_run_grouped_by_source_keeps_the_cross_source_deduplication(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The value of DATABRICKS_TOKEN is also the [DEFAULT] token of ~/.databrickscfg: it is
+    given once, under env, whether asked of discovery or through the settings."""
+    environ = {"DATABRICKS_TOKEN": "dapi0123456789abcdef0123456789abcd"}
+    grouped = discover_by_source(["databrickscfg", "env"], environ=environ, home=home)
+    assert [source for source, _ in grouped] == ["env", "databrickscfg"]
+    assert grouped[0][1] == [("env:DATABRICKS_TOKEN", "dapi0123456789abcdef0123456789abcd")]
+    assert grouped[1][1] == [
+        item
+        for item in EXPECTED["databrickscfg"]
+        if not item[0].startswith("~/.databrickscfg[DEFAULT]")
+    ]
+    assert [i for _, items in grouped for i in items] == discover(
+        ["env", "databrickscfg"], environ=environ, home=home
+    )
+    monkeypatch.setenv("HOME", str(home))
+    cfg = Settings(discover=("databrickscfg", "env"))
+    assert discovered_by_source(cfg, environ) == grouped
+    assert discovered_by_source(Settings(discover=False), environ) == []
+    every = discovered_by_source(Settings(), environ)
+    assert [source for source, _ in every] == list(SOURCES)
+    assert [i for _, items in every for i in items] == discover(environ=environ, home=home)
+
+
+def test_unknown_source_has_one_message_on_every_surface(
+    home: Path, monkeypatch: pytest.MonkeyPatch, fresh_redactor
+) -> None:
+    message = "unknown discovery source 'kubes'; did you mean 'kube'? (known: " + ", ".join(SOURCES)
+    with pytest.raises(ConfigError) as raised:
+        discovered_by_source(Settings(discover=("env", "kubes")), {})
+    assert str(raised.value) == message + ")"
+    # REDACTOR_DISCOVER (install(), %load_ext) warns with the same message and goes on
+    monkeypatch.setenv("HOME", str(home))
+    saved = dict(DISCOVERED)
+    DISCOVERED.clear()
+    try:
+        with pytest.warns(RedactorWarning) as caught:
+            found = register_discovered({"REDACTOR_DISCOVER": "kubes,pypirc"})
+        assert [str(w.message) for w in caught] == [f"REDACTOR_DISCOVER: {message}): ignored"]
+        assert found == {"pypirc": [name for name, _ in EXPECTED["pypirc"]]}
+    finally:
+        DISCOVERED.clear()
+        DISCOVERED.update(saved)
 
 
 # --------------------------------------------------------------------------------- environment
