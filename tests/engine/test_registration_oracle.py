@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
-
 from redactor.engine.encodings import (
     Encoding,
     SecretValue,
