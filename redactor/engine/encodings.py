@@ -203,13 +203,15 @@ WRAP_WHOLE = WRAP_WINDOW + WRAP_SIDE
 
 
 @_encoder("base64-wrapped", "fragment")
-def _base64_wrapped(v: SecretValue) -> Iterator[str]:
+def _base64_wrapped(v: SecretValue) -> list[str]:
     """Standard base64 of values over 48 bytes as wrapped at any column (MIME 76, PEM 64), \\n or \\r\\n."""
     if len(v.data) < WRAP_MIN_BYTES:
-        return
+        return []
     side, window, whole = WRAP_SIDE, WRAP_WINDOW, WRAP_WHOLE
+    out: list[str] = []
     for enc in _b64_offset_forms(v.data, base64.b64encode):
-        yield from _wrapped_forms(enc, side, window, whole)
+        out += _wrapped_forms(enc, side, window, whole)
+    return out
 
 
 def _wrapped_forms(enc: str, side: int, window: int, whole: int) -> list[str]:
