@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
+from redactor.engine import encodings
 from redactor.engine.encodings import (
     Encoding,
     SecretValue,
@@ -228,3 +229,78 @@ def test_overlapping_secrets_keep_the_first_id_of_a_shared_form(
     texts = [v for v in values if isinstance(v, str) and len(v) > 4]
     pieces = [t[: rng.randrange(1, len(t))] for t in texts]
     check(values + pieces + values, min_length=2)
+
+
+# --- the per-character escapers, now one str.translate for ASCII text --------------------------
+
+_OLD_JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
+_OLD_JSON_SHORT["\f"] = "\\f"
+
+
+def _old_json_escape(s: str, ascii: bool = True, upper: bool = False, extra: str = "") -> str:
+    hex4 = "\\u{:04X}" if upper else "\\u{:04x}"
+    out = []
+    for c in s:
+        o = ord(c)
+        if c == "/" and "/" in extra:
+            out.append("\\/")
+        elif c in extra:
+            out.append(hex4.format(o))
+        elif c in _OLD_JSON_SHORT:
+            out.append(_OLD_JSON_SHORT[c])
+        elif o < 0x20 or (ascii and o > 0x7E):
+            if o > 0xFFFF:
+                o -= 0x10000
+                out.append(hex4.format(0xD800 | (o >> 10)) + hex4.format(0xDC00 | (o & 0x3FF)))
+            else:
+                out.append(hex4.format(o))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _old_js_escape(s: str, style: str, upper: bool) -> str:
+    out = []
+    for c in s:
+        o = ord(c)
+        if c == "\\" and style != "all":
+            out.append("\\\\")
+        elif c in "'\"&<>=+/`\\" or (
+            style == "all" and not c.isalnum() and o < 0x80 and c not in "_-."
+        ):
+            digits = f"{o:02X}" if style != "u" else f"{o:04X}"
+            out.append(("\\x" if style != "u" else "\\u") + (digits if upper else digits.lower()))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _old_repr_body(value: str | bytes, quote: str = "'") -> str:
+    if isinstance(value, str):
+        parts = (repr(c)[1:-1] if c not in "'\"" else c for c in value)
+    else:
+        parts = (repr(bytes((b,)))[2:-1] if b not in b"'\"" else chr(b) for b in value)
+    body = "".join(parts)
+    return body.replace("'", "\\'") if quote == "'" else body
+
+
+_all_chars = st.one_of(st.characters(max_codepoint=127), st.characters())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_all_chars, max_size=40), st.binary(max_size=40))
+def test_the_escapers_write_what_their_per_character_loops_wrote(s: str, data: bytes) -> None:
+    for text in (s, s.encode("ascii", "replace").decode()):
+        for ascii_only in (True, False):
+            for upper in (False, True):
+                for extra in ("", "<>&\u2028\u2029", "<>&='", "<>&'", "/"):
+                    got = encodings.json_escape(text, ascii_only, upper, extra)
+                    assert got == _old_json_escape(text, ascii_only, upper, extra)
+        for style in ("x", "u", "all"):
+            for upper in (False, True):
+                got = encodings._js_escape(text, style, upper)
+                assert got == _old_js_escape(text, style, upper)
+        for q in ("'", '"'):
+            assert encodings.repr_body(text, q) == _old_repr_body(text, q)
+    for q in ("'", '"'):
+        assert encodings.repr_body(data, q) == _old_repr_body(data, q)
