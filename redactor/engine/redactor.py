@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any, NamedTuple, TypeVar
 
 from redactor.engine.ansi import ESC, ESC_BYTE, across
@@ -394,11 +394,13 @@ class Redactor:
             # 2,268-character key (21,593 forms a table), issue 14's %load_ext budget.
             new_text = forms - self._text_seen
             self._text_seen |= new_text
-            pairs = {form: (form, secret_id) for form in new_text}
+            # zip/map build the (form, id) pairs in C; a bytes form that is also a text form
+            # (any ASCII one) reuses the text table's pair: pairs.get(form, (form, id)).
+            pairs = dict(zip(new_text, zip(new_text, repeat(secret_id))))
             self._text_table += pairs.values()
             new_bytes = bytes_forms - self._bytes_seen
             self._bytes_seen |= new_bytes
-            self._bytes_table += [pairs.get(form) or (form, secret_id) for form in new_bytes]
+            self._bytes_table += map(pairs.get, new_bytes, zip(new_bytes, repeat(secret_id)))
             self._pattern_chars += sum(map(len, new_text)) + sum(map(len, new_bytes))
             self._version += 1
         return True
