@@ -304,3 +304,14 @@ def test_the_escapers_write_what_their_per_character_loops_wrote(s: str, data: b
             assert encodings.repr_body(text, q) == _old_repr_body(text, q)
     for q in ("'", '"'):
         assert encodings.repr_body(data, q) == _old_repr_body(data, q)
+
+
+def test_no_escaper_changes_a_letter_or_a_digit() -> None:
+    # What lets their translate tables leave out letters and digits.
+    for c in string.ascii_letters + string.digits:
+        for ascii_only in (True, False):
+            for upper in (False, True):
+                for extra in ("", "<>&\u2028\u2029", "<>&='", "<>&'", "/"):
+                    assert _old_json_escape(c, ascii_only, upper, extra) == c
+        assert all(_old_js_escape(c, s, u) == c for s in ("x", "u", "all") for u in (False, True))
+        assert _old_repr_body(c) == c
