@@ -390,7 +390,7 @@ class Redactor:
                 self._labels.append(self._render(label, digest))
             # An ASCII form is the same in both tables: one (form, id) pair serves both, which
             # keeps 10,000 secrets' fragment windows within the 300 MB build target.
-            # Set and list operations, not a loop per form: the loop was 70% of adding a
+            # Set and list operations, not a loop per form: the loop was most of adding a
             # 2,268-character key (21,593 forms a table), issue 14's %load_ext budget.
             new_text = forms - self._text_seen
             self._text_seen |= new_text
