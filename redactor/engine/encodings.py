@@ -203,20 +203,31 @@ WRAP_WHOLE = WRAP_WINDOW + WRAP_SIDE
 
 
 @_encoder("base64-wrapped", "fragment")
-def _base64_wrapped(v: SecretValue) -> Iterator[str]:
+def _base64_wrapped(v: SecretValue) -> list[str]:
     """Standard base64 of values over 48 bytes as wrapped at any column (MIME 76, PEM 64), \\n or \\r\\n."""
     if len(v.data) < WRAP_MIN_BYTES:
-        return
+        return []
     side, window, whole = WRAP_SIDE, WRAP_WINDOW, WRAP_WHOLE
+    out: list[str] = []
     for enc in _b64_offset_forms(v.data, base64.b64encode):
-        n = len(enc)
-        yield from (enc[i : i + window] for i in range(0, n - window + 1, side))
-        yield enc[-window:]
-        for p in range(1, n):
-            left = enc[:p] if p < whole else enc[p - side : p]
-            right = enc[p:] if n - p < whole else enc[p : p + side]
-            yield left + "\n" + right
-            yield left + "\r\n" + right
+        out += _wrapped_forms(enc, side, window, whole)
+    return out
+
+
+def _wrapped_forms(enc: str, side: int, window: int, whole: int) -> list[str]:
+    # The same patterns as one generator step per form, built by slicing in comprehensions: a
+    # 2,268-character value has 19,265 of them, and yielding each from a Python loop was a third
+    # of the encoder's cost (benchmarks/bench_discovery.py, issue 14).
+    n = len(enc)
+    out = [enc[i : i + window] for i in range(0, n - window + 1, side)]
+    out.append(enc[-window:])
+    # left of the break: the whole head while it is shorter than `whole`, else `side` characters;
+    # right of it: `side` characters, or the whole tail once it is shorter than `whole`.
+    lefts = [enc[:p] if p < whole else enc[p - side : p] for p in range(1, n)]
+    rights = [enc[p:] if n - p < whole else enc[p : p + side] for p in range(1, n)]
+    for brk in ("\n", "\r\n"):
+        out += [left + brk + right for left, right in zip(lefts, rights)]
+    return out
 
 
 # A value made only of these is its own form under every text-escaping encoder below (URL, JSON,
@@ -236,6 +247,29 @@ def _itself_if_inert(func: EncoderFunc, v: SecretValue) -> Iterable[str]:
 def _inert_is_itself(func: EncoderFunc) -> EncoderFunc:
     # A partial of module-level functions, not a closure: a Redactor pickles its encoders (Spark).
     return functools.partial(_itself_if_inert, func)
+
+
+# The escapers below (JSON, repr, JavaScript) escape each character on its own, whatever its
+# neighbours: for an ASCII text, one str.translate through a table of the 128 characters' escapes
+# (each made by the per-character code itself, so it is the same result) replaces a Python step
+# per character. A 316-character session token has 24 JSON, 6 JavaScript and 8 repr spellings;
+# those loops were a third of registering it.
+# None of them escapes a letter or a digit, so a table holds only the other 66 ASCII characters
+# (built on first use: the 31 tables of all 128 cost 3 ms in a fresh %load_ext).
+_NOT_ALNUM = tuple(o for o in range(128) if not chr(o).isalnum())
+
+
+@functools.cache
+def _ascii_table(func: Callable[..., str], *args: object) -> dict[int, str]:
+    return {o: e for o in _NOT_ALNUM if (e := func(chr(o), *args)) != chr(o)}
+
+
+def _repr_chars(s: str) -> str:
+    return "".join(repr(c)[1:-1] if c not in "'\"" else c for c in s)
+
+
+# A byte's escape in a bytes repr, by its latin-1 character.
+_BYTES_REPR = {b: repr(bytes((b,)))[2:-1] if b not in b"'\"" else chr(b) for b in range(256)}
 
 
 _PCT = re.compile(r"%[0-9A-F]{2}")
@@ -287,6 +321,12 @@ _JSON_EXTRA: dict[str, str] = {
 def json_escape(s: str, ascii: bool = True, upper: bool = False, extra: str = "") -> str:
     """The body of a JSON string: Python's ``json.dumps`` when ``upper`` is false and ``extra``
     empty; ``upper`` writes ``\\u00E9`` (Jackson, Java); ``extra`` characters are escaped too."""
+    if s.isascii():
+        return s.translate(_ascii_table(_json_escape_chars, ascii, upper, extra))
+    return _json_escape_chars(s, ascii, upper, extra)
+
+
+def _json_escape_chars(s: str, ascii: bool, upper: bool, extra: str) -> str:
     hex4 = "\\u{:04X}" if upper else "\\u{:04x}"
     out = []
     for c in s:
@@ -335,10 +375,12 @@ def repr_body(value: str | bytes, quote: str = "'") -> str:
     only for a string holding ``'`` and no ``"``, so a secret's ``'`` shows as ``\\'`` or ``'``
     depending on the enclosing string. Each character's escape depends on nothing else."""
     if isinstance(value, str):
-        parts = (repr(c)[1:-1] if c not in "'\"" else c for c in value)
+        if value.isascii():
+            body = value.translate(_ascii_table(_repr_chars))
+        else:
+            body = "".join(repr(c)[1:-1] if c not in "'\"" else c for c in value)
     else:
-        parts = (repr(bytes((b,)))[2:-1] if b not in b"'\"" else chr(b) for b in value)
-    body = "".join(parts)
+        body = value.decode("latin-1").translate(_BYTES_REPR)
     return body.replace("'", "\\'") if quote == "'" else body
 
 
@@ -467,6 +509,12 @@ _JS_PUNCT = "'\"&<>=+/`\\"
 
 
 def _js_escape(s: str, style: str, upper: bool) -> str:
+    if s.isascii():
+        return s.translate(_ascii_table(_js_escape_chars, style, upper))
+    return _js_escape_chars(s, style, upper)
+
+
+def _js_escape_chars(s: str, style: str, upper: bool) -> str:
     out = []
     for c in s:
         o = ord(c)

@@ -237,7 +237,9 @@ def _direct(whole: str) -> Iterator[tuple[str, str]]:
     if "\n" in whole:
         yield from _blob(whole)
         return
-    urls = list(_URL.finditer(whole))
+    # _URL needs "://": without this check it tries every start in a long token and scans the
+    # run after it, 4.4 ms for a 2,268-character base64 key (17% of registering it).
+    urls = list(_URL.finditer(whole)) if "://" in whole else []
     for m in urls:
         _user, sep, password = m.group(1).partition(":")
         if sep and password:
