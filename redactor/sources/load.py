@@ -276,6 +276,9 @@ def load_secrets(
             replacement=cfg.replacement,
             allow=cfg.allow,
             allow_names=cfg.allow_names,
+            # Token detection rides along but is never a source: the checks above and below
+            # look at the configured sources and discovery only (see HOW_TO_CONFIGURE).
+            detect=cfg.enabled_detectors(),
         )
     except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
         raise ConfigError(str(exc)) from None
