@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from redactor.config import OPTIONS, Option
+from redactor.config import BY_KEY, OPTIONS, Option
 from redactor.engine.matchers import ENGINES
 
 __all__ = [
     "ADD_MASK_HELP",
+    "add_detect_arguments",
     "add_mask_arguments",
     "add_setting_arguments",
     "add_source_arguments",
@@ -59,7 +60,11 @@ def _add(group: argparse._ActionsContainer, option: Option, help_text: str | Non
         # --detect KIND[,KIND] (repeatable) turns on only those kinds; --no-detect none. Declared
         # here once, so every command that redacts (filter, run, scrub, scrub-logs) has them.
         kwargs.update(action="append", metavar=option.metavar, default=None)
-        kwargs["help"] = f"{text} (default: the default set; {option.env_var}=0 also turns it off)"
+        kwargs["help"] = help_text or (
+            "hide these well-known token shapes even when nobody registered them: detector "
+            "kinds, 'default' for the default set, 'all' for every kind (`redactor detectors` "
+            f"lists them); default: the default set ({option.env_var}=0 turns it off)"
+        )
         group.add_argument(
             "--no-detect",
             dest=option.keyword,
@@ -89,6 +94,18 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     ``--no-config``."""
     group = parser.add_argument_group(SOURCE_GROUP)
     add_setting_arguments(group)
+    _add_config_arguments(group)
+
+
+def add_detect_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--detect``/``--no-detect``, ``--config`` and ``--no-config`` alone (``redactor
+    detectors``: which detectors a command with these settings would use)."""
+    group = parser.add_argument_group("token detection (also read from [tool.redactor])")
+    _add(group, BY_KEY["detect"])
+    _add_config_arguments(group)
+
+
+def _add_config_arguments(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--config",
         type=Path,
