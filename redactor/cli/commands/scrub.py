@@ -347,6 +347,16 @@ def describe(result: FileResult) -> str:
     return line
 
 
+def describe_detections(result: FileResult) -> list[str]:
+    """One line per token kind and place that a detector found (nobody registered the value):
+    ``  detected github-token: cell 2 stream.stdout (1)``; never the value."""
+    lines = []
+    for d in result.report.get("detections", []):
+        where = d["where"] if d["cell"] is None else f"cell {d['cell']} {d['where']}"
+        lines.append(f"  detected {d['kind']}: {where} ({d['count']})")
+    return lines
+
+
 def describe_source(path: str, finding: dict[str, Any]) -> str:
     where = f"{path}: cell {finding['cell']}, line {finding['line']}"
     if finding["fixed"]:
@@ -468,6 +478,8 @@ def _print_text(result: FileResult, quiet: bool) -> None:
         return
     if result.status != "unchanged" and not quiet:
         print(describe(result))
+        for line in describe_detections(result):
+            print(line)
     for finding in result.report.get("source_findings", []):
         print(describe_source(result.path, finding))
 
@@ -493,6 +505,8 @@ def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
     else:
         if result.status != "unchanged" and not args.quiet:
             print(f"redactor: {describe(result)}", file=sys.stderr)
+            for line in describe_detections(result):
+                print(f"redactor: {line}", file=sys.stderr)
         for finding in result.report["source_findings"]:
             print(f"redactor: {describe_source(name, finding)}", file=sys.stderr)
     if args.check and report.changed:
