@@ -23,7 +23,13 @@ from typing import Any
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor, Region, splice
 from redactor.engine.walk import TooDeep, Walker, number_text
-from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
+from redactor.sinks.notebook.report import (
+    Detected,
+    NotebookError,
+    RemovedOutput,
+    ScrubReport,
+    SourceFinding,
+)
 
 __all__ = [
     "Redactors",
@@ -77,6 +83,7 @@ class _Scrubber(Walker):
         self.report = ScrubReport()
         self.replacement = redactor.replacement
         self.where = ""
+        self.in_cell: int | None = None  # the cell being walked (from 1), for the detections
 
     # -- strings -------------------------------------------------------------------------------
 
@@ -89,6 +96,18 @@ class _Scrubber(Walker):
         counts = self.r.count_names(spans)
         self.report.counts.update(counts)
         self.report.fields[where] += len(spans)
+        for kind in self._detected_kinds(spans):
+            self.report.detections[Detected(kind, self.in_cell, where)] += 1
+
+    def _detected_kinds(self, spans: list[Region]) -> list[str]:
+        """The detector kind of each region that a detector found (one per kind a region holds)."""
+        kind_of = getattr(self.r, "detected_kind", None)  # TODO(i15): the engine's labelling
+        if kind_of is None:
+            return []
+        kinds: list[str] = []
+        for _, _, ids in spans:
+            kinds += sorted({k for k in (kind_of(i) for i in ids or ()) if k})
+        return kinds
 
     def text(self, s: str) -> str:
         """The walker's leaf hook: counted under the field being walked."""
@@ -365,7 +384,13 @@ class _Scrubber(Walker):
             return self.any(cell, "cell")
         number = index + 1
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
+        saved, self.in_cell = self.in_cell, number
+        try:
+            return self._cell(cell, number, cell_id)
+        finally:
+            self.in_cell = saved
 
+    def _cell(self, cell: dict, number: int, cell_id: str | None) -> Any:
         def entry(key: Any, value: Any) -> Any:
             if key in ("id", "cell_type", "execution_count"):
                 return value
