@@ -72,7 +72,7 @@ def _detect(args: list[str]) -> int:
     try:
         detect_in_process(choice)
     except RedactorError as exc:
-        print(f"%redactor detect: {exc}", file=sys.stderr)
+        print(f"%redactor detect: {str(exc).removeprefix('detect: ')}", file=sys.stderr)
         return 2
     print(detect_line())
     return 0

@@ -79,7 +79,7 @@ def test_load_ext_detects_tokens_and_the_magic_turns_it_off(tmp_path):
 
             iopub, _, _ = k.run("%redactor detect github-tokn")
             assert out(iopub, "stderr") == (
-                "%redactor detect: detect: unknown detector 'github-tokn'; did you mean "
+                "%redactor detect: unknown detector 'github-tokn'; did you mean "
                 "'github-token'? (`redactor detectors` lists them)\n"
             )
             iopub, _, _ = k.run(
