@@ -404,8 +404,8 @@ def test_an_unknown_kind_in_detect_is_an_error_with_a_suggestion(tmp_path: Path)
     write(tmp_path, "detect = 3")
     with pytest.raises(ConfigError, match=r"detect must be true, false or a list of detector"):
         resolve(cwd=tmp_path, environ={})
-    proc = run_redactor("filter", "--no-config", "--detect", "nope-token", input=b"x\n")
+    proc = run_redactor("filter", "--no-config", "--detect", "qqqq", input=b"x\n")
     assert proc.returncode == 2
     assert proc.stderr.decode() == (
-        "redactor: error: detect: unknown detector 'nope-token' (`redactor detectors` lists them)\n"
+        "redactor: error: detect: unknown detector 'qqqq' (`redactor detectors` lists them)\n"
     )

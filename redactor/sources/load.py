@@ -256,8 +256,19 @@ def detect_in_process(
     detectors = enabled_detectors(detect)
     current = get_redactor()
     if tuple(current.detectors) != detectors:
-        set_redactor(current.with_detect(detectors))
+        set_redactor(_with_detectors(current, detectors))
     return detectors
+
+
+def _with_detectors(redactor: Redactor, detectors: tuple[Detector, ...]) -> Redactor:
+    """A copy of ``redactor`` (its secrets, learnt tokens, hash key and settings) with other
+    detectors: through the pickling state, as ``Redactor.with_replacement`` copies, since the
+    engine has no ``with_detect`` (yet)."""
+    state = redactor.__getstate__()
+    state["detectors"] = detectors
+    copy = Redactor.__new__(Redactor)
+    copy.__setstate__(state)
+    return copy
 
 
 def _known_kind(kind: str) -> bool:

@@ -100,14 +100,17 @@ class _Scrubber(Walker):
             self.report.detections[Detected(kind, self.in_cell, where)] += 1
 
     def _detected_kinds(self, spans: list[Region]) -> list[str]:
-        """The detector kind of each region that a detector found (one per kind a region holds)."""
-        kind_of = getattr(self.r, "detected_kind", None)  # TODO(i15): the engine's labelling
-        if kind_of is None:
+        """The kinds of the detected tokens among ``spans`` (one per kind a region holds).
+
+        The engine names a detected token by its kind, and a learnt one (the same value seen again
+        after the call that detected it) is registered under that name too: both count here."""
+        kinds = {d.kind for d in self.r.detectors}
+        if not kinds:
             return []
-        kinds: list[str] = []
-        for _, _, ids in spans:
-            kinds += sorted({k for k in (kind_of(i) for i in ids or ()) if k})
-        return kinds
+        found: list[str] = []
+        for region in spans:
+            found += sorted(self.r.names_of(region) & kinds)
+        return found
 
     def text(self, s: str) -> str:
         """The walker's leaf hook: counted under the field being walked."""
