@@ -19,7 +19,7 @@ from redactor.engine.tokens import detector_names
 pytestmark = pytest.mark.kernel
 
 SEEN = github_token("K3rnelT0kenHiddenByDetecti0n01")  # printed with detection on: never shown
-LATER = github_token("K3rnelT0kenPrintedWithDetectOff")  # printed after `%redactor detect off`
+LATER = github_token("K3rnelT0kenPrintedWithDetect0f")  # printed after `%redactor detect off`
 PASSWORD = "kernel-Pa55word-registered"
 R = "[REDACTED]"
 
