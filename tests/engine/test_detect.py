@@ -17,10 +17,12 @@ from helpers.chunks import split_at
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
 from redactor.engine.detect import Detector
 
 pytestmark = pytest.mark.usefixtures("each_engine")
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 
 R = "[REDACTED]"
 TST = Detector(
@@ -318,9 +320,6 @@ def test_learning_never_changes_the_output_of_the_call(values, parts, cuts) -> N
     assert one.secret_names == two.secret_names
 
 
-needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
-
-
 @props
 @given(secrets, pieces, st.booleans())
 @needs_hyperscan
@@ -336,3 +335,39 @@ def test_engines_agree(values, parts, labelled) -> None:
     assert fast.redact_bytes(text.encode()) == ref.redact_bytes(text.encode())
     assert fast.spans(text, with_ids=True) == ref.spans(text, with_ids=True)
     assert fast.matcher().hold_length(text) == ref.matcher().hold_length(text)
+
+
+# -- windows and engines ------------------------------------------------------------------------
+
+
+def test_windowed_scanning_of_long_texts_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = make(engine="ahocorasick", learn=False, replacement="<{name}>")
+    r.add("!!secret-value", name="db")
+    line = f"a {TOKEN} b go tok_abcdefghij {TOKEN}!!secret-value pwd=abcdefgh123 {GH}\n"
+    text = line * 7
+    want = r.redact(text)
+    assert want.count("<tst-token>") == 7 and want.count("<github-token>") == 7
+    for window in (17, 24, 25, 40, 41, 64):
+        monkeypatch.setattr(engine_module, "_WINDOW", window)
+        assert r.redact(text) == want, window
+        assert r.redact_bytes(text.encode()) == want.encode(), window
+
+
+@needs_hyperscan
+def test_auto_switches_engines_mid_stream_without_changing_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "AUTO_MIN_WORK", 200)
+    monkeypatch.setattr(engine_module, "AUTO_WORK_PER_PATTERN_CHAR", 0)
+    auto, ref = make(engine="auto", learn=False), make(engine="ahocorasick", learn=False)
+    for r in (auto, ref):
+        r.add("!!secret-value", name="db")
+    assert auto.matcher().name == "ahocorasick"
+    line = f"x {TOKEN}!!secret-value no tok_abcdefghij go tok_abcdefghij {GH}\n"
+    s_auto, s_ref = auto.stream(), ref.stream()
+    for i in range(10):
+        piece = line[: 20 + 3 * i] if i % 2 else line
+        assert s_auto.feed(piece) == s_ref.feed(piece)
+        assert auto.redact(piece) == ref.redact(piece)
+    assert auto.matcher().name == "hyperscan"
+    assert s_auto.flush() == s_ref.flush()
