@@ -371,3 +371,35 @@ def test_auto_switches_engines_mid_stream_without_changing_output(
         assert auto.redact(piece) == ref.redact(piece)
     assert auto.matcher().name == "hyperscan"
     assert s_auto.flush() == s_ref.flush()
+
+
+@props
+@given(
+    st.lists(
+        st.text(st.sampled_from("ab_é€"), min_size=1, max_size=5),
+        min_size=1,
+        max_size=4,
+        unique=True,  # the engine's tables hold each form once
+    ),
+    st.lists(st.text(st.sampled_from("ab_é€"), min_size=1, max_size=4), min_size=1, max_size=3),
+    st.lists(st.text(st.sampled_from("ab_é€x"), max_size=12), max_size=4),
+    st.booleans(),
+)
+@needs_hyperscan
+def test_matchers_agree_on_regions_and_anchor_hits(forms, anchors, noise, binary) -> None:
+    """Anchors (negative ids) next to secret forms, an anchor that is also a form included: the
+    same regions and the same hits from both engines, text and bytes."""
+    from redactor.engine.matchers import AhoCorasickMatcher, HyperscanMatcher
+
+    def view(s: str) -> str:
+        return s.encode().decode("latin-1") if binary else s
+
+    pairs = [(view(f), i) for i, f in enumerate(forms)]
+    pairs += [(view(a), -1 - k) for k, a in enumerate(dict.fromkeys(anchors))]
+    ref, fast = AhoCorasickMatcher(pairs, binary), HyperscanMatcher(pairs, binary)
+    text = view("".join(x for pair in zip(noise + [""] * 4, forms + anchors) for x in pair))
+    assert fast.scan(text, with_ids=True) == ref.scan(text, with_ids=True)
+    assert fast.spans(text) == ref.spans(text) == ref.scan(text)[0]
+    assert fast.anchor_count == ref.anchor_count
+    for k in range(len(text) + 1):
+        assert fast.hold_length(text[:k]) == ref.hold_length(text[:k])
