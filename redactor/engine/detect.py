@@ -51,7 +51,10 @@ class Detector:
     group ``secret``, when present, is the part that gets hidden (the password in
     ``scheme://user:password@``, the value after ``Bearer``); otherwise the whole match is.
     ``validate``, when given, gets the secret text and returns whether it is well-formed (a
-    checksum). ``source`` says where the format is documented.
+    checksum). ``source`` says where the format is documented. ``terminators`` (optional) are
+    characters that no token of this kind holds after its anchor (whitespace, a quote): once one
+    has arrived, a stream stops holding the anchor (:meth:`closed`); a wrong promise would make
+    chunked output differ from one-shot, so leave it empty when unsure.
     """
 
     kind: str
@@ -65,6 +68,7 @@ class Detector:
     validate: Callable[[str], bool] | None = field(default=None, compare=False)
     description: str = ""
     lookahead: int = 1  # added after the others: positional construction keeps its meaning
+    terminators: str = ""
 
     def __post_init__(self) -> None:
         if not _KIND.match(self.kind):
@@ -82,6 +86,19 @@ class Detector:
         except re.error as exc:
             raise ConfigError(f"detector {self.kind!r}: bad pattern: {exc}") from None
         object.__setattr__(self, "_compiled", compiled)
+        stop = re.compile("[" + re.escape(self.terminators) + "]") if self.terminators else None
+        object.__setattr__(self, "_stop", stop)
+
+    def closed(self, text: str, at: int, anchor_length: int) -> bool:
+        """Whether the token at ``text[at]`` is already decided although its window reaches past
+        the end of ``text``: a character of ``terminators`` (which no token of this kind holds
+        after its anchor, the detector's promise) has arrived after the anchor, followed by the
+        ``lookahead`` characters that the end check may look at. A stream then need not hold
+        the anchor for the whole window (a URL followed by a newline is released at once)."""
+        stop: re.Pattern[str] | None = self.__dict__["_stop"]
+        return stop is not None and (
+            stop.search(text, at + anchor_length, len(text) - self.lookahead) is not None
+        )
 
     @property
     def compiled(self) -> re.Pattern[str]:

@@ -556,6 +556,7 @@ class Redactor:
                 by_anchor.setdefault(anchor, []).append(index)
         self._anchor_dets: tuple[tuple[int, ...], ...] = tuple(map(tuple, by_anchor.values()))
         self._anchor_text = [(a, -1 - k) for k, a in enumerate(by_anchor)]
+        self._anchor_lengths = [len(a) for a in by_anchor]
         self._anchor_bytes = [(_latin1(a), -1 - k) for k, a in enumerate(by_anchor)]
         #: What a stream keeps of the text it emitted, for look-behind assertions: the longest
         #: look-behind any detector needs, and room for escape sequences before an anchor.
@@ -605,13 +606,15 @@ class Redactor:
         Bytes are verified on their latin-1 view: one character per byte, so offsets are byte
         offsets, and tokens are ASCII, so their shapes are the same in both views."""
         detectors, by_anchor, allow = self.detectors, self._anchor_dets, self.allow
+        anchor_lengths = self._anchor_lengths
         n = len(view)
         out: list[Detection] = []
         for at, k in hits:
             for index in by_anchor[k]:
                 detector = detectors[index]
                 if not final and at + detector.reach > n:
-                    return out, at
+                    if not detector.closed(view, at, anchor_lengths[k]):
+                        return out, at
                 # The text before the anchor that look-behind may see: from the view, or (a
                 # stream) partly from the text already emitted, which the stream keeps, so the
                 # result is the one-shot result however the text was chunked.
@@ -911,6 +914,7 @@ _UNPICKLED = frozenset(
         "_anchor_text",
         "_anchor_bytes",
         "_anchor_dets",
+        "_anchor_lengths",
         "_lookbehind",
     }
 )

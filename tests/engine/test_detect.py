@@ -49,7 +49,17 @@ TOK = Detector(
     lookbehind=3,
     source="tests",
 )
-DETECTORS = [TST, PWD, TOK, "github-token"]
+# Variable length, up to 100 characters, and a promise that no token holds a space, a newline or
+# a quote: a stream releases it once one of those has arrived rather than after 100 characters.
+VAR = Detector(
+    kind="tst-var",
+    anchors=("var_",),
+    pattern=r"var_[a-z]{4,96}(?![a-z])",
+    max_length=100,
+    terminators=' \n"',
+    source="tests",
+)
+DETECTORS = [TST, PWD, TOK, VAR, "github-token"]
 TOKEN = "tst_ABCDEFGHIJ0123456789"
 
 
@@ -169,7 +179,7 @@ def test_an_open_anchor_is_held_for_its_window_only() -> None:
     assert s.feed(" and more ") == f"{R} and more "
     assert s.feed("tst_ABCDEFGHIJ0123456789") == ""
     assert s.flush() == R  # the end of the text is a boundary
-    assert r.max_hold == 41  # github-token: 40 + 1 character of look-ahead
+    assert r.max_hold == 101  # tst-var: 100 + 1 character of look-ahead
     # A long run of anchors never holds more than the largest window.
     s = r.stream()
     out = []
@@ -177,6 +187,18 @@ def test_an_open_anchor_is_held_for_its_window_only() -> None:
         out.append(s.feed("tst_tst_"))
         assert s.pending <= r.max_hold
     assert "".join(out) + s.flush() == "tst_tst_" * 200
+
+
+def test_terminators_close_an_open_anchor_early() -> None:
+    r = make(learn=False)
+    s = r.stream()
+    assert s.feed("a var_abcdef") == "a "
+    assert s.feed("gh") == ""
+    assert s.feed(" ") == ""  # the terminator, but not yet the character after it
+    assert s.feed("b") == f"{R} b"
+    assert s.feed("\n") == "\n"
+    assert s.flush() == ""
+    every_split(r, 'x var_abcdefgh "var_abcd" var_abc var_' + "q" * 120 + " end")
 
 
 def test_detect_off_by_default_and_the_default_set() -> None:
@@ -268,6 +290,8 @@ tokens = st.one_of(
     _token("tst_", "AZaz09", 20),
     _token("pwd=", "Aa0", 12),
     _token("tok_", "abz", 10).map(lambda t: t.replace("tok_", "no tok_", 1) if "z" in t else t),
+    _token("var_", "ab", 6),
+    _token("var_", "ab", 99),
     _token("ghp_", "aB3", 36).map(
         lambda t: (
             t.replace(m, gh_checksummed(m))
@@ -275,7 +299,7 @@ tokens = st.one_of(
             else t
         )
     ),
-    st.sampled_from(["tst_", "pwd=", "tok_", "ghp_", "gh", "ts"]),
+    st.sampled_from(["tst_", "pwd=", "tok_", "ghp_", "var_", "gh", "ts"]),
 )
 secrets = st.lists(
     st.text(st.sampled_from("ABCab012!-"), min_size=6, max_size=14).filter(
@@ -301,7 +325,10 @@ def assemble(parts: list, values: list[str]) -> str:
 )
 def test_text_with_no_anchor_comes_back_unchanged(text, cuts) -> None:
     assume(
-        not any(a in text for a in ("tst_", "pwd=", "tok_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"))
+        not any(
+            a in text
+            for a in ("tst_", "pwd=", "tok_", "var_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+        )
     )
     r = make()
     assert r.redact(text) == text
