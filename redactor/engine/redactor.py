@@ -812,6 +812,12 @@ class Redactor:
         name_of = self._name_of
         return frozenset(name_of(i) for i in region[2] or ())
 
+    def detected_kinds(self, region: Span) -> frozenset[str]:
+        """The kinds of the tokens detected in one region (from ``spans(..., with_ids=True)``),
+        empty when only registered secrets are in it: for a report of what detection found."""
+        detected = self._detected
+        return frozenset(detected[i - DETECTED][0] for i in region[2] or () if i >= DETECTED)
+
     def splice(self, text: _S, regions: Sequence[Span]) -> _S:
         """``text`` (str or bytes) with each region replaced by this redactor's replacement:
         what :meth:`redact` does with the regions :meth:`spans` found, for a sink that chose or

@@ -147,6 +147,9 @@ def test_labelled_replacements_name_the_kind_and_hash_the_token() -> None:
     # Merged with a registered secret: the registered secret's label (the lowest id).
     assert r.redact(f"{TOKEN}!!secret-value") == f"[db:{r.secret_hash('!!secret-value')}]"
     every_split(r, f"a {TOKEN} b {TOKEN}!!secret-value pwd=abcdefgh12")
+    regions = r.spans(f"{TOKEN}!!secret-value {GH} !!secret-value", with_ids=True)
+    assert [r.detected_kinds(x) for x in regions] == [{"tst-token"}, {"github-token"}, set()]
+    assert [r.names_of(x) for x in regions] == [{"db", "tst-token"}, {"github-token"}, {"db"}]
     text, counts = r.redact_with_counts(f"{TOKEN} {TOKEN} {GH}")
     assert counts == Counter({"tst-token": 2, "github-token": 1})
     assert text == f"[tst-token:{h}] [tst-token:{h}] [github-token:{r.secret_hash(GH)}]"
