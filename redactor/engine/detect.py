@@ -86,6 +86,7 @@ class Detector:
         except re.error as exc:
             raise ConfigError(f"detector {self.kind!r}: bad pattern: {exc}") from None
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_grouped", SECRET_GROUP in compiled.groupindex)
         stop = re.compile("[" + re.escape(self.terminators) + "]") if self.terminators else None
         object.__setattr__(self, "_stop", stop)
 
@@ -117,12 +118,15 @@ class Detector:
         Only ``text[at - lookbehind : at + max_length + lookahead]`` is looked at (a copy of that
         window: the same characters whatever the text around them, so chunked and one-shot agree),
         the match must end within ``max_length``; the cost per anchor hit is bounded."""
-        lo = at - self.lookbehind if at > self.lookbehind else 0
-        window = text[lo : at + self.max_length + self.lookahead]
-        m = self.compiled.match(window, at - lo)
-        if m is None or m.end() > at - lo + self.max_length:
+        lb = self.lookbehind
+        lo = at - lb if at > lb else 0
+        stop_at = at + self.max_length
+        window = text[lo : stop_at + self.lookahead]
+        compiled: re.Pattern[str] = self.__dict__["_compiled"]
+        m = compiled.match(window, at - lo)
+        if m is None or m.end() + lo > stop_at:
             return None
-        if SECRET_GROUP in self.compiled.groupindex:
+        if self.__dict__["_grouped"]:
             start, stop = m.span(SECRET_GROUP)
             if start < 0:
                 return None

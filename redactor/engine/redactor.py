@@ -621,14 +621,19 @@ class Redactor:
                 lb = detector.lookbehind
                 reach = lb + ESC_CONTEXT
                 if at >= reach:
-                    pre = view[at - reach : at]
+                    pre = None  # view[at - reach : at], copied only when it holds an ESC
+                    plain = view.find(ESC, at - reach, at) < 0
                 elif before:
                     pre = (before + view[:at])[-reach:]
+                    plain = at >= lb and ESC not in pre
                 else:
                     pre = view[:at]
-                if at >= lb and ESC not in pre:
+                    plain = ESC not in pre
+                if plain:
                     found = detector.verify(view, at)
                 else:
+                    if pre is None:
+                        pre = view[at - reach : at]
                     # Escape sequences before the anchor are taken out: look-behind sees what a
                     # reader sees (a token right after a colour code starts a word).
                     ctx = (strip_sequences(pre) if ESC in pre else pre)[-lb:] if lb else ""
