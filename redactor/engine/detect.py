@@ -19,6 +19,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+try:
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser (3.11+)
+except ImportError:  # Python 3.10
+    import sre_parse as _parser
+
 from redactor.errors import ConfigError
 
 __all__ = ["Detection", "Detector", "register_detector", "registered"]
@@ -54,7 +59,9 @@ class Detector:
     checksum). ``source`` says where the format is documented. ``terminators`` (optional) are
     characters that no token of this kind holds after its anchor (whitespace, a quote): once one
     has arrived, a stream stops holding the anchor (:meth:`closed`); a wrong promise would make
-    chunked output differ from one-shot, so leave it empty when unsure.
+    chunked output differ from one-shot, so leave it empty when unsure. Those of whitespace,
+    quotes and angle brackets that the pattern can never match are found from the pattern itself
+    (:func:`_unmatchable`), so most detectors need not declare any.
     """
 
     kind: str
@@ -87,7 +94,10 @@ class Detector:
             raise ConfigError(f"detector {self.kind!r}: bad pattern: {exc}") from None
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_grouped", SECRET_GROUP in compiled.groupindex)
-        stop = re.compile("[" + re.escape(self.terminators) + "]") if self.terminators else None
+        # The declared terminators, and those the pattern shows it can never match (whitespace,
+        # quotes, angle brackets: what ends a token in output), found by reading its parse tree.
+        chars = "".join(dict.fromkeys(self.terminators + _unmatchable(compiled)))
+        stop = re.compile("[" + re.escape(chars) + "]") if chars else None
         object.__setattr__(self, "_stop", stop)
 
     def closed(self, text: str, at: int, anchor_length: int) -> bool:
@@ -137,6 +147,94 @@ class Detector:
         if self.validate is not None and not self.validate(window[start:stop]):
             return None
         return Detection(self.kind, start + lo, stop + lo)
+
+
+#: Characters that commonly end a token in output: candidates for terminators found by reading
+#: a pattern (a URL or a key in a log line is followed by one of these).
+_CANDIDATES = " \t\r\n\"'<>`"
+_CATEGORIES = {
+    "DIGIT": r"\d",
+    "NOT_DIGIT": r"\D",
+    "SPACE": r"\s",
+    "NOT_SPACE": r"\S",
+    "WORD": r"\w",
+    "NOT_WORD": r"\W",
+    "LINEBREAK": r"\n",
+    "NOT_LINEBREAK": r"[^\n]",
+}
+
+
+def _unmatchable(compiled: re.Pattern[str]) -> str:
+    """The candidate characters that no part of ``compiled`` that consumes text can match
+    (look-arounds consume nothing). Conservative: a construct not understood here may match
+    anything, so a pattern beyond this reading gets no inferred terminators."""
+    try:
+        tree = _parser.parse(compiled.pattern, compiled.flags)
+        dotall = bool(tree.state.flags & re.DOTALL) or "(?s" in compiled.pattern
+        return "".join(c for c in _CANDIDATES if not _may_match(tree, c, dotall))
+    except Exception:  # an internal API: if it changes, infer nothing
+        return ""
+
+
+def _may_match(items, c: str, dotall: bool) -> bool:
+    code = ord(c)
+    for op, av in items:
+        name = _name(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue
+        if name == "LITERAL":
+            if av == code:
+                return True
+        elif name == "NOT_LITERAL":
+            if av != code:
+                return True
+        elif name == "ANY":
+            if dotall or c != "\n":
+                return True
+        elif name == "IN":
+            if _in_matches(av, c):
+                return True
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if _may_match(av[2], c, dotall):
+                return True
+        elif name == "SUBPATTERN":
+            if _may_match(av[3], c, dotall or bool(av[1] & re.DOTALL)):
+                return True
+        elif name == "ATOMIC_GROUP":
+            if _may_match(av, c, dotall):
+                return True
+        elif name == "BRANCH":
+            if any(_may_match(branch, c, dotall) for branch in av[1]):
+                return True
+        else:  # a back-reference, a conditional, anything else: assume it may
+            return True
+    return False
+
+
+def _name(constant: object) -> str:
+    return str(getattr(constant, "name", constant))
+
+
+def _in_matches(items, c: str) -> bool:
+    code = ord(c)
+    negate = False
+    hit = False
+    for op, av in items:
+        name = _name(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            hit = hit or av == code
+        elif name == "RANGE":
+            hit = hit or av[0] <= code <= av[1]
+        elif name == "CATEGORY":
+            key = _name(av).removeprefix("CATEGORY_").removeprefix("UNI_").removeprefix("LOC_")
+            if key not in _CATEGORIES:
+                return True
+            hit = hit or re.fullmatch(_CATEGORIES[key], c) is not None
+        else:
+            return True
+    return hit != negate
 
 
 _REGISTRY: dict[str, Detector] = {}

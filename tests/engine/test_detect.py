@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import pickle
+import re
 import zlib
 from collections import Counter
 
@@ -202,6 +203,33 @@ def test_terminators_close_an_open_anchor_early() -> None:
     assert s.feed("\n") == "\n"
     assert s.flush() == ""
     every_split(r, 'x var_abcdefgh "var_abcd" var_abc var_' + "q" * 120 + " end")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "inferred"),
+    [
+        (TST.pattern, " \t\r\n\"'<>`"),
+        (r"x.y", "\n"),
+        (r"(?s)x.y", ""),
+        (r"x(?s:.)", ""),
+        (r"x\S+", " \t\r\n"),
+        (r"x[^/@]+", ""),
+        (r"x(?:y|[^\"])+", '"'),
+        (r"(x)\1", ""),  # a back-reference: nothing inferred
+    ],
+)
+def test_terminators_inferred_from_the_pattern(pattern: str, inferred: str) -> None:
+    from redactor.engine.detect import _unmatchable
+
+    assert _unmatchable(re.compile(pattern)) == inferred
+
+
+def test_inferred_terminators_release_a_short_token_early() -> None:
+    r = make(learn=False)
+    s = r.stream()
+    assert s.feed("a tst_ABC") == "a "
+    assert s.feed(" x") == "tst_ABC x"  # a space: no tst token holds one
+    assert s.feed("\n") + s.flush() == "\n"
 
 
 def test_detect_off_by_default_and_the_default_set() -> None:
