@@ -103,13 +103,12 @@ class Detector:
     def closed(self, text: str, at: int, anchor_length: int) -> bool:
         """Whether the token at ``text[at]`` is already decided although its window reaches past
         the end of ``text``: a character of ``terminators`` (which no token of this kind holds
-        after its anchor, the detector's promise) has arrived after the anchor, followed by the
-        ``lookahead`` characters that the end check may look at. A stream then need not hold
-        the anchor for the whole window (a URL followed by a newline is released at once)."""
+        after its anchor, and no look-ahead of its pattern reads past: the detector's promise, or
+        found from the pattern) has arrived after the anchor. Matching never reads past that
+        character, so the result is already the one-shot result, and a stream need not hold the
+        anchor for the whole window (a URL followed by a newline is released at once)."""
         stop: re.Pattern[str] | None = self.__dict__["_stop"]
-        return stop is not None and (
-            stop.search(text, at + anchor_length, len(text) - self.lookahead) is not None
-        )
+        return stop is not None and stop.search(text, at + anchor_length) is not None
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -165,8 +164,8 @@ _CATEGORIES = {
 
 
 def _unmatchable(compiled: re.Pattern[str]) -> str:
-    """The candidate characters that no part of ``compiled`` that consumes text can match
-    (look-arounds consume nothing). Conservative: a construct not understood here may match
+    """The candidate characters that no part of ``compiled`` that reads forward (what it
+    consumes, and its look-aheads) can match: matching never reads past one. Conservative: a construct not understood here may match
     anything, so a pattern beyond this reading gets no inferred terminators."""
     try:
         tree = _parser.parse(compiled.pattern, compiled.flags)
@@ -180,7 +179,13 @@ def _may_match(items, c: str, dotall: bool) -> bool:
     code = ord(c)
     for op, av in items:
         name = _name(op)
-        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+        if name == "AT":
+            continue
+        if name in ("ASSERT", "ASSERT_NOT"):
+            # A look-behind looks back only; a look-ahead reads on, so it counts as consuming:
+            # one that cannot match the character never reads past it.
+            if av[0] > 0 and _may_match(av[1], c, dotall):
+                return True
             continue
         if name == "LITERAL":
             if av == code:

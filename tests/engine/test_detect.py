@@ -198,9 +198,8 @@ def test_terminators_close_an_open_anchor_early() -> None:
     s = r.stream()
     assert s.feed("a var_abcdef") == "a "
     assert s.feed("gh") == ""
-    assert s.feed(" ") == ""  # the terminator, but not yet the character after it
-    assert s.feed("b") == f"{R} b"
-    assert s.feed("\n") == "\n"
+    assert s.feed(" ") == f"{R} "  # a terminator: the token cannot grow any more
+    assert s.feed("b\n") == "b\n"
     assert s.flush() == ""
     every_split(r, 'x var_abcdefgh "var_abcd" var_abc var_' + "q" * 120 + " end")
 
@@ -216,6 +215,9 @@ def test_terminators_close_an_open_anchor_early() -> None:
         (r"x[^/@]+", ""),
         (r"x(?:y|[^\"])+", '"'),
         (r"(x)\1", ""),  # a back-reference: nothing inferred
+        (r"x\w+(?=[^@]*@)", ""),  # a look-ahead that reads over anything
+        (r"x\w+(?![^@\s])", " \t\r\n"),
+        (r"(?<=[ ])x\w+", " \t\r\n\"'<>`"),  # a look-behind reads back only
     ],
 )
 def test_terminators_inferred_from_the_pattern(pattern: str, inferred: str) -> None:
