@@ -94,11 +94,6 @@ class Detector:
             raise ConfigError(f"detector {self.kind!r}: bad pattern: {exc}") from None
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_grouped", SECRET_GROUP in compiled.groupindex)
-        # The declared terminators, and those the pattern shows it can never match (whitespace,
-        # quotes, angle brackets: what ends a token in output), found by reading its parse tree.
-        chars = "".join(dict.fromkeys(self.terminators + _unmatchable(compiled)))
-        stop = re.compile("[" + re.escape(chars) + "]") if chars else None
-        object.__setattr__(self, "_stop", stop)
 
     def closed(self, text: str, at: int, anchor_length: int) -> bool:
         """Whether the token at ``text[at]`` is already decided although its window reaches past
@@ -107,13 +102,25 @@ class Detector:
         found from the pattern) has arrived after the anchor. Matching never reads past that
         character, so the result is already the one-shot result, and a stream need not hold the
         anchor for the whole window (a URL followed by a newline is released at once)."""
-        stop: re.Pattern[str] | None = self.__dict__["_stop"]
+        try:
+            stop: re.Pattern[str] | None = self.__dict__["_stop"]
+        except KeyError:
+            # Found on first use, not at import: reading the catalog's patterns takes ~3 ms,
+            # which every start of the CLI would pay. (Two threads may both compute it: same.)
+            stop = self._terminator_pattern()
+            object.__setattr__(self, "_stop", stop)
         return stop is not None and stop.search(text, at + anchor_length) is not None
 
     @property
     def compiled(self) -> re.Pattern[str]:
         compiled: re.Pattern[str] = self.__dict__["_compiled"]
         return compiled
+
+    def _terminator_pattern(self) -> re.Pattern[str] | None:
+        """The declared terminators, and those the pattern shows it can never match (whitespace,
+        quotes, angle brackets: what ends a token in output), found by reading its parse tree."""
+        chars = "".join(dict.fromkeys(self.terminators + _unmatchable(self.compiled)))
+        return re.compile("[" + re.escape(chars) + "]") if chars else None
 
     @property
     def reach(self) -> int:
