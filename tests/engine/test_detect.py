@@ -381,6 +381,14 @@ def test_any_chunking_equals_one_shot(values, parts, cuts, labelled) -> None:
     text = assemble(parts, values)
     want = r.redact(text)
     assert chunked(r, text, cuts) == want
+    # What a stream holds: a partial pattern, or an open anchor's window (the larger bound).
+    bound = max(r.matcher().maxlen, r.max_hold) - 1
+    stream, out_text = r.stream(), []
+    for piece in split_at(text, cuts):
+        out_text.append(stream.feed(piece))
+        if "\x1b" not in text:
+            assert stream.pending <= bound
+    assert "".join(out_text) + stream.flush() == want
     data = text.encode()
     s = r.bytes_stream()
     out = [s.feed(p) for p in split_at(data, cuts)]
