@@ -267,7 +267,9 @@ def test_a_detected_value_is_learned_after_the_call() -> None:
     text = f"{TOKEN} {b64}"
     fresh = make()
     s = fresh.stream()
-    chunked_out = s.feed(text[:10]) + s.feed(text[10:]) + s.flush()
+    chunked_out = s.feed(text[:10]) + s.feed(text[10:])
+    assert fresh.secret_names == []  # a stream learns at flush, the end of its text
+    chunked_out += s.flush()
     assert r.redact(text) == f"{R} {b64}" == chunked_out
     # From then on it is a secret named by its kind, in every encoding.
     for red in (r, fresh):
