@@ -173,3 +173,18 @@ def test_text_with_tokens_comes_back_with_none_for_any_chunking(tokens, gaps, cu
     for token in tokens:
         assert token.encode() not in out
     assert out.count(R.encode()) == len(tokens)
+
+
+def test_a_user_detector_from_pyproject_hides_its_tokens(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.redactor]\nsecret-env = ['MY_PASSWORD']\n"
+        "[[tool.redactor.detectors]]\nkind = 'acme-key'\nanchors = ['acme_']\n"
+        "pattern = '(?<![A-Za-z0-9_])acme_[0-9a-f]{32}(?![A-Za-z0-9_])'\nmax-length = 37\n"
+    )
+    key = "acme_" + "0123456789abcdef" * 2
+    data = f"key={key} short=acme_0123 pw={PASSWORD}\n".encode()
+    proc = run_redactor("filter", input=data, cwd=tmp_path, env=env())
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert proc.stdout.decode() == f"key={R} short=acme_0123 pw={R}\n"
+    proc = run_redactor("filter", "--detect", "github-token", input=data, cwd=tmp_path, env=env())
+    assert proc.stdout.decode() == f"key={key} short=acme_0123 pw={R}\n"
