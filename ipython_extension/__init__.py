@@ -30,7 +30,7 @@ from redactor.sinks import stdio
 from redactor.sinks.logging import RedactingFilter
 from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
 from redactor.sources.channel import start_carrier
-from redactor.sources.load import register_discovered
+from redactor.sources.load import detect_in_process, register_discovered
 
 from . import magics
 from ._diskcopies import ExportHook, HistoryHook, LogHook
@@ -58,6 +58,7 @@ class _Extension:
     def load(self) -> None:
         # The credentials this process can already read (REDACTOR_DISCOVER=0 turns it off).
         register_discovered()
+        detect_in_process()  # the default detectors, as on the command line (REDACTOR_DETECT)
         kernel = getattr(self.ip, "kernel", None)
         session = getattr(kernel, "session", None)
         if session is not None and hasattr(session, "send") and hasattr(session, "serialize"):

@@ -8,6 +8,9 @@
   count and names, then the rest (``add_secret``, ``dbutils.secrets.get``, ``add-env``).
 * ``%redactor replacement TEMPLATE``: what replaces a secret from now on (``[REDACTED]``, or a
   template with ``{name}`` and ``{hash}``); the hooks follow the new redactor.
+* ``%redactor detect``: the token detectors on (kinds only); ``%redactor detect off|on|KIND,...``
+  turns them off, back to the default set, or to those kinds (``default``, ``all`` too); like
+  ``replacement``, the hooks follow the new redactor.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import warnings
 from typing import Any
 
 import redactor
-from redactor.sources.load import DISCOVERED
+from redactor.errors import RedactorError
+from redactor.sources.load import DISCOVERED, detect_in_process
 
 __all__ = ["redactor_magic", "source_lines", "status_lines"]
 
@@ -28,6 +32,7 @@ usage: %redactor [status]               the state: secrets (names only), pattern
        %redactor add-env NAME [NAME...]  register the values of these environment variables
        %redactor sources                 where the secrets came from (names and counts, never values)
        %redactor replacement TEMPLATE    what replaces a secret, e.g. '[REDACTED:{name}:{hash}]'
+       %redactor detect [off|on|KIND,...] the token detectors on; turn them off, on, or to kinds
 """
 
 
@@ -40,9 +45,37 @@ def status_lines(hooks: list[str]) -> list[str]:
         f"patterns: {r.pattern_count}",
         f"encodings: {', '.join(r.encodings)}",
         f"replacement: {r.replacement}",
+        detect_line(),
         "hooks: " + ("; ".join(hooks) if hooks else "none"),
     ]
     return lines
+
+
+def detect_line() -> str:
+    """``detect: KIND, ...`` (or ``detect: off``) for the process-wide redactor: kinds only."""
+    kinds = [d.kind for d in redactor.get_redactor().detectors]
+    return "detect: " + (", ".join(kinds) if kinds else "off")
+
+
+def _detect(args: list[str]) -> int:
+    if not args:
+        print(detect_line())
+        return 0
+    words = [k.strip() for a in args for k in a.split(",") if k.strip()]
+    choice: bool | tuple[str, ...]
+    if words == ["off"]:
+        choice = False
+    elif words == ["on"]:
+        choice = True
+    else:
+        choice = tuple(words)
+    try:
+        detect_in_process(choice)
+    except RedactorError as exc:
+        print(f"%redactor detect: {str(exc).removeprefix('detect: ')}", file=sys.stderr)
+        return 2
+    print(detect_line())
+    return 0
 
 
 def _count(n: int) -> str:
@@ -124,6 +157,8 @@ def redactor_magic(line: str, hooks: Any = None) -> None:
         _add_env(args[1:])
     elif verb == "replacement":
         _replacement(args[1:])
+    elif verb == "detect":
+        _detect(args[1:])
     elif verb in ("help", "-h", "--help"):
         print(USAGE, end="")
     else:

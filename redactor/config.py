@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from redactor.engine.detect import Detector
 from redactor.engine.matchers import ENGINES
 from redactor.engine.redactor import (
     DEFAULT_MIN_LENGTH,
@@ -33,6 +34,7 @@ from redactor.engine.redactor import (
     engine_from_environment,
     parse_replacement,
 )
+from redactor.engine.tokens import detector_names, get_detector
 from redactor.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -41,11 +43,13 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
+    "ENV_DETECT",
     "ENV_DISCOVER",
     "OPTIONS",
     "ConfigError",
     "Option",
     "Settings",
+    "detect_from_environment",
     "discover_from_environment",
     "find_pyproject",
     "option_table",
@@ -63,7 +67,8 @@ class Option:
 
     key: str
     # "names" (list of str), "paths", "int", "bool", "engine", "encodings" (list|None),
-    # "discover" (bool or list of str), "replacement" (a str template)
+    # "discover" (bool or list of str), "replacement" (a str template), "detect" (bool or list
+    # of detector kinds), "detectors" (user detectors: a list of tables or Detector objects)
     kind: str
     default: Any
     help: str
@@ -72,6 +77,7 @@ class Option:
     flag_aliases: tuple[str, ...] = ()  # accepted on the command line as well
     deprecated: tuple[str, ...] = ()  # older keyword/trait spellings: still work, with a warning
     source: bool = True  # a list that names secret sources (False: a list setting, e.g. allow)
+    cli: bool = True  # has a command-line flag (user detectors are tables: a file or Python only)
 
     @property
     def keyword(self) -> str:
@@ -88,7 +94,8 @@ class Option:
 
     @property
     def is_list(self) -> bool:
-        return self.kind in ("names", "paths")
+        """Values that add up across layers."""
+        return self.kind in ("names", "paths", "detectors")
 
     @property
     def is_source(self) -> bool:
@@ -189,6 +196,27 @@ OPTIONS: tuple[Option, ...] = (
         "NAME",
         source=False,
     ),
+    Option(
+        "detect",
+        "detect",
+        True,
+        "also hide well-known token shapes nobody registered (GitHub, AWS, ...): true (the "
+        "default set), false, or a list of detector kinds, with 'default' for the default set "
+        "and 'all' for every kind (`redactor detectors` lists them); never counts as a "
+        "configured source",
+        "KIND[,KIND]",
+        env=True,
+    ),
+    Option(
+        "detectors",
+        "detectors",
+        (),
+        "your own detectors, each a [[tool.redactor.detectors]] table with kind, anchors, "
+        "pattern, max-length and optionally source, description and default (see "
+        "docs/detectors.md)",
+        source=False,
+        cli=False,
+    ),
 )
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_KEYWORD = {o.keyword: o for o in OPTIONS}
@@ -216,6 +244,8 @@ class Settings:
     replacement: str = DEFAULT_REPLACEMENT
     allow: tuple[str, ...] = ()
     allow_names: tuple[str, ...] = ()
+    detect: bool | tuple[str, ...] = True
+    detectors: tuple[Detector, ...] = ()
     pyproject: Path | None = None
 
     def __post_init__(self) -> None:
@@ -224,17 +254,117 @@ class Settings:
         object.__setattr__(self, "secrets_file", tuple(Path(p) for p in self.secrets_file))
         if self.encodings is not None:
             object.__setattr__(self, "encodings", _names(self.encodings))
-        if not isinstance(self.discover, bool):
-            object.__setattr__(self, "discover", _names(self.discover))
+        for name in ("discover", "detect"):
+            if not isinstance(getattr(self, name), bool):
+                object.__setattr__(self, name, _names(getattr(self, name)))
+        object.__setattr__(self, "detectors", tuple(self.detectors))
 
     @property
     def empty(self) -> bool:
-        """No secret source is configured."""
+        """No secret source is configured (detection is not one: see :func:`enabled_detectors`)."""
         return not (self.scopes or self.secret_env or self.env_pattern or self.secrets_file)
+
+    def enabled_detectors(self) -> tuple[Detector, ...]:
+        """The detectors ``detect`` and ``detectors`` turn on, what ``Redactor(detect=...)`` takes.
+
+        A user detector joins the default set unless its table says ``default = false`` (then
+        ``detect`` must name its kind); ``detect = false`` turns every detector off, the user's
+        too. ConfigError for a kind that neither the catalog nor ``detectors`` defines."""
+        return enabled_detectors(self.detect, self.detectors)
 
 
 def _names(value: Iterable[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def enabled_detectors(
+    detect: bool | Iterable[str], own: Iterable[Detector] = ()
+) -> tuple[Detector, ...]:
+    """The detectors that ``detect`` (True, False or kinds, with ``default`` and ``all``)
+    selects from the catalog and the user's own ``own`` (see :meth:`Settings.enabled_detectors`).
+    """
+    if detect is False:
+        return ()
+    mine = {d.kind: d for d in own}
+    names = ("default",) if detect is True else _names(detect)
+    out: dict[str, Detector] = {}
+    for name in names:
+        if name in ("default", "all"):
+            for kind in detector_names(default_only=name == "default"):
+                out.setdefault(kind, get_detector(kind))
+            out.update((k, d) for k, d in mine.items() if d.default or name == "all")
+        elif name in mine:
+            out[name] = mine[name]
+        elif name in detector_names():
+            out[name] = get_detector(name)
+        else:
+            known = [*detector_names(), *mine]
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(
+                f"detect: unknown detector {name!r}{hint} (`redactor detectors` lists them)"
+            )
+    return tuple(out.values())
+
+
+_DETECTOR_KEYS = ("kind", "anchors", "pattern", "max-length", "source", "description", "default")
+
+
+def detector_from_table(table: Any, where: str) -> Detector:
+    """A user detector from its ``[[tool.redactor.detectors]]`` table (or a dict with the same
+    keys, ``max_length`` accepted for ``max-length``); ``where`` names the file and the entry in
+    every error. The pattern is compiled here, so a bad one stops the command before it runs."""
+    if isinstance(table, Detector):
+        return table
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table (kind, anchors, pattern, max-length)")
+    table = {str(k).replace("_", "-"): v for k, v in table.items()}
+    kind = table.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError(f"{where}: give a kind (a name such as 'acme-api-key')")
+    where = f"{where} (kind {kind!r})"
+    for key in table:
+        if key not in _DETECTOR_KEYS:
+            near = difflib.get_close_matches(key, _DETECTOR_KEYS, n=1, cutoff=0.6)
+            hint = (
+                f"; did you mean {near[0]!r}?"
+                if near
+                else f"; valid keys: {', '.join(_DETECTOR_KEYS)}"
+            )
+            raise ConfigError(f"{where} has an unknown key {key!r}{hint}")
+    for key in ("anchors", "pattern", "max-length"):
+        if key not in table:
+            raise ConfigError(f"{where}: {key} is missing")
+    anchors = table["anchors"]
+    if isinstance(anchors, str):
+        anchors = [anchors]
+    if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
+        raise ConfigError(f"{where}: anchors must be a string or a list of strings")
+    max_length = table["max-length"]
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise ConfigError(f"{where}: max-length must be an integer")
+    for key in ("pattern", "source", "description"):
+        if not isinstance(table.get(key, ""), str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    if not isinstance(table.get("default", True), bool):
+        raise ConfigError(f"{where}: default must be true or false")
+    if kind in detector_names():
+        raise ConfigError(f"{where}: {kind!r} is a built-in detector; give yours another kind")
+    try:
+        return Detector(
+            kind=kind,
+            anchors=tuple(anchors),
+            pattern=table["pattern"],
+            max_length=max_length,
+            source=table.get("source", ""),
+            default=table.get("default", True),
+            description=table.get("description", ""),
+        )
+    except ConfigError as exc:
+        # The Detector's own message starts with "detector 'kind'": the entry says that already.
+        message = str(exc).removeprefix(f"detector kind {kind!r}: ")
+        message = message.removeprefix(f"detector {kind!r}: ")
+        raise ConfigError(f"{where}: {message}") from None
 
 
 assert [f.name for f in fields(Settings)][:-1] == [o.keyword for o in OPTIONS]
@@ -273,6 +403,26 @@ def _check(option: Option, value: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be true, false or a list of discovery source names")
         return tuple(value)
+    if kind == "detect":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be true, false or a list of detector kinds")
+        # "github-token,aws-access-key-id" from a flag or the environment is two kinds.
+        return tuple(k.strip() for v in value for k in v.split(",") if k.strip())
+    if kind == "detectors":
+        if isinstance(value, (Mapping, Detector)):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list of tables ([[tool.redactor.detectors]])")
+        out = tuple(detector_from_table(t, f"{where}: entry {i}") for i, t in enumerate(value, 1))
+        kinds = [d.kind for d in out]
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise ConfigError(f"{where}: kind {twice[0]!r} is defined twice")
+        return out
     if kind == "replacement":
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string")
@@ -335,15 +485,16 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 
 ENV_DISCOVER = BY_KEY["discover"].env_var or ""
+ENV_DETECT = BY_KEY["detect"].env_var or ""
 _FALSE = ("0", "false", "no", "off")
 _TRUE = ("1", "true", "yes", "on")
 
 
-def _discover_setting(environ: Mapping[str, str] | None) -> bool | tuple[str, ...] | None:
-    """The one parser of ``REDACTOR_DISCOVER``: None when unset or empty (not chosen), False for
-    ``0``/``false``/``no``/``off``, True for ``1``/``true``/``yes``/``on``, else the
-    comma-separated discovery source names."""
-    raw = (os.environ if environ is None else environ).get(ENV_DISCOVER, "").strip()
+def _switch(var: str, environ: Mapping[str, str] | None) -> bool | tuple[str, ...] | None:
+    """The one parser of ``REDACTOR_DISCOVER`` and ``REDACTOR_DETECT``: None when unset or empty
+    (not chosen), False for ``0``/``false``/``no``/``off``, True for ``1``/``true``/``yes``/``on``,
+    else the comma-separated names (discovery sources, detector kinds)."""
+    raw = (os.environ if environ is None else environ).get(var, "").strip()
     if not raw:
         return None
     if raw.lower() in _TRUE:
@@ -356,15 +507,24 @@ def _discover_setting(environ: Mapping[str, str] | None) -> bool | tuple[str, ..
 def discover_from_environment(environ: Mapping[str, str] | None = None) -> bool | tuple[str, ...]:
     """``REDACTOR_DISCOVER`` for the surfaces that read no ``pyproject.toml`` (``install()``,
     ``%load_ext``): unset or empty gives the option's default, on, as everywhere else."""
-    choice = _discover_setting(environ)
+    choice = _switch(ENV_DISCOVER, environ)
     return BY_KEY["discover"].default if choice is None else choice
+
+
+def detect_from_environment(environ: Mapping[str, str] | None = None) -> bool | tuple[str, ...]:
+    """``REDACTOR_DETECT``, read as ``REDACTOR_DISCOVER`` is: ``0``/``false``/``no``/``off`` no
+    detection, ``1``/``true`` the default set, else comma-separated kinds. Unset or empty: the
+    option's default (the default set)."""
+    choice = _switch(ENV_DETECT, environ)
+    return BY_KEY["detect"].default if choice is None else choice
 
 
 def _environment_layer(environ: Mapping[str, str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    discover = _discover_setting(environ)
-    if discover is not None:
-        out["discover"] = discover
+    for key, var in (("discover", ENV_DISCOVER), ("detect", ENV_DETECT)):
+        choice = _switch(var, environ)
+        if choice is not None:
+            out[key] = choice
     engine = engine_from_environment(environ)
     if engine is None:
         return out
@@ -430,7 +590,9 @@ def resolve(
         if option.is_list and keyword in values:
             value = values[keyword] + value
         values[keyword] = value
-    return Settings(**values, pyproject=pyproject)
+    settings = Settings(**values, pyproject=pyproject)
+    settings.enabled_detectors()  # an unknown kind in `detect` stops here, before any work
+    return settings
 
 
 def settings_from_args(args: Any, cwd: Path | None = None) -> Settings:
@@ -472,8 +634,10 @@ def option_table() -> str:
         flag = f"`{o.flag}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
         if o.metavar:
             flag = f"`{o.flag} {o.metavar}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)
-        if o.kind == "discover":
-            flag = f"`{o.flag} {o.metavar}`, `--no-discover`"
+        if o.kind in ("discover", "detect"):
+            flag = f"`{o.flag} {o.metavar}`, `--no-{o.key}`"
+        if not o.cli:
+            flag = "-"
         env = f"`{o.env_var}`" if o.env_var else "-"
         keyword = f"`{o.keyword}`" + "".join(f" (deprecated: `{d}`)" for d in o.deprecated)
         rows.append(

@@ -20,12 +20,36 @@ from redactor.config import (
     resolve,
     settings_from_args,
 )
+from redactor.engine.detect import Detector
+from redactor.engine.tokens import detector_names, resolve_detectors
 from redactor.errors import RedactorError
 from redactor.nbconvert import RedactPreprocessor
 from redactor.spark import redact_dataframe
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "tok-3f9a-Very-Secret-Value"
+
+
+OWN_TABLE = {
+    "kind": "acme-key",
+    "anchors": ["acme_"],
+    "pattern": r"acme_[0-9a-f]{32}",
+    "max-length": 37,
+    "source": "https://acme.example/docs/keys",
+    "description": "Acme API keys",
+}
+OWN_TOML = (
+    '[{kind = "acme-key", anchors = ["acme_"], pattern = "acme_[0-9a-f]{32}", max-length = 37, '
+    'source = "https://acme.example/docs/keys", description = "Acme API keys"}]'
+)
+OWN = Detector(
+    kind="acme-key",
+    anchors=("acme_",),
+    pattern=r"acme_[0-9a-f]{32}",
+    max_length=37,
+    source="https://acme.example/docs/keys",
+    description="Acme API keys",
+)
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -163,6 +187,8 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "encodings": ["plain"],
         "discover": "env",
         "replacement": "<{name}>",
+        "detect": "github-token",
+        "detectors": [OWN_TABLE],
     }[option.kind]
     toml = {
         "names": '["abc"]',
@@ -173,6 +199,8 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "encodings": '["plain"]',
         "discover": '"env"',
         "replacement": '"<{name}>"',
+        "detect": '"github-token"',
+        "detectors": OWN_TOML,
     }[option.kind]
     expected = {
         "names": ("abc",),
@@ -183,6 +211,8 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "encodings": ("plain",),
         "discover": ("env",),
         "replacement": "<{name}>",
+        "detect": ("github-token",),
+        "detectors": (OWN,),
     }[option.kind]
     # pyproject key
     write(tmp_path, f"{option.key} = {toml}")
@@ -191,9 +221,13 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         assert from_file == (tmp_path / "abc.env",)
     else:
         assert from_file == expected
-    # command-line flag
+    # command-line flag (user detectors are tables: none)
     argv = [option.flag] if option.kind == "bool" else [option.flag, str(toml.strip('[]"'))]
-    assert getattr(settings_from_args(parse("--no-config", *argv)), keyword) == expected
+    if option.cli:
+        assert getattr(settings_from_args(parse("--no-config", *argv)), keyword) == expected
+    else:
+        with pytest.raises(SystemExit):
+            parse("--no-config", *argv)
     # Python keyword
     assert getattr(resolve({keyword: value}, use_config=False, environ={}), keyword) == expected
     # nbconvert trait
@@ -250,7 +284,7 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion() -> None:
             "colour = true",
             "has an unknown key 'colour'; valid keys: scopes, secret-env, env-pattern, "
             "secrets-file, min-length, encodings, engine, allow-empty, discover, "
-            "replacement, allow, allow-names",
+            "replacement, allow, allow-names, detect, detectors",
         ),
         ('allow-empty = "yes"', "allow-empty must be true or false"),
         ("min-length = true", "min-length must be a positive integer"),
@@ -300,4 +334,118 @@ def test_the_configuration_page_shows_the_table_the_code_defines() -> None:
         "`python -c 'from redactor.config import option_table; print(option_table())'`"
     )
     for option in OPTIONS:
-        assert f"`{option.key}`" in shown and f"`{option.flag}" in shown
+        assert f"`{option.key}`" in shown and (f"`{option.flag}" in shown or not option.cli)
+
+
+# -- token detection ------------------------------------------------------------------------------
+
+
+def kinds(settings: Settings) -> list[str]:
+    return [d.kind for d in settings.enabled_detectors()]
+
+
+def test_detect_is_on_with_the_default_set_and_every_layer_can_change_it(tmp_path: Path) -> None:
+    default = detector_names(default_only=True)
+    assert resolve(use_config=False, environ={}).detect is True
+    assert kinds(resolve(use_config=False, environ={})) == default
+    write(tmp_path, "detect = false")
+    assert kinds(resolve(cwd=tmp_path, environ={})) == []
+    # the environment over the file, as REDACTOR_DISCOVER
+    s = resolve(cwd=tmp_path, environ={"REDACTOR_DETECT": "github-token"})
+    assert s.detect == ("github-token",) and kinds(s) == ["github-token"]
+    assert resolve(use_config=False, environ={"REDACTOR_DETECT": "off"}).detect is False
+    assert resolve(use_config=False, environ={"REDACTOR_DETECT": "1"}).detect is True
+    # flags over both; a comma-separated flag is several kinds; --no-detect is false
+    s = settings_from_args(parse("--detect", "github-token,default"), cwd=tmp_path)
+    assert s.detect == ("github-token", "default")
+    assert settings_from_args(parse("--no-detect", "--no-config")).detect is False
+    assert resolve({"detect": ["all"]}, use_config=False, environ={}).enabled_detectors() == (
+        tuple(resolve_detectors(["all"]))
+    )
+
+
+def test_user_detectors_from_the_file_join_the_default_set(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[[tool.redactor.detectors]]\nkind = "acme-key"\nanchors = ["acme_"]\n'
+        'pattern = "acme_[0-9a-f]{32}"\nmax-length = 37\ndescription = "Acme API keys"\n'
+        '[[tool.redactor.detectors]]\nkind = "acme-session"\nanchors = "acmes_"\n'
+        'pattern = "acmes_[0-9a-f]{16}"\nmax-length = 22\ndefault = false\n',
+    )
+    s = resolve(cwd=tmp_path, environ={})
+    assert [d.kind for d in s.detectors] == ["acme-key", "acme-session"]
+    assert s.detectors[1].anchors == ("acmes_",) and s.detectors[1].default is False
+    assert kinds(s) == [*detector_names(default_only=True), "acme-key"]
+    assert kinds(resolve({"detect": ["acme-session"]}, cwd=tmp_path, environ={})) == [
+        "acme-session"
+    ]
+    assert kinds(resolve({"detect": ["all"]}, cwd=tmp_path, environ={}))[-2:] == [
+        "acme-key",
+        "acme-session",
+    ]
+    assert kinds(resolve({"detect": False}, cwd=tmp_path, environ={})) == []
+    # Python adds its own (Detector objects or the same tables) to the file's
+    s = resolve({"detectors": [OWN_TABLE | {"kind": "acme-other"}]}, cwd=tmp_path, environ={})
+    assert [d.kind for d in s.detectors] == ["acme-key", "acme-session", "acme-other"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            'kind = "acme-key"\nanchors = ["acme_"]\npattern = "acme_[0-9a-f"\nmax-length = 37',
+            "detectors: entry 1 (kind 'acme-key'): bad pattern: unterminated character set at "
+            "position 5",
+        ),
+        (
+            'kind = "acme-key"\nanchors = ["acme_"]\npattern = "acme_"\nmaxlength = 37',
+            "detectors: entry 1 (kind 'acme-key') has an unknown key 'maxlength'; "
+            "did you mean 'max-length'?",
+        ),
+        (
+            'kind = "acme-key"\nanchors = ["acme_"]\npattern = "acme_"',
+            "detectors: entry 1 (kind 'acme-key'): max-length is missing",
+        ),
+        ('anchors = ["acme_"]', "detectors: entry 1: give a kind (a name such as 'acme-api-key')"),
+        (
+            'kind = "Acme Key"\nanchors = ["acme_"]\npattern = "acme_"\nmax-length = 9',
+            "detectors: entry 1 (kind 'Acme Key'): use lower-case letters, digits and '-'",
+        ),
+        (
+            'kind = "github-token"\nanchors = ["ghp_"]\npattern = "ghp_"\nmax-length = 9',
+            "detectors: entry 1 (kind 'github-token'): 'github-token' is a built-in detector; "
+            "give yours another kind",
+        ),
+        (
+            'kind = "acme-key"\nanchors = []\npattern = "acme_"\nmax-length = 9',
+            "detectors: entry 1 (kind 'acme-key'): give at least one non-empty anchor",
+        ),
+    ],
+)
+def test_a_bad_user_detector_names_the_file_and_the_entry(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    path = write(tmp_path, f"[[tool.redactor.detectors]]\n{entry}")
+    with pytest.raises(ConfigError) as info:
+        resolve(cwd=tmp_path, environ={})
+    assert str(info.value) == f"{path}: [tool.redactor] {message}"
+    # no chain: re's own error stays out of what the command prints
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+def test_an_unknown_kind_in_detect_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve({"detect": ["github-tokens"]}, use_config=False, environ={})
+    assert str(info.value) == (
+        "detect: unknown detector 'github-tokens'; did you mean 'github-token'? "
+        "(`redactor detectors` lists them)"
+    )
+    write(tmp_path, "detect = 3")
+    with pytest.raises(ConfigError, match=r"detect must be true, false or a list of detector"):
+        resolve(cwd=tmp_path, environ={})
+    proc = run_redactor("filter", "--no-config", "--detect", "qqqq", input=b"x\n")
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == (
+        "redactor: error: detect: unknown detector 'qqqq' (`redactor detectors` lists them)\n"
+    )

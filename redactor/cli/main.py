@@ -32,6 +32,7 @@ COMMANDS = {
     "run": "run",
     "secrets": "secrets",
     "sources": "sources",
+    "detectors": "detectors",
     "install-git-filter": "install_git_filter",
     "scrub-logs": "scrub_logs",
 }

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from redactor.config import OPTIONS, Option
+from redactor.config import BY_KEY, OPTIONS, Option
 from redactor.engine.matchers import ENGINES
 
 __all__ = [
     "ADD_MASK_HELP",
+    "add_detect_arguments",
     "add_mask_arguments",
     "add_setting_arguments",
     "add_source_arguments",
@@ -30,6 +31,8 @@ ADD_MASK_HELP = (
 
 
 def _add(group: argparse._ActionsContainer, option: Option, help_text: str | None = None) -> None:
+    if not option.cli:
+        return  # [tool.redactor] or Python only (user detectors are tables)
     names = [option.flag, *option.flag_aliases]
     text = help_text or option.help
     kwargs: dict = {"dest": option.keyword, "help": text}
@@ -53,6 +56,22 @@ def _add(group: argparse._ActionsContainer, option: Option, help_text: str | Non
             const=False,
             help="redact only the configured sources: no discovery",
         )
+    elif option.kind == "detect":
+        # --detect KIND[,KIND] (repeatable) turns on only those kinds; --no-detect none. Declared
+        # here once, so every command that redacts (filter, run, scrub, scrub-logs) has them.
+        kwargs.update(action="append", metavar=option.metavar, default=None)
+        kwargs["help"] = help_text or (
+            "hide these well-known token shapes even when nobody registered them: detector "
+            "kinds, 'default' for the default set, 'all' for every kind (`redactor detectors` "
+            f"lists them); default: the default set ({option.env_var}=0 turns it off)"
+        )
+        group.add_argument(
+            "--no-detect",
+            dest=option.keyword,
+            action="store_const",
+            const=False,
+            help="hide only the registered and discovered secrets: no token detection",
+        )
     elif option.kind == "engine":
         kwargs.update(choices=ENGINES, default=None)  # argparse shows the choices
         kwargs["help"] = (
@@ -65,7 +84,7 @@ def add_setting_arguments(
     group: argparse._ActionsContainer, *, help_texts: dict[str, str] | None = None
 ) -> None:
     """One flag per option of :data:`redactor.config.OPTIONS` (sources, min-length, encodings,
-    engine, allow-empty)."""
+    engine, allow-empty, discover, detect...), except those that only a file or Python can give."""
     for option in OPTIONS:
         _add(group, option, (help_texts or {}).get(option.key))
 
@@ -75,6 +94,18 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     ``--no-config``."""
     group = parser.add_argument_group(SOURCE_GROUP)
     add_setting_arguments(group)
+    _add_config_arguments(group)
+
+
+def add_detect_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--detect``/``--no-detect``, ``--config`` and ``--no-config`` alone (``redactor
+    detectors``: which detectors a command with these settings would use)."""
+    group = parser.add_argument_group("token detection (also read from [tool.redactor])")
+    _add(group, BY_KEY["detect"])
+    _add_config_arguments(group)
+
+
+def _add_config_arguments(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--config",
         type=Path,
@@ -93,8 +124,11 @@ def setting_flags(args: argparse.Namespace) -> list[str]:
     out: list[str] = []
     for option in OPTIONS:
         value = getattr(args, option.keyword, None)
-        if option.kind == "discover" and value is not None:
-            out += ["--no-discover"] if value is False else [f"{option.flag}={v}" for v in value]
+        if option.kind in ("discover", "detect") and value is not None:
+            off = f"--no-{option.key}"
+            out += [off] if value is False else [f"{option.flag}={v}" for v in value]
+            continue
+        if not option.cli:
             continue
         if value is None or value is False or (option.is_list and not value):
             continue

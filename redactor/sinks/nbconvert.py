@@ -28,7 +28,7 @@ from typing import Any
 
 try:  # the class below derives from nbconvert's, so this module needs it on import
     from nbconvert.preprocessors import Preprocessor
-    from traitlets import Bool, Instance, Int, List, Unicode, Union
+    from traitlets import Bool, Dict, Instance, Int, List, Unicode, Union
 except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing to import
     raise ModuleNotFoundError(
         "redactor.nbconvert needs nbconvert: pip install 'redactor[nbconvert]' "
@@ -38,6 +38,7 @@ except ImportError as exc:  # ModuleNotFoundError, or nbconvert itself failing t
 
 from redactor.config import BY_KEY, OPTIONS, resolve
 from redactor.engine.default import get_redactor
+from redactor.engine.detect import Detector
 from redactor.engine.redactor import Redactor
 from redactor.sinks.notebook import ScrubReport, scrub_notebook
 from redactor.sources.load import NoSecretsConfigured, build_redactor
@@ -80,6 +81,12 @@ class RedactPreprocessor(Preprocessor):
     replacement = Unicode(None, allow_none=True, help=BY_KEY["replacement"].help).tag(config=True)
     allow = List(Unicode(), help=BY_KEY["allow"].help).tag(config=True)
     allow_names = List(Unicode(), help=BY_KEY["allow-names"].help).tag(config=True)
+    detect = Union(
+        [Bool(), List(Unicode())], default_value=None, allow_none=True, help=BY_KEY["detect"].help
+    ).tag(config=True)
+    detectors = List(Union([Dict(), Instance(Detector)]), help=BY_KEY["detectors"].help).tag(
+        config=True
+    )
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )

@@ -28,8 +28,17 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from redactor.config import ENV_DISCOVER, Settings, discover_from_environment, find_pyproject
-from redactor.engine.default import register_once
+from redactor.config import (
+    ENV_DETECT,
+    ENV_DISCOVER,
+    Settings,
+    detect_from_environment,
+    discover_from_environment,
+    enabled_detectors,
+    find_pyproject,
+)
+from redactor.engine.default import get_redactor, register_once, set_redactor
+from redactor.engine.detect import Detector
 from redactor.engine.matchers import EngineUnavailable
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.errors import ConfigError
@@ -46,6 +55,7 @@ __all__ = [
     "Settings",
     "SourceConfig",
     "build_redactor",
+    "detect_in_process",
     "discovered_by_source",
     "discovered_items",
     "find_pyproject",
@@ -203,6 +213,58 @@ def register_discovered(environ: Mapping[str, str] | None = None) -> dict[str, l
     return DISCOVERED
 
 
+def detect_in_process(
+    detect: bool | tuple[str, ...] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Detector, ...]:
+    """Turn token detection on the process-wide redactor to ``detect`` (None: what
+    ``REDACTOR_DETECT`` says, the default set when unset); returns the detectors now on.
+
+    ``redactor.install()`` and ``%load_ext redactor`` call it with None, so Python use gets the
+    default set as the command line does (the bare ``Redactor()`` detects nothing); ``%redactor
+    detect`` calls it with the user's choice, which raises ConfigError for an unknown kind. Like
+    :func:`register_discovered`, the Python entry points read the environment variable, never
+    ``pyproject.toml``, and an unknown kind there is ignored with a warning rather than raised.
+    The process-wide redactor is swapped for a copy with the same secrets (as ``%redactor
+    replacement`` does): the hooks follow it."""
+    if detect is None:
+        detect = detect_from_environment(environ)
+        if not isinstance(detect, bool):
+            known = [k for k in detect if _known_kind(k)]
+            unknown = [k for k in detect if k not in known]
+            if unknown:
+                warnings.warn(
+                    f"{ENV_DETECT} names unknown detectors ({', '.join(unknown)}), ignored "
+                    "(`redactor detectors` lists them)",
+                    RedactorWarning,
+                    stacklevel=2,
+                )
+            detect = tuple(known)
+    detectors = enabled_detectors(detect)
+    current = get_redactor()
+    if tuple(current.detectors) != detectors:
+        set_redactor(_with_detectors(current, detectors))
+    return detectors
+
+
+def _with_detectors(redactor: Redactor, detectors: tuple[Detector, ...]) -> Redactor:
+    """A copy of ``redactor`` (its secrets, learnt tokens, hash key and settings) with other
+    detectors: through the pickling state, as ``Redactor.with_replacement`` copies, since the
+    engine has no ``with_detect`` (yet)."""
+    state = redactor.__getstate__()
+    state["detectors"] = detectors
+    copy = Redactor.__new__(Redactor)
+    copy.__setstate__(state)
+    return copy
+
+
+def _known_kind(kind: str) -> bool:
+    try:
+        enabled_detectors((kind,))
+    except ConfigError:
+        return False
+    return True
+
+
 def registered_by_source(
     cfg: Settings, environ: Mapping[str, str] | None = None
 ) -> list[tuple[str, list[str]]]:
@@ -262,6 +324,9 @@ def load_secrets(
             replacement=cfg.replacement,
             allow=cfg.allow,
             allow_names=cfg.allow_names,
+            # Token detection rides along but is never a source: the checks above and below
+            # look at the configured sources and discovery only (see HOW_TO_CONFIGURE).
+            detect=cfg.enabled_detectors(),
         )
     except (ValueError, EngineUnavailable) as exc:  # an unknown engine or encoding name
         raise ConfigError(str(exc)) from None

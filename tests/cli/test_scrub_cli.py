@@ -195,6 +195,7 @@ def test_json_format(work, capsys):
         "fields": {},
         "source_findings": [],
         "removed": [],
+        "detections": [],
     }
     assert leaky["status"] == "would-scrub"
     assert leaky["counts"] == {"secrets.env/API_TOKEN": 11, "secrets.env/SQL_DB_PASSWORD": 10}

@@ -142,9 +142,18 @@ def test_install_registers_discovered_secrets_unless_switched_off(tmp_path: Path
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert ran.stdout == "token [REDACTED]\n['env:DATABRICKS_TOKEN']\n", ran.stderr
-    off = subprocess.run(
+    # With discovery off, the token's shape (dapi...) is still detected, unless that is off too.
+    shape = subprocess.run(
         [sys.executable, "-c", code],
         env={**env, "REDACTOR_DISCOVER": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shape.stdout == "token [REDACTED]\n[]\n", shape.stderr
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "REDACTOR_DISCOVER": "0", "REDACTOR_DETECT": "0"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from redactor import Redactor
 from redactor.cli.options import add_source_arguments
 from redactor.config import Settings, settings_from_args
+from redactor.engine.detect import Detector
 from redactor.errors import CommandError, NotebookSinkError
 from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
 from redactor.sources.load import load_secrets
@@ -202,13 +203,17 @@ _worker_redactor: Redactor | None = None
 
 
 def _init_worker(
-    items: list[tuple[str, str | bytes]], min_length: int, encodings: Any, engine: str | None
+    items: list[tuple[str, str | bytes]],
+    min_length: int,
+    encodings: Any,
+    engine: str | None,
+    detect: tuple[Detector, ...] = (),
 ) -> None:
     global _worker_redactor
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
-        r = Redactor(min_length=min_length, encodings=encodings, engine=engine)
+        r = Redactor(min_length=min_length, encodings=encodings, engine=engine, detect=detect)
         r.add_many(items)
     _worker_redactor = r
 
@@ -235,8 +240,12 @@ def scrub_files(
     check: bool = False,
     fix_sources: bool = False,
     jobs: int = 0,
+    detect: tuple[Detector, ...] = (),
 ) -> Iterator[FileResult]:
-    """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path."""
+    """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path.
+
+    ``detect`` are the token detectors (:meth:`Settings.enabled_detectors`): each worker gets
+    them with the secrets and learns what it detects on its own."""
 
     if jobs <= 0:
         total = 0
@@ -250,7 +259,7 @@ def scrub_files(
     if jobs <= 1 or len(paths) <= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = Redactor(min_length=min_length, encodings=encodings, engine=engine)
+            r = Redactor(min_length=min_length, encodings=encodings, engine=engine, detect=detect)
             r.add_many(items)
         for p in paths:
             yield scrub_file(p, r, check=check, fix_sources=fix_sources)
@@ -258,7 +267,9 @@ def scrub_files(
     chunksize = max(1, min(16, len(paths) // (jobs * 8)))
     work = partial(_work, check=check, fix_sources=fix_sources)
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(items, min_length, encodings, engine)
+        max_workers=jobs,
+        initializer=_init_worker,
+        initargs=(items, min_length, encodings, engine, detect),
     ) as pool:
         yield from pool.map(work, [str(p) for p in paths], chunksize=chunksize)
 
@@ -334,6 +345,16 @@ def describe(result: FileResult) -> str:
     if report["removed"]:
         line += f", {_plural(len(report['removed']), 'binary output')} removed"
     return line
+
+
+def describe_detections(result: FileResult) -> list[str]:
+    """One line per token kind and place that a detector found (nobody registered the value):
+    ``  detected github-token: cell 2 stream.stdout (1)``; never the value."""
+    lines = []
+    for d in result.report.get("detections", []):
+        where = d["where"] if d["cell"] is None else f"cell {d['cell']} {d['where']}"
+        lines.append(f"  detected {d['kind']}: {where} ({d['count']})")
+    return lines
 
 
 def describe_source(path: str, finding: dict[str, Any]) -> str:
@@ -426,6 +447,7 @@ def run(args: argparse.Namespace) -> int:
             check=args.check,
             fix_sources=args.fix_sources,
             jobs=args.jobs,
+            detect=cfg.enabled_detectors(),
         ):
             progress.step()
             results.append(result)
@@ -456,6 +478,8 @@ def _print_text(result: FileResult, quiet: bool) -> None:
         return
     if result.status != "unchanged" and not quiet:
         print(describe(result))
+        for line in describe_detections(result):
+            print(line)
     for finding in result.report.get("source_findings", []):
         print(describe_source(result.path, finding))
 
@@ -481,6 +505,8 @@ def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
     else:
         if result.status != "unchanged" and not args.quiet:
             print(f"redactor: {describe(result)}", file=sys.stderr)
+            for line in describe_detections(result):
+                print(f"redactor: {line}", file=sys.stderr)
         for finding in result.report["source_findings"]:
             print(f"redactor: {describe_source(name, finding)}", file=sys.stderr)
     if args.check and report.changed:

@@ -23,7 +23,13 @@ from typing import Any
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor, Region, splice
 from redactor.engine.walk import TooDeep, Walker, number_text
-from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
+from redactor.sinks.notebook.report import (
+    Detected,
+    NotebookError,
+    RemovedOutput,
+    ScrubReport,
+    SourceFinding,
+)
 
 __all__ = [
     "Redactors",
@@ -76,6 +82,7 @@ class _Scrubber(Walker):
         self.fix_sources = fix_sources
         self.report = ScrubReport()
         self.where = ""
+        self.in_cell: int | None = None  # the cell being walked (from 1), for the detections
 
     # -- strings -------------------------------------------------------------------------------
 
@@ -88,6 +95,21 @@ class _Scrubber(Walker):
         counts = self.r.count_names(spans)
         self.report.counts.update(counts)
         self.report.fields[where] += len(spans)
+        for kind in self._detected_kinds(spans):
+            self.report.detections[Detected(kind, self.in_cell, where)] += 1
+
+    def _detected_kinds(self, spans: list[Region]) -> list[str]:
+        """The kinds of the detected tokens among ``spans`` (one per kind a region holds).
+
+        The engine names a detected token by its kind, and a learnt one (the same value seen again
+        after the call that detected it) is registered under that name too: both count here."""
+        kinds = {d.kind for d in self.r.detectors}
+        if not kinds:
+            return []
+        found: list[str] = []
+        for region in spans:
+            found += sorted(self.r.names_of(region) & kinds)
+        return found
 
     def text(self, s: str) -> str:
         """The walker's leaf hook: counted under the field being walked."""
@@ -365,7 +387,13 @@ class _Scrubber(Walker):
             return self.any(cell, "cell")
         number = index + 1
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) else None
+        saved, self.in_cell = self.in_cell, number
+        try:
+            return self._cell(cell, number, cell_id)
+        finally:
+            self.in_cell = saved
 
+    def _cell(self, cell: dict, number: int, cell_id: str | None) -> Any:
         def entry(key: Any, value: Any) -> Any:
             if key in ("id", "cell_type", "execution_count"):
                 return value

@@ -8,7 +8,7 @@ from typing import Any
 
 from redactor.errors import NotebookSinkError
 
-__all__ = ["NotebookError", "RemovedOutput", "ScrubReport", "SourceFinding"]
+__all__ = ["Detected", "NotebookError", "RemovedOutput", "ScrubReport", "SourceFinding"]
 
 
 class NotebookError(NotebookSinkError, ValueError):
@@ -54,6 +54,17 @@ class RemovedOutput:
         }
 
 
+@dataclass(frozen=True, order=True)
+class Detected:
+    """Where a token that nobody registered was found, by its detector's kind: ``cell`` counts
+    from 1 (None at the notebook level), ``where`` is the field (``stream.stdout``,
+    ``execute_result.text/plain``, ``source``). Never the value."""
+
+    kind: str
+    cell: int | None
+    where: str
+
+
 @dataclass
 class ScrubReport:
     """What was found, by secret name and by field; never a value.
@@ -66,6 +77,7 @@ class ScrubReport:
     fields: Counter[str] = field(default_factory=Counter)
     source_findings: list[SourceFinding] = field(default_factory=list)
     removed: list[RemovedOutput] = field(default_factory=list)
+    detections: Counter[Detected] = field(default_factory=Counter)
     changed: bool = False
 
     @property
@@ -82,6 +94,7 @@ class ScrubReport:
         self.fields.update(other.fields)
         self.source_findings.extend(other.source_findings)
         self.removed.extend(other.removed)
+        self.detections.update(other.detections)
         self.changed = self.changed or other.changed
         return self
 
@@ -93,4 +106,13 @@ class ScrubReport:
             "fields": dict(sorted(self.fields.items())),
             "source_findings": [f.to_dict() for f in self.source_findings],
             "removed": [r.to_dict() for r in self.removed],
+            "detections": [
+                {"kind": d.kind, "cell": d.cell, "where": d.where, "count": n}
+                for d, n in sorted(self.detections.items(), key=_place)
+            ],
         }
+
+
+def _place(item: tuple[Detected, int]) -> tuple[int, str, str]:
+    d = item[0]
+    return (-1 if d.cell is None else d.cell, d.where, d.kind)

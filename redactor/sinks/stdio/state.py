@@ -26,7 +26,7 @@ from redactor.engine.redactor import Redactor
 from redactor.sinks.logging import _RecordHook
 from redactor.sinks.stdio.fdpump import FD_HOLD_SECONDS, FdPump, flush_c_stdio, hand_over
 from redactor.sinks.stdio.textio import RedactingTextIO
-from redactor.sources.load import register_discovered
+from redactor.sources.load import detect_in_process, register_discovered
 
 __all__ = ["fds_routed", "install", "installed", "uninstall"]
 
@@ -79,6 +79,7 @@ def install(
             return
         if redactor is None:  # the process-wide redactor: add what discovery finds
             register_discovered()  # (REDACTOR_DISCOVER=0 turns it off)
+            detect_in_process()  # the default detectors (REDACTOR_DETECT=0 turns them off)
         state = _State()
         pumps: list[FdPump] = []
         try:

@@ -1,0 +1,32 @@
+"""Tokens made to their formats' specifications, for the detection tests (valid in shape only,
+they belong to no account)."""
+
+from __future__ import annotations
+
+import string
+import zlib
+
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+AWS_ID_CHARS = string.ascii_uppercase + "234567"
+
+
+def github_token(entropy: str, prefix: str = "ghp_") -> str:
+    """``prefix`` + 30 base62 characters + the CRC32 of those 30, as 6 base62 digits (zero-padded)
+    (github.blog, 2021-04-05, "Behind GitHub's new authentication token formats")."""
+    assert len(entropy) == 30 and set(entropy) <= set(BASE62)
+    crc, digits = zlib.crc32(entropy.encode("ascii")), ""
+    while crc:
+        crc, d = divmod(crc, 62)
+        digits = BASE62[d] + digits
+    return prefix + entropy + digits.rjust(6, "0")
+
+
+def aws_key_id(body: str, prefix: str = "AKIA") -> str:
+    """An AWS access key id: ``AKIA`` (or ``ASIA``...) + 16 of ``A-Z2-7``."""
+    assert len(body) == 16 and set(body) <= set(AWS_ID_CHARS)
+    return prefix + body
+
+
+GITHUB = github_token("T3stT0kenF0rRedact0rSuite12345")
+AWS_ID = aws_key_id("QZ7TESTSUITEKEY2")
+AWS_SECRET = "Zx9Vb2Lr7Tz0Xw4Kd8Hn1/s5Pc3Yf6Gj+TestOnl"
