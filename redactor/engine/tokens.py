@@ -83,7 +83,6 @@ _PLACEHOLDERS = frozenset(
         "pass",
         "passwd",
         "password",
-        "passw0rd",
         "pwd",
         "secret",
         "pw",
@@ -98,12 +97,13 @@ _PLACEHOLDERS = frozenset(
     }
 )
 _TEMPLATE_START = tuple("$<{[%(")
+_LEET = str.maketrans("@0$1!3", "aosiie")  # P@SSW0RD is a placeholder too
 
 
 def _is_placeholder(value: str) -> bool:
     """``password``, ``***``, ``${VAR}``, ``<token>``, ``{password}``, ``%(pw)s``, ``YOUR_TOKEN``:
     what documentation and templates print where a credential goes."""
-    low = value.lower()
+    low = value.lower().translate(_LEET)
     return (
         low in _PLACEHOLDERS
         or len(set(value)) == 1
@@ -139,7 +139,9 @@ def _authorization_ok(value: str) -> bool:
 
 #: Before a token: not a letter, digit or ``_`` (so ``xghp_...`` or ``my_AKIA...`` is no token).
 _B = r"(?<![A-Za-z0-9_])"
-#: After a token: not another character of its alphabet.
+#: After a token: not another character of its alphabet. ``verify`` matches in a window of
+#: ``max_length`` characters and a look-ahead sees nothing past it, so every ``max_length`` below
+#: is the longest token plus the one character this look-ahead needs.
 _E = r"(?![A-Za-z0-9_])"
 _GITLEAKS = "https://github.com/gitleaks/gitleaks/blob/master/config/gitleaks.toml"
 
@@ -157,7 +159,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="aws-access-key-id",
         anchors=AWS_KEY_ID_PREFIXES,
         pattern=_B + r"(?:" + "|".join(AWS_KEY_ID_PREFIXES) + r")[A-Z0-9]{16}" + _E,
-        max_length=20,
+        max_length=21,
         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids",
         description="AWS access key ids and other unique ids with a documented 4-letter prefix",
     ),
@@ -178,7 +180,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="github-token",
         anchors=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
         pattern=_B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E,
-        max_length=40,
+        max_length=41,
         validate=_crc32_suffix_ok,
         source="https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/",
         description="GitHub classic, OAuth, app and refresh tokens (CRC32 checksum checked)",
@@ -187,7 +189,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="github-fine-grained-token",
         anchors=("github_pat_",),
         pattern=_B + r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}" + _E,
-        max_length=93,
+        max_length=94,
         source="https://github.blog/security/application-security/introducing-fine-grained-personal-access-tokens-for-github/",
         description="GitHub fine-grained personal access tokens (22 + 59 characters)",
     ),
@@ -211,7 +213,7 @@ CATALOG: tuple[Detector, ...] = (
             r"(?<![A-Za-z0-9_.-])(?:xox[bpaosr]-|xoxe\.xox[bp]-|xoxe-)"
             r"[0-9]{1,13}-[0-9A-Za-z-]{8,240}(?![0-9A-Za-z_-])"
         ),
-        max_length=256,
+        max_length=266,
         source="https://api.slack.com/concepts/token-types",
         description="Slack bot, user, app-level, legacy and configuration tokens",
     ),
@@ -230,7 +232,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="stripe-live-key",
         anchors=("sk_live_", "rk_live_"),
         pattern=_B + r"[sr]k_live_[0-9A-Za-z]{24,247}" + _E,
-        max_length=255,
+        max_length=256,
         source="https://docs.stripe.com/keys#obtain-api-keys",
         description="Stripe live secret and restricted keys",
     ),
@@ -238,7 +240,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="stripe-test-key",
         anchors=("sk_test_", "rk_test_"),
         pattern=_B + r"[sr]k_test_[0-9A-Za-z]{24,247}" + _E,
-        max_length=255,
+        max_length=256,
         default=False,
         source="https://docs.stripe.com/keys#obtain-api-keys",
         description="Stripe test-mode keys (no money moves: opt-in)",
@@ -259,7 +261,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="anthropic-api-key",
         anchors=("sk-ant-api03-", "sk-ant-admin01-"),
         pattern=r"(?<![A-Za-z0-9_-])sk-ant-(?:api03|admin01)-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
-        max_length=110,
+        max_length=111,
         source="https://docs.anthropic.com/en/api/overview#authentication",
         description="Anthropic API and admin keys",
     ),
@@ -267,7 +269,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="google-api-key",
         anchors=("AIza",),
         pattern=r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])",
-        max_length=39,
+        max_length=40,
         source="https://cloud.google.com/docs/authentication/api-keys",
         description="Google Cloud / Maps / Firebase API keys",
     ),
@@ -275,7 +277,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="databricks-token",
         anchors=("dapi",),
         pattern=_B + r"dapi[0-9a-f]{32}(?:-[0-9]{1,2})?" + r"(?![A-Za-z0-9_-])",
-        max_length=39,
+        max_length=40,
         source="https://docs.databricks.com/en/dev-tools/auth/pat.html",
         description="Databricks personal access tokens",
     ),
@@ -283,7 +285,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="huggingface-token",
         anchors=("hf_",),
         pattern=_B + r"hf_[A-Za-z]{34}" + _E,
-        max_length=37,
+        max_length=38,
         source="https://huggingface.co/docs/hub/security-tokens",
         description="Hugging Face user access tokens",
     ),
@@ -291,7 +293,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="npm-token",
         anchors=("npm_",),
         pattern=_B + r"npm_[A-Za-z0-9]{36}" + _E,
-        max_length=40,
+        max_length=41,
         validate=_crc32_suffix_ok,
         source="https://github.blog/security/announcing-npms-new-access-token-format/",
         description="npm access tokens (CRC32 checksum checked, as GitHub's)",
@@ -301,7 +303,7 @@ CATALOG: tuple[Detector, ...] = (
         anchors=("pypi-AgEIcHlwaS5vcmc",),
         # A macaroon in base64url whose first field is the location "pypi.org".
         pattern=_B + r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}" + r"(?![A-Za-z0-9_-])",
-        max_length=1019,
+        max_length=1020,
         source="https://pypi.org/help/#apitoken",
         description="PyPI API tokens",
     ),
@@ -309,7 +311,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="azure-storage-key",
         anchors=("AccountKey=",),
         pattern=r"AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])",
-        max_length=99,
+        max_length=100,
         validate=_azure_account_key_ok,
         source="https://learn.microsoft.com/en-us/azure/storage/common/storage-configure-connection-string",
         description="the account key of an Azure storage connection string (64 bytes)",
@@ -341,11 +343,13 @@ CATALOG: tuple[Detector, ...] = (
     Detector(
         kind="private-key",
         anchors=("-----BEGIN ",),
-        # The whole block; when no matching END line comes within max_length, the header and the
-        # lines after it that look like a PEM body (base64, or "Name: value" headers) are hidden.
+        # The whole block, when what lies between BEGIN and END can be a PEM body (base64, line
+        # breaks raw or escaped as in JSON, "Name: value" headers): source code that names both
+        # markers is no key. When no matching END comes within max_length, the header and the
+        # lines after it that look like a PEM body are hidden; a header alone is no detection.
         pattern=(
             r"-----BEGIN (?P<label>(?:[A-Z0-9]+ ){0,3})PRIVATE KEY(?P<block>(?: BLOCK)?)-----"
-            r"(?:.*?-----END (?P=label)PRIVATE KEY(?P=block)-----"
+            r"(?:[A-Za-z0-9+/=\s\\,:.()-]*?-----END (?P=label)PRIVATE KEY(?P=block)-----"
             r"|(?:[ \t]*(?:\r?\n|\\r\\n|\\n)(?:[A-Za-z-]+:[^\r\n]*|[A-Za-z0-9+/=]{4,}))+)"
         ),
         flags=re.DOTALL,
@@ -357,7 +361,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="url-password",
         anchors=("://",),
         pattern=(
-            r"(?<=[A-Za-z0-9])://[^\s:/?#@\"'<>\[\]]{0,128}:"
+            r"(?<=[A-Za-z0-9])://(?P<user>[^\s:/?#@\"'<>\[\]]{0,128}):(?!(?P=user)@)"
             r"(?P<secret>[^\s:/?#\"'<>]{1,256})@(?=[A-Za-z0-9\[])"
         ),
         max_length=390,
@@ -370,8 +374,9 @@ CATALOG: tuple[Detector, ...] = (
         anchors=("Authorization", "authorization", "AUTHORIZATION"),
         pattern=(
             r"(?:Authorization|authorization|AUTHORIZATION)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?"
-            r"(?i:bearer|basic)[ \t]{1,4}(?P<secret>[A-Za-z0-9._~+/-]{8,4096}=*)"
-            r"(?![A-Za-z0-9._~+/=-])"
+            # token68 (RFC 9110): a final "." ends the sentence, not the credential.
+            r"(?i:bearer|basic)[ \t]{1,4}(?P<secret>[A-Za-z0-9._~+/-]{7,4095}[A-Za-z0-9_~+/-]=*)"
+            r"(?![A-Za-z0-9_~+/=-]|\.[A-Za-z0-9_~+/-])"
         ),
         max_length=4140,
         validate=_authorization_ok,

@@ -103,7 +103,8 @@ def _url_password(rnd: random.Random) -> Sample:
 
 def _authorization(rnd: random.Random) -> Sample:
     if rnd.random() < 0.5:
-        cred = rand(rnd, ALNUM + "-._~", rnd.randint(20, 60))
+        # token68; a final "." would read as the end of a sentence
+        cred = rand(rnd, ALNUM + "-._~", rnd.randint(20, 60)) + rnd.choice(ALNUM)
         scheme = rnd.choice(["Bearer", "bearer"])
     else:
         pair = f"{rand(rnd, string.ascii_lowercase, 6)}:{rand(rnd, ALNUM, 16)}"
