@@ -43,8 +43,11 @@ class Detector:
 
     ``pattern`` is matched with :meth:`re.Pattern.match` at the position where an anchor starts,
     in a window of at most ``max_length`` characters from there: it must begin with (a form of)
-    the anchor. Look-behind assertions see the text before the anchor (use ``(?<![A-Za-z0-9])``
-    for a word boundary); a stream keeps ``lookbehind`` characters of context for them. The named
+    the anchor. Look-behind assertions see the ``lookbehind`` characters before the anchor (use
+    ``(?<![A-Za-z0-9])`` for a word boundary), and look-ahead assertions the ``lookahead``
+    characters after the window (a match itself never ends beyond ``max_length``): exactly those,
+    whatever the text around, so a stream that keeps ``lookbehind`` characters of context and
+    holds an open anchor for ``max_length + lookahead`` characters finds what one-shot finds. The named
     group ``secret``, when present, is the part that gets hidden (the password in
     ``scheme://user:password@``, the value after ``Bearer``); otherwise the whole match is.
     ``validate``, when given, gets the secret text and returns whether it is well-formed (a
@@ -61,6 +64,7 @@ class Detector:
     lookbehind: int = 1
     validate: Callable[[str], bool] | None = field(default=None, compare=False)
     description: str = ""
+    lookahead: int = 1  # added after the others: positional construction keeps its meaning
 
     def __post_init__(self) -> None:
         if not _KIND.match(self.kind):
@@ -71,6 +75,8 @@ class Detector:
             raise ConfigError(f"detector {self.kind!r}: give at least one non-empty anchor")
         if not 1 <= self.max_length <= 1 << 16:
             raise ConfigError(f"detector {self.kind!r}: max_length must be 1..65536")
+        if not (0 <= self.lookbehind <= 256 and 0 <= self.lookahead <= 256):
+            raise ConfigError(f"detector {self.kind!r}: lookbehind and lookahead must be 0..256")
         try:
             compiled = re.compile(self.pattern, self.flags)
         except re.error as exc:
@@ -82,13 +88,22 @@ class Detector:
         compiled: re.Pattern[str] = self.__dict__["_compiled"]
         return compiled
 
+    @property
+    def reach(self) -> int:
+        """How many characters from the anchor's start :meth:`verify` may look at: a stream
+        holds an anchor back until this many have arrived (or the stream ends)."""
+        return self.max_length + self.lookahead
+
     def verify(self, text: str, at: int) -> Detection | None:
         """The token whose anchor starts at ``text[at]``, if the pattern matches there.
 
-        Only ``text[at : at + max_length]`` is matched (plus ``lookbehind`` characters before
-        ``at`` for look-behind assertions), so the cost per anchor hit is bounded."""
-        m = self.compiled.match(text, at, min(len(text), at + self.max_length))
-        if m is None:
+        Only ``text[at - lookbehind : at + max_length + lookahead]`` is looked at (a copy of that
+        window: the same characters whatever the text around them, so chunked and one-shot agree),
+        the match must end within ``max_length``; the cost per anchor hit is bounded."""
+        lo = at - self.lookbehind if at > self.lookbehind else 0
+        window = text[lo : at + self.max_length + self.lookahead]
+        m = self.compiled.match(window, at - lo)
+        if m is None or m.end() > at - lo + self.max_length:
             return None
         if SECRET_GROUP in self.compiled.groupindex:
             start, stop = m.span(SECRET_GROUP)
@@ -98,9 +113,9 @@ class Detector:
             start, stop = m.span()
         if stop <= start:
             return None
-        if self.validate is not None and not self.validate(text[start:stop]):
+        if self.validate is not None and not self.validate(window[start:stop]):
             return None
-        return Detection(self.kind, start, stop)
+        return Detection(self.kind, start + lo, stop + lo)
 
 
 _REGISTRY: dict[str, Detector] = {}

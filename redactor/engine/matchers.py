@@ -10,6 +10,12 @@ Two backends give exactly the same answers:
 * :class:`HyperscanMatcher`, the fast one: Intel Hyperscan's literal compiler through the
   ``hyperscan`` package (``pip install 'redactor[fast]'``), scanning UTF-8 bytes at GB/s.
 
+Token detectors' anchors (:mod:`redactor.engine.detect`) go into the same automaton as the
+secrets' forms, with ids in a reserved space: a negative id ``-1 - k`` is anchor ``k``. Such a
+hit is not a region: :meth:`Matcher.spans` leaves it out, and :meth:`Matcher.scan` returns the
+regions and, separately, the anchor hits as ``(start, k)``, both from one pass over the text.
+Text in which nothing matches costs exactly what it cost without anchors.
+
 A text matcher takes ``str``. A binary matcher (``binary=True``) matches UTF-8 bytes; it takes
 ``bytes`` or the latin-1 view of them as ``str`` (one character per byte), and its offsets are byte
 offsets either way.
@@ -30,6 +36,7 @@ __all__ = [
     "ENGINES",
     "AhoCorasickMatcher",
     "EngineUnavailable",
+    "Hit",
     "HyperscanMatcher",
     "Matcher",
     "Span",
@@ -40,6 +47,8 @@ __all__ = [
 
 # (start, end_exclusive, secret ids that matched inside the region, or None when not asked for)
 Span = tuple[int, int, frozenset[int] | None]
+# (start of an anchor in the text, the anchor's index): a token detector's anchor found
+Hit = tuple[int, int]
 
 ENGINES = ("auto", "ahocorasick", "hyperscan")
 
@@ -54,10 +63,13 @@ class Matcher(Protocol):
     name: str
     binary: bool
     windowed: bool  # large inputs should be fed in windows (the matcher copies its input)
-    pattern_count: int
+    pattern_count: int  # secret forms and anchors
+    anchor_count: int
     maxlen: int
 
     def spans(self, text: Any, with_ids: bool = False) -> list[Span]: ...
+
+    def scan(self, text: Any, with_ids: bool = False) -> tuple[list[Span], list[Hit]]: ...
 
     def hold_length(self, text: Any) -> int: ...
 
@@ -82,6 +94,36 @@ def _merge(matches: list[tuple[int, int, int]], with_ids: bool) -> list[Span]:
     return out
 
 
+def merge_regions(spans: list[Span]) -> list[Span]:
+    """Regions (secret regions and detected tokens, in any order) that overlap or touch, as one,
+    their ids united (``None`` stays ``None`` when no region has any)."""
+    spans.sort(key=_start)
+    out: list[Span] = []
+    start, stop, ids = spans[0]
+    acc = set(ids) if ids is not None else None
+    for s, e, i in spans[1:]:
+        if s <= stop:
+            if e > stop:
+                stop = e
+            if i is not None:
+                acc = acc | i if acc is not None else set(i)
+        else:
+            out.append((start, stop, frozenset(acc) if acc is not None else None))
+            start, stop = s, e
+            acc = set(i) if i is not None else None
+    out.append((start, stop, frozenset(acc) if acc is not None else None))
+    return out
+
+
+def _start(span: Span) -> int:
+    return span[0]
+
+
+def _sorted_hits(hits: list[Hit]) -> list[Hit]:
+    hits.sort()
+    return hits
+
+
 class AhoCorasickMatcher:
     """The reference matcher: pyahocorasick, every overlapping match, intervals merged."""
 
@@ -95,24 +137,31 @@ class AhoCorasickMatcher:
         secret_ids: list[int] = []
         maxlen = 0
         first: set[str] = set()
+        anchors = 0
+        # A pattern given twice keeps its first id: the secrets' forms come first, so an anchor
+        # that is also a secret's form is that secret's (the Hyperscan matcher does the same).
         for pattern, secret_id in patterns:
             if automaton.add_word(pattern, len(lengths)):
                 lengths.append(len(pattern))
                 secret_ids.append(secret_id)
                 maxlen = max(maxlen, len(pattern))
                 first.add(pattern[0])
+                anchors += secret_id < 0
         if lengths:
             automaton.make_automaton()
         self.binary = binary
         self._automaton = automaton
         self._lengths = lengths
         self._secret_ids = secret_ids
+        self.anchor_count = anchors
         self.pattern_count = len(lengths)
         self.maxlen = maxlen
         self._first = frozenset(first)
 
     def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches: overlapping and adjacent matches become one region."""
+        if self.anchor_count:
+            return self._scan(text, with_ids, None)
         if not self.pattern_count:
             return []
         if isinstance(text, (bytes, bytearray)):
@@ -125,6 +174,40 @@ class AhoCorasickMatcher:
             # Ends arrive in non-decreasing order, so a new match can only swallow regions at the
             # end of the list: those that reach its start (overlap or touch).
             ids = {self._secret_ids[index]} if with_ids else None
+            while out and out[-1][1] >= start:
+                prev = out.pop()
+                if prev[0] < start:
+                    start = prev[0]
+                if stop < prev[1]:
+                    stop = prev[1]
+                if ids is not None:
+                    ids |= prev[2]
+            out.append([start, stop, ids])
+        return [(s, e, frozenset(i) if i is not None else None) for s, e, i in out]
+
+    def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
+        """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
+        if not self.anchor_count:
+            return self.spans(text, with_ids), []
+        hits: list[Hit] = []
+        return self._scan(text, with_ids, hits), _sorted_hits(hits)
+
+    def _scan(self, text: str | bytes, with_ids: bool, hits: list[Hit] | None) -> list[Span]:
+        # The loop of spans() with anchor hits set apart: kept separate so that a matcher
+        # without anchors pays nothing for them.
+        if isinstance(text, (bytes, bytearray)):
+            text = text.decode("latin-1")
+        out: list[list] = []
+        lengths, secret_ids = self._lengths, self._secret_ids
+        for end, index in self._automaton.iter(text):
+            stop = end + 1
+            start = stop - lengths[index]
+            sid = secret_ids[index]
+            if sid < 0:
+                if hits is not None:
+                    hits.append((start, -1 - sid))
+                continue
+            ids = {sid} if with_ids else None
             while out and out[-1][1] >= start:
                 prev = out.pop()
                 if prev[0] < start:
@@ -208,10 +291,20 @@ class HyperscanMatcher:
         keys: list[str] = []
         data: list[bytes] = []
         secret_ids: list[int] = []
+        seen: set[str] | None = None
         for pattern, secret_id in patterns:
+            if secret_id < 0:
+                # An anchor: dropped when it repeats a pattern given before (the reference
+                # keeps a pattern's first id; secret forms come first).
+                if seen is None:
+                    seen = set(keys)
+                if pattern in seen:
+                    continue
+                seen.add(pattern)
             keys.append(pattern)
             data.append(encode(pattern))
             secret_ids.append(secret_id)
+        self.anchor_count = sum(i < 0 for i in secret_ids)
         self.pattern_count = len(keys)
         self.maxlen = max(map(len, keys), default=0)
         self._lengths = [len(d) for d in data]
@@ -257,6 +350,8 @@ class HyperscanMatcher:
 
     def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches, in the units of ``text`` (as the reference)."""
+        if self.anchor_count:
+            return self.scan(text, with_ids)[0]
         if not self._dbs or not text:
             return []
         if self.binary:
@@ -277,6 +372,37 @@ class HyperscanMatcher:
         if not ascii_text:
             spans = _to_char_offsets(spans, data)
         return spans
+
+    def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
+        """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
+        if not self.anchor_count:
+            return self.spans(text, with_ids), []
+        if not text:
+            return [], []
+        if self.binary:
+            data = bytes(text) if isinstance(text, (bytes, bytearray)) else text.encode("latin-1")
+            ascii_text = True
+        else:
+            ascii_text = text.isascii()
+            data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
+        found = self._scan(data)
+        if not found:
+            return [], []
+        ids = self._secret_ids
+        matches: list[tuple[int, int, int]] = []
+        hits: list[Hit] = []
+        for s, e, i in found:
+            sid = ids[i]
+            if sid < 0:
+                hits.append((s, -1 - sid))
+            else:
+                matches.append((s, e, sid))
+        spans = _merge(matches, with_ids) if matches else []
+        hits.sort()
+        if not ascii_text:
+            spans = _to_char_offsets(spans, data)
+            hits = _hits_to_char_offsets(hits, data)
+        return spans, hits
 
     def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
@@ -319,6 +445,17 @@ def _to_char_offsets(spans: list[Span], data: bytes) -> list[Span]:
         chars += len(data[start:stop].decode("utf-8", "surrogatepass"))
         pos = stop
         out.append((first, chars, ids))
+    return out
+
+
+def _hits_to_char_offsets(hits: list[Hit], data: bytes) -> list[Hit]:
+    """Sorted anchor hits' byte offsets into the UTF-8 ``data`` -> character offsets."""
+    out: list[Hit] = []
+    pos = chars = 0
+    for start, k in hits:
+        chars += len(data[pos:start].decode("utf-8", "surrogatepass"))
+        pos = start
+        out.append((chars, k))
     return out
 
 

@@ -16,9 +16,11 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any, NamedTuple, TypeVar
 
 from redactor.engine.ansi import ESC, ESC_BYTE, across
+from redactor.engine.detect import Detection, Detector
 from redactor.engine.encodings import (
     Encoding,
     SecretValue,
@@ -29,14 +31,17 @@ from redactor.engine.encodings import (
 from redactor.engine.matchers import (
     ENGINES,
     EngineUnavailable,
+    Hit,
     Matcher,
     Span,
     hyperscan_available,
     import_hyperscan,
     matcher_class,
+    merge_regions,
 )
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
 from redactor.engine.structure import secret_parts
+from redactor.engine.tokens import resolve_detectors
 
 __all__ = [
     "ENV_ENGINE",
@@ -81,6 +86,14 @@ DEFAULT_FRAGMENT_LENGTH = 16
 # byte (benchmarks/bench_engines.py measures both).
 AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
+# Region ids from here up are detected tokens, not registered secrets: id DETECTED + k is the k-th
+# distinct (kind, {hash}) this redactor detected. Above every secret id, so a region where a
+# registered secret and a detected token merge takes the registered secret's label (the lowest
+# id wins, as always).
+DETECTED = 1 << 40
+
+#: What ``detect=`` may be: see :func:`redactor.engine.tokens.resolve_detectors`.
+DetectSpec = bool | Iterable[str | Detector] | None
 
 
 class RedactorWarning(UserWarning):
@@ -147,6 +160,7 @@ class _Snapshot:
     """
 
     __slots__ = (
+        "_anchors",
         "_counts",
         "_engine",
         "_fast",
@@ -165,9 +179,11 @@ class _Snapshot:
         engine: str = "ahocorasick",
         threshold: int = 0,
         previous: _Snapshot | None = None,
+        anchors: tuple[list[tuple[str, int]], list[tuple[str, int]]] = ([], []),
     ) -> None:
         self.version = version
         self._tables = tables
+        self._anchors = anchors  # the detectors' anchors (negative ids), after the forms
         self._counts = (len(tables[0]), len(tables[1]))
         self._matchers: dict[tuple[str, bool], Matcher] = {}
         self._lock = threading.Lock()
@@ -203,7 +219,8 @@ class _Snapshot:
     def _build(self, engine: str, binary: bool) -> Matcher:
         table, n = self._tables[int(binary)], self._counts[int(binary)]
         try:
-            m = matcher_class(engine)((table[i] for i in range(n)), binary)
+            patterns = chain((table[i] for i in range(n)), self._anchors[int(binary)])
+            m = matcher_class(engine)(patterns, binary)
         except Exception as exc:
             if self._engine != "auto" or engine == "ahocorasick":
                 raise
@@ -238,6 +255,16 @@ class Redactor:
     longer than this, every window of this many characters of its text forms is registered as
     well, so a partial copy (a truncated repr, the head of a long token) is redacted whole.
     ``None`` switches that off: only whole forms match.
+
+    ``detect`` turns on token detectors (:mod:`redactor.engine.detect`): secrets nobody
+    registered, recognised by their shape (a GitHub token, an AWS key) in the same pass. ``False``
+    (the default here) none, ``True``/``None`` the curated default set, or a list of kinds and
+    :class:`~redactor.engine.detect.Detector` objects. The library constructor defaults to off so
+    that a bare ``Redactor()`` does only what it is told; the configuration layer
+    (:mod:`redactor.config`) turns the default set on for users. With ``learn`` (the default), a
+    detected value is also registered as a secret (named by its kind) once the call that detected
+    it returns (a stream: at ``flush``), so its encodings are hidden from then on; the call's own
+    output does not depend on it.
     """
 
     fragment_length: int | None = DEFAULT_FRAGMENT_LENGTH  # for states pickled before it existed
@@ -253,6 +280,8 @@ class Redactor:
         hash_key: str | bytes | None = None,
         allow: Iterable[str | bytes] = (),
         allow_names: Iterable[str] = (),
+        detect: DetectSpec = False,
+        learn: bool = True,
     ) -> None:
         if min_length < 1:
             raise ValueError("min_length must be at least 1")
@@ -285,6 +314,12 @@ class Redactor:
         self._bytes_seen: set[str] = set()
         self._version = 0
         self._pattern_chars = 0
+        self.detectors: tuple[Detector, ...] = resolve_detectors(detect)
+        self.learn = learn
+        self._detected: list[tuple[str, str]] = []  # (kind, {hash}) of each detected-token id
+        self._detected_ids: dict[tuple[str, str], int] = {}
+        self._learned: set[bytes] = set()  # keyed hashes of the values learned (never values)
+        self._set_detectors()
         self._snapshot = self._new_snapshot(None)
 
     # -- registration ------------------------------------------------------------------------
@@ -329,9 +364,13 @@ class Redactor:
                 self._add_one(SecretValue.of(part), f"{name}{label}" if name else label, 3)
         return accepted
 
-    def _add_one(self, secret: SecretValue, label: str, stacklevel: int) -> bool:
+    def _add_one(
+        self, secret: SecretValue, label: str, stacklevel: int, quiet: bool = False
+    ) -> bool:
         if self.allow_names or self.allow:
             if label in self.allow_names or _allowed_value(secret, self.allow):
+                if quiet:
+                    return False
                 warnings.warn(
                     f"secret {label!r} is on the allow list and will not be redacted",
                     RedactorWarning,
@@ -341,6 +380,8 @@ class Redactor:
         core = secret.text.strip() if secret.text is not None else secret.data
         if len(core) < self.min_length:
             reason = "empty or whitespace-only" if not core else "too short"
+            if quiet:
+                return False
             warnings.warn(
                 f"secret {label!r} is {reason} (fewer than {self.min_length} characters) "
                 "and will not be redacted",
@@ -456,7 +497,15 @@ class Redactor:
             return self._fixed  # type: ignore[return-value]
         if not ids:
             raise ValueError("a labelled replacement needs the region's secret ids (with_ids=True)")
-        return self._labels[min(ids)]
+        first = min(ids)
+        if first >= DETECTED:
+            return self._render(*self._detected[first - DETECTED])
+        return self._labels[first]
+
+    def _name_of(self, secret_id: int) -> str:
+        if secret_id >= DETECTED:
+            return self._detected[secret_id - DETECTED][0]
+        return self._names[secret_id]
 
     def _splice_labelled(self, text: _S, regions: Sequence[Span]) -> _S:
         binary = not isinstance(text, str)
@@ -476,7 +525,8 @@ class Redactor:
             engine = "ahocorasick"  # Hyperscan failed for this redactor: do not retry each add
         threshold = max(AUTO_MIN_WORK, AUTO_WORK_PER_PATTERN_CHAR * self._pattern_chars)
         tables = (self._text_table, self._bytes_table)
-        return _Snapshot(self._version, tables, engine, threshold, previous)
+        anchors = (self._anchor_text, self._anchor_bytes)
+        return _Snapshot(self._version, tables, engine, threshold, previous, anchors)
 
     def _current(self) -> _Snapshot:
         snap = self._snapshot
@@ -489,6 +539,146 @@ class Redactor:
                     snap = self._new_snapshot(snap)
                 self._snapshot = snap
         return snap
+
+    # -- token detection ---------------------------------------------------------------------
+
+    def _set_detectors(self) -> None:
+        """The detectors' anchors as patterns for both tables: each distinct anchor once, with
+        the reserved id ``-1 - k`` (see :mod:`redactor.engine.matchers`), and the detectors
+        (indexes into ``detectors``) that anchor ``k`` starts."""
+        by_anchor: dict[str, list[int]] = {}
+        for index, detector in enumerate(self.detectors):
+            for anchor in detector.anchors:
+                by_anchor.setdefault(anchor, []).append(index)
+        self._anchor_dets: tuple[tuple[int, ...], ...] = tuple(map(tuple, by_anchor.values()))
+        self._anchor_text = [(a, -1 - k) for k, a in enumerate(by_anchor)]
+        self._anchor_bytes = [(_latin1(a), -1 - k) for k, a in enumerate(by_anchor)]
+        #: The longest look-behind any detector needs: what a stream keeps of emitted text.
+        self._lookbehind = max((d.lookbehind for d in self.detectors), default=0)
+
+    @property
+    def max_hold(self) -> int:
+        """The most a stream holds back for an open anchor: the largest ``max_length +
+        lookahead`` of the enabled detectors (0 without detectors)."""
+        return max((d.reach for d in self.detectors), default=0)
+
+    def _find(
+        self,
+        snap: _Snapshot,
+        matcher: Matcher,
+        text: Any,
+        binary: bool,
+        with_ids: bool,
+        learned: list[tuple[str, str]] | None = None,
+    ) -> list[Span]:
+        """The regions of one whole text: secret forms, verified tokens (their ``(kind,
+        value)`` appended to ``learned``) and, when it holds ESC, matches across escapes."""
+        if matcher.anchor_count:
+            spans, hits = matcher.scan(text, with_ids)
+            if hits:
+                view = text.decode("latin-1") if isinstance(text, bytes) else text
+                detections, _ = self._detect(view, hits, True, "")
+                if detections:
+                    spans = self._with_detections(
+                        spans, view, detections, binary, with_ids, learned
+                    )
+        else:
+            spans = matcher.spans(text, with_ids)
+        # Text without ESC (a memchr) is matched as it is; with one, also across escape sequences.
+        if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in text:
+            return spans
+        return across(text, spans, lambda size: snap.matcher(binary, size), with_ids)
+
+    def _detect(
+        self, view: str, hits: list[Hit], final: bool, before: str
+    ) -> tuple[list[Detection], int]:
+        """The verified tokens at the anchor ``hits`` (sorted) of ``view``, and where the first
+        open anchor starts (one whose window reaches past the end of a text that is not
+        ``final``; ``len(view)`` when none): a stream holds from there. ``before`` is the text
+        that precedes ``view`` (a stream's emitted context), for look-behind assertions.
+
+        Bytes are verified on their latin-1 view: one character per byte, so offsets are byte
+        offsets, and tokens are ASCII, so their shapes are the same in both views."""
+        detectors, by_anchor, allow = self.detectors, self._anchor_dets, self.allow
+        n = len(view)
+        out: list[Detection] = []
+        for at, k in hits:
+            for index in by_anchor[k]:
+                detector = detectors[index]
+                if not final and at + detector.reach > n:
+                    return out, at
+                lb = detector.lookbehind
+                if at < lb and before:
+                    # The window starts in the text already emitted: verify on a copy that
+                    # has it, so that the result is the one-shot result.
+                    shift = min(len(before), lb - at)
+                    found = detector.verify(
+                        before[-shift:] + view[: at + detector.reach], at + shift
+                    )
+                    if found is not None:
+                        found = Detection(found.kind, found.start - shift, found.stop - shift)
+                else:
+                    found = detector.verify(view, at)
+                if found is not None and not (allow and view[found.start : found.stop] in allow):
+                    out.append(found)
+        return out, n
+
+    def _with_detections(
+        self,
+        spans: list[Span],
+        view: str,
+        detections: list[Detection],
+        binary: bool,
+        with_ids: bool,
+        learned: list[tuple[str, str]] | None,
+    ) -> list[Span]:
+        """``spans`` merged with the detected tokens' regions (overlapping or touching ones
+        become one region, as secret regions do)."""
+        regions: list[Span] = []
+        for d in detections:
+            value = view[d.start : d.stop]
+            if with_ids:
+                ids: frozenset[int] | None = frozenset(
+                    (self._detection_id(d.kind, _value_bytes(value, binary)),)
+                )
+            else:
+                ids = None
+            regions.append((d.start, d.stop, ids))
+            if learned is not None:
+                learned.append((d.kind, value))
+        return merge_regions(spans + regions)
+
+    def _detection_id(self, kind: str, data: bytes) -> int:
+        """The region id of a detected token: one per distinct ``(kind, {hash})``, so the same
+        token gets the same label everywhere (and the same as once it is learned)."""
+        digest = self.secret_hash(data)
+        key = (kind, digest)
+        found = self._detected_ids.get(key)
+        if found is None:
+            with self._lock:
+                found = self._detected_ids.get(key)
+                if found is None:
+                    found = self._detected_ids[key] = DETECTED + len(self._detected)
+                    self._detected.append(key)
+        return found
+
+    def _learn(self, learned: list[tuple[str, str]], binary: bool) -> None:
+        """Register detected values as secrets named by their kind (each once; values too short
+        to be registered are not learned, silently). Called after the output that detected
+        them is made, so that output does not depend on it."""
+        if not self.learn:
+            return
+        seen = self._bytes_seen if binary else self._text_seen
+        for kind, value in learned:
+            data = _value_bytes(value, binary)
+            key = hmac.new(self._hash_key, data, hashlib.sha256).digest()
+            if key in self._learned:
+                continue
+            self._learned.add(key)
+            if value in seen:  # registered already (by its owner, or learned by a copy)
+                continue
+            secret = SecretValue.of(data) if binary else SecretValue.of(value)
+            self._add_one(secret, kind, stacklevel=4, quiet=True)
 
     def matcher(self, binary: bool = False) -> Matcher:
         """The current matcher (text or bytes view); immutable, safe to keep for one operation.
@@ -528,7 +718,10 @@ class Redactor:
         if not text:
             return []
         snap = self._current()
-        found = _spans(snap, snap.matcher(binary, len(text)), text, binary, with_ids)
+        learned: list[tuple[str, str]] = []
+        found = self._find(snap, snap.matcher(binary, len(text)), text, binary, with_ids, learned)
+        if learned:
+            self._learn(learned, binary)
         # tuple.__new__ directly: 1.4 µs a region instead of 1.9 with Region._make (measured on
         # 20,000 regions), which only span-dense text notices; matching costs more than that.
         return [_tuple_new(Region, span) for span in found] if found else []
@@ -544,10 +737,14 @@ class Redactor:
         if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
         labelled = self._template is not None
-        spans = _spans(snap, matcher, text, False, labelled)
+        learned: list[tuple[str, str]] = []
+        spans = self._find(snap, matcher, text, False, labelled, learned)
         if not spans:
             return text
-        return self._splice_labelled(text, spans) if labelled else splice(text, spans, self._fixed)
+        out = self._splice_labelled(text, spans) if labelled else splice(text, spans, self._fixed)
+        if learned:
+            self._learn(learned, False)
+        return out
 
     def redact_bytes(self, data: bytes) -> bytes:
         """The same on bytes: UTF-8 forms are matched, anything else passes through untouched."""
@@ -561,12 +758,17 @@ class Redactor:
         if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
         labelled = self._template is not None
-        spans = _spans(snap, matcher, data, True, labelled)
+        learned: list[tuple[str, str]] = []
+        spans = self._find(snap, matcher, data, True, labelled, learned)
         if not spans:
             return data
         if labelled:
-            return self._splice_labelled(data, spans)
-        return splice(data, spans, self._replacement_bytes)
+            out = self._splice_labelled(data, spans)
+        else:
+            out = splice(data, spans, self._replacement_bytes)
+        if learned:
+            self._learn(learned, True)
+        return out
 
     def redact_with_counts(self, text: str) -> tuple[str, Counter[str]]:
         """Like :meth:`redact`, and how many regions each secret (by name) was found in."""
@@ -581,16 +783,17 @@ class Redactor:
         """How many of ``spans`` (regions from ``spans(..., with_ids=True)``) each secret, by
         name, was found in (a region counts once per name)."""
         counts: Counter[str] = Counter()
-        names = self._names
+        name_of = self._name_of
         for _, _, ids in spans:
-            for name in {names[i] for i in ids or ()}:
+            for name in {name_of(i) for i in ids or ()}:
                 counts[name] += 1
         return counts
 
     def names_of(self, region: Span) -> frozenset[str]:
-        """The names of the secrets found in one region (from ``spans(..., with_ids=True)``)."""
-        names = self._names
-        return frozenset(names[i] for i in region[2] or ())
+        """The names of the secrets found in one region (from ``spans(..., with_ids=True)``); a
+        detected token's name is its kind."""
+        name_of = self._name_of
+        return frozenset(name_of(i) for i in region[2] or ())
 
     def splice(self, text: _S, regions: Sequence[Span]) -> _S:
         """``text`` (str or bytes) with each region replaced by this redactor's replacement:
@@ -646,8 +849,16 @@ class Redactor:
         """
         with self._lock:
             state = {k: v for k, v in self.__dict__.items() if k not in _UNPICKLED}
-            for key in ("_names", "_text_table", "_bytes_table", "_digests", "_labels"):
+            for key in (
+                "_names",
+                "_text_table",
+                "_bytes_table",
+                "_digests",
+                "_labels",
+                "_detected",
+            ):
                 state[key] = list(state[key])
+            state["_learned"] = set(state["_learned"])
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -657,6 +868,11 @@ class Redactor:
             self._digests = ["?" * 8] * len(self._names)
             self.allow = self.allow_names = frozenset()
             self._set_replacement(self.replacement)
+        if "detectors" not in state:  # pickled before token detectors
+            self.detectors, self.learn = (), True
+            self._detected, self._learned = [], set()
+        self._detected_ids = {key: DETECTED + i for i, key in enumerate(self._detected)}
+        self._set_detectors()
         self._text_seen = {form for form, _ in self._text_table}
         self._bytes_seen = {form for form, _ in self._bytes_table}
         self._lock = threading.Lock()
@@ -670,7 +886,20 @@ class Redactor:
         )
 
 
-_UNPICKLED = frozenset({"_lock", "_build_lock", "_snapshot", "_text_seen", "_bytes_seen"})
+_UNPICKLED = frozenset(
+    {
+        "_lock",
+        "_build_lock",
+        "_snapshot",
+        "_text_seen",
+        "_bytes_seen",
+        "_detected_ids",
+        "_anchor_text",
+        "_anchor_bytes",
+        "_anchor_dets",
+        "_lookbehind",
+    }
+)
 
 
 def parse_replacement(template: str) -> list[tuple[str, str | None]] | None:
@@ -753,12 +982,9 @@ def resolve_engine(engine: str | None) -> str:
     return engine
 
 
-def _spans(snap: _Snapshot, matcher: Matcher, text, binary: bool, with_ids: bool) -> list[Span]:
-    spans = matcher.spans(text, with_ids)
-    # Text without ESC (a memchr) is matched as it is; with one, also across escape sequences.
-    if not matcher.pattern_count or (ESC_BYTE if binary else ESC) not in text:
-        return spans
-    return across(text, spans, lambda size: snap.matcher(binary, size), with_ids)
+def _value_bytes(value: str, binary: bool) -> bytes:
+    """A detected value's bytes: a latin-1 view (bytes input) is its bytes, text is UTF-8."""
+    return value.encode("latin-1") if binary else value.encode("utf-8", "surrogatepass")
 
 
 def _windowed(stream, text):

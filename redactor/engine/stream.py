@@ -11,6 +11,16 @@ arrives later and overlaps or touches it belongs to the same region and must not
 replacement. ``_covered`` is the number of held characters already inside that open region, or -1
 when no region is open.
 
+Token detectors (:mod:`redactor.engine.detect`): a partial anchor at the end is held like any
+partial pattern. A whole anchor whose detector's window (``max_length + lookahead`` characters
+from its start) reaches past what has arrived is *open*: the stream holds from the anchor until
+the window is complete, so at most the largest such window of the enabled detectors minus one
+character (:attr:`Redactor.max_hold`; a PEM block's is its own documented bound). Look-behind
+assertions need the characters before an anchor, which may have been emitted already: the stream
+keeps the last ``lookbehind`` characters it emitted (raw) as context for them. Detected values
+are learned (registered as secrets) at ``flush``, the end of the stream's text, so that learning
+never changes the output of the text that detected them, however it was chunked.
+
 Text with escape sequences (colours) is also matched across them (:mod:`redactor.engine.ansi`):
 then an unfinished sequence at the end and the view's own tail are held back too, and a region
 followed only by escape sequences stays open, with those sequences held, since a match that
@@ -58,10 +68,12 @@ class Stream(Generic[T]):
     """
 
     __slots__ = (
+        "_before",
         "_binary",
         "_covered",
         "_follow",
         "_held",
+        "_learned",
         "_open_ids",
         "_redactor",
         "_replacement",
@@ -84,6 +96,8 @@ class Stream(Generic[T]):
         else:
             self._use(source)
         self._held: T = self._empty()
+        self._before = ""  # the raw text emitted last (a latin-1 view for bytes): look-behind
+        self._learned: list[tuple[str, str]] = []  # (kind, value) detected, learned at flush
         self._covered = -1
         self._open_ids: frozenset[int] | None = None  # secret ids of the open region (counting)
         self.counts = counts
@@ -144,7 +158,10 @@ class Stream(Generic[T]):
         if not self._held and self._covered < 0:
             return self._empty()
         out = self._process(self._held, final=True)
-        self._held, self._covered = self._empty(), -1
+        self._held, self._covered, self._before = self._empty(), -1, ""
+        if self._learned:
+            learned, self._learned = self._learned, []
+            self._redactor._learn(learned, self._binary)  # type: ignore[union-attr]
         return out
 
     def take_raw(self) -> T:
@@ -155,7 +172,7 @@ class Stream(Generic[T]):
             # A labelled region still open has not been written yet: hand its label over first
             # (its covered characters follow, raw, and are redacted downstream).
             held = self._label(self._open_ids) + held
-        self._held, self._covered = self._empty(), -1
+        self._held, self._covered, self._before = self._empty(), -1, ""
         return held
 
     def pin(self, redactor: Redactor) -> None:
@@ -174,16 +191,27 @@ class Stream(Generic[T]):
         counting = self.counts is not None
         labelled = redactor.labelled
         with_ids = counting or labelled
-        spans = matcher.spans(buf, with_ids)
+        open_at = len(buf)
+        view: Any = buf
+        if matcher.anchor_count:
+            spans, hits = matcher.scan(buf, with_ids)
+            if hits:
+                view = buf.decode("latin-1") if binary else buf  # type: ignore[attr-defined]
+                detections, open_at = redactor._detect(view, hits, final, self._before)
+                if detections:
+                    spans = redactor._with_detections(
+                        spans, view, detections, binary, with_ids, self._learned
+                    )
+        else:
+            spans = matcher.spans(buf, with_ids)
         ext = None
         esc: Any = ESC_BYTE if binary else ESC
         if not matcher.pattern_count or esc not in buf:
-            cut = len(buf) if final else len(buf) - matcher.hold_length(buf)
+            cut = len(buf) if final else min(len(buf) - matcher.hold_length(buf), open_at)
         else:
             # Colours: match across escape sequences too; hold back an unfinished sequence and
             # the view's own tail, and never cut inside a sequence (see redactor.engine.ansi).
-            view: Any = buf
-            scan = Scan(view.decode("latin-1") if binary else view, final)
+            scan = Scan(buf.decode("latin-1") if binary else buf, final)  # type: ignore[attr-defined,arg-type]
             found, hold_at = scan.view_spans(
                 lambda size: snap.matcher(binary, size), with_ids, hold=not final
             )
@@ -193,7 +221,7 @@ class Stream(Generic[T]):
             if final:
                 cut = len(buf)
             else:
-                cut = min(len(buf) - matcher.hold_length(buf), scan.incomplete, hold_at)
+                cut = min(len(buf) - matcher.hold_length(buf), scan.incomplete, hold_at, open_at)
                 cut = scan.snap(cut)
         covered = self._covered
         if covered >= 0:
@@ -234,6 +262,16 @@ class Stream(Generic[T]):
         if pos < cut:
             out.append(buf[pos:cut])
         self._held = buf[cut:]
+        lookbehind = redactor._lookbehind
+        if lookbehind and not final:
+            # The raw text just emitted, as context for the look-behind of anchors held.
+            emitted: Any = buf[max(0, cut - lookbehind) : cut]
+            if binary:
+                emitted = emitted.decode("latin-1")
+            if cut >= lookbehind:
+                self._before = emitted
+            else:
+                self._before = (self._before + emitted)[-lookbehind:]
         return buf[:0].join(out)
 
 
