@@ -139,9 +139,8 @@ def _authorization_ok(value: str) -> bool:
 
 #: Before a token: not a letter, digit or ``_`` (so ``xghp_...`` or ``my_AKIA...`` is no token).
 _B = r"(?<![A-Za-z0-9_])"
-#: After a token: not another character of its alphabet. ``verify`` matches in a window of
-#: ``max_length`` characters and a look-ahead sees nothing past it, so every ``max_length`` below
-#: is the longest token plus the one character this look-ahead needs.
+#: After a token: not another character of its alphabet (``lookahead=1``, the default, lets
+#: ``verify`` see that one character past ``max_length``, which is the longest token exactly).
 _E = r"(?![A-Za-z0-9_])"
 _GITLEAKS = "https://github.com/gitleaks/gitleaks/blob/master/config/gitleaks.toml"
 
@@ -159,7 +158,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="aws-access-key-id",
         anchors=AWS_KEY_ID_PREFIXES,
         pattern=_B + r"(?:" + "|".join(AWS_KEY_ID_PREFIXES) + r")[A-Z0-9]{16}" + _E,
-        max_length=21,
+        max_length=20,
         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids",
         description="AWS access key ids and other unique ids with a documented 4-letter prefix",
     ),
@@ -172,7 +171,7 @@ CATALOG: tuple[Detector, ...] = (
             r"[\"']?[ \t]{0,4}(?:=>|[:=])[ \t]{0,4}[\"']?"
             r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
-        max_length=72,
+        max_length=69,
         source="https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html",
         description="a 40-character AWS secret access key after one of its key names",
     ),
@@ -180,7 +179,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="github-token",
         anchors=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
         pattern=_B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E,
-        max_length=41,
+        max_length=40,
         validate=_crc32_suffix_ok,
         source="https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/",
         description="GitHub classic, OAuth, app and refresh tokens (CRC32 checksum checked)",
@@ -189,7 +188,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="github-fine-grained-token",
         anchors=("github_pat_",),
         pattern=_B + r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}" + _E,
-        max_length=94,
+        max_length=93,
         source="https://github.blog/security/application-security/introducing-fine-grained-personal-access-tokens-for-github/",
         description="GitHub fine-grained personal access tokens (22 + 59 characters)",
     ),
@@ -202,7 +201,7 @@ CATALOG: tuple[Detector, ...] = (
             _B + r"(?:gl(?:pat|dt|rt|rtr|ptt|soat|oas|cbt|imt|agent|ffct|ft|wt)-|GR1348941)"
             r"[0-9A-Za-z_-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?(?![0-9A-Za-z_-])"
         ),
-        max_length=330,
+        max_length=322,
         source="https://docs.gitlab.com/security/tokens/#token-prefixes",
         description="GitLab personal, project, group, deploy, runner, CI/CD, OAuth, SCIM tokens",
     ),
@@ -213,7 +212,7 @@ CATALOG: tuple[Detector, ...] = (
             r"(?<![A-Za-z0-9_.-])(?:xox[bpaosr]-|xoxe\.xox[bp]-|xoxe-)"
             r"[0-9]{1,13}-[0-9A-Za-z-]{8,240}(?![0-9A-Za-z_-])"
         ),
-        max_length=266,
+        max_length=264,
         source="https://api.slack.com/concepts/token-types",
         description="Slack bot, user, app-level, legacy and configuration tokens",
     ),
@@ -224,7 +223,7 @@ CATALOG: tuple[Detector, ...] = (
             r"hooks\.slack\.com/(?:services|workflows|triggers)/"
             r"(?P<secret>T[A-Z0-9]{8,12}/[A-Z0-9]{8,12}/[A-Za-z0-9]{24,32})(?![A-Za-z0-9])"
         ),
-        max_length=96,
+        max_length=85,
         source="https://api.slack.com/messaging/webhooks",
         description="the path of a Slack incoming-webhook URL (the URL is the credential)",
     ),
@@ -232,7 +231,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="stripe-live-key",
         anchors=("sk_live_", "rk_live_"),
         pattern=_B + r"[sr]k_live_[0-9A-Za-z]{24,247}" + _E,
-        max_length=256,
+        max_length=255,
         source="https://docs.stripe.com/keys#obtain-api-keys",
         description="Stripe live secret and restricted keys",
     ),
@@ -240,7 +239,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="stripe-test-key",
         anchors=("sk_test_", "rk_test_"),
         pattern=_B + r"[sr]k_test_[0-9A-Za-z]{24,247}" + _E,
-        max_length=256,
+        max_length=255,
         default=False,
         source="https://docs.stripe.com/keys#obtain-api-keys",
         description="Stripe test-mode keys (no money moves: opt-in)",
@@ -253,7 +252,7 @@ CATALOG: tuple[Detector, ...] = (
             r"(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{40,250}"
             r"|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?![A-Za-z0-9_-])"
         ),
-        max_length=262,
+        max_length=261,
         source="https://platform.openai.com/docs/api-reference/authentication",
         description="OpenAI project, service-account, admin and legacy user keys",
     ),
@@ -261,7 +260,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="anthropic-api-key",
         anchors=("sk-ant-api03-", "sk-ant-admin01-"),
         pattern=r"(?<![A-Za-z0-9_-])sk-ant-(?:api03|admin01)-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
-        max_length=111,
+        max_length=110,
         source="https://docs.anthropic.com/en/api/overview#authentication",
         description="Anthropic API and admin keys",
     ),
@@ -269,7 +268,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="google-api-key",
         anchors=("AIza",),
         pattern=r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])",
-        max_length=40,
+        max_length=39,
         source="https://cloud.google.com/docs/authentication/api-keys",
         description="Google Cloud / Maps / Firebase API keys",
     ),
@@ -277,7 +276,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="databricks-token",
         anchors=("dapi",),
         pattern=_B + r"dapi[0-9a-f]{32}(?:-[0-9]{1,2})?" + r"(?![A-Za-z0-9_-])",
-        max_length=40,
+        max_length=39,
         source="https://docs.databricks.com/en/dev-tools/auth/pat.html",
         description="Databricks personal access tokens",
     ),
@@ -285,7 +284,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="huggingface-token",
         anchors=("hf_",),
         pattern=_B + r"hf_[A-Za-z]{34}" + _E,
-        max_length=38,
+        max_length=37,
         source="https://huggingface.co/docs/hub/security-tokens",
         description="Hugging Face user access tokens",
     ),
@@ -293,7 +292,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="npm-token",
         anchors=("npm_",),
         pattern=_B + r"npm_[A-Za-z0-9]{36}" + _E,
-        max_length=41,
+        max_length=40,
         validate=_crc32_suffix_ok,
         source="https://github.blog/security/announcing-npms-new-access-token-format/",
         description="npm access tokens (CRC32 checksum checked, as GitHub's)",
@@ -303,7 +302,7 @@ CATALOG: tuple[Detector, ...] = (
         anchors=("pypi-AgEIcHlwaS5vcmc",),
         # A macaroon in base64url whose first field is the location "pypi.org".
         pattern=_B + r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}" + r"(?![A-Za-z0-9_-])",
-        max_length=1020,
+        max_length=1019,
         source="https://pypi.org/help/#apitoken",
         description="PyPI API tokens",
     ),
@@ -311,7 +310,7 @@ CATALOG: tuple[Detector, ...] = (
         kind="azure-storage-key",
         anchors=("AccountKey=",),
         pattern=r"AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])",
-        max_length=100,
+        max_length=99,
         validate=_azure_account_key_ok,
         source="https://learn.microsoft.com/en-us/azure/storage/common/storage-configure-connection-string",
         description="the account key of an Azure storage connection string (64 bytes)",
@@ -364,7 +363,7 @@ CATALOG: tuple[Detector, ...] = (
             r"(?<=[A-Za-z0-9])://(?P<user>[^\s:/?#@\"'<>\[\]]{0,128}):(?!(?P=user)@)"
             r"(?P<secret>[^\s:/?#\"'<>]{1,256})@(?=[A-Za-z0-9\[])"
         ),
-        max_length=390,
+        max_length=389,
         validate=_url_password_ok,
         source="https://datatracker.ietf.org/doc/html/rfc3986#section-3.2.1",
         description="the password in scheme://user:password@host",
@@ -375,10 +374,11 @@ CATALOG: tuple[Detector, ...] = (
         pattern=(
             r"(?:Authorization|authorization|AUTHORIZATION)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?"
             # token68 (RFC 9110): a final "." ends the sentence, not the credential.
-            r"(?i:bearer|basic)[ \t]{1,4}(?P<secret>[A-Za-z0-9._~+/-]{7,4095}[A-Za-z0-9_~+/-]=*)"
+            r"(?i:bearer|basic)[ \t]{1,4}(?P<secret>[A-Za-z0-9._~+/-]{7,4095}[A-Za-z0-9_~+/-]={0,2})"
             r"(?![A-Za-z0-9_~+/=-]|\.[A-Za-z0-9_~+/-])"
         ),
-        max_length=4140,
+        max_length=4132,
+        lookahead=2,  # "." and the character after it
         validate=_authorization_ok,
         source="https://datatracker.ietf.org/doc/html/rfc9110#section-11.6.2",
         description="the credential of an Authorization: Bearer or Basic header",

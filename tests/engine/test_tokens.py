@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from helpers.tokenfactory import ALNUM, B64URL, GENERATORS, HEX, b64url, rand, sample, with_crc
 
+from redactor import Redactor
 from redactor.engine.detect import Detector
 from redactor.engine.tokens import CATALOG, detector_names, get_detector, resolve_detectors
 
@@ -50,7 +51,9 @@ def documented() -> dict[str, dict[str, str]]:
     """docs/detectors.md's table of kinds: kind -> {default, max length, source}."""
     rows = {}
     for line in DOCS.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\| `([a-z0-9-]+)` \| (default|opt-in) \| ([\d,]+) \| <(https://[^>]+)> \|", line)
+        m = re.match(
+            r"\| `([a-z0-9-]+)` \| (default|opt-in) \| ([\d,]+) \| <(https://[^>]+)> \|", line
+        )
         if m:
             rows[m[1]] = {"default": m[2], "max_length": m[3], "source": m[4]}
     return rows
@@ -82,8 +85,7 @@ def test_source_url_and_max_length_cover_every_valid_example(kind: str) -> None:
         )
         assert anchor_at >= 0, s
         longest = max(longest, s.stop - anchor_at)
-    # One more character for the look-ahead that checks where the token ends.
-    assert d.max_length >= longest + (0 if kind == "private-key" else 1)
+    assert d.max_length >= longest
 
 
 def test_the_default_set_and_resolving_detect() -> None:
@@ -175,7 +177,7 @@ FIXED_LENGTH = [
 
 @pytest.mark.parametrize("kind", FIXED_LENGTH)
 def test_a_fixed_length_token_with_one_more_character_is_none(kind: str) -> None:
-    """The look-ahead past the token sees its next character (max_length leaves room for it)."""
+    """The look-ahead past the token sees its next character (``Detector.lookahead``)."""
     d = get_detector(kind)
     for s in samples(kind, 20):
         for extra in "aZ_":
@@ -330,3 +332,53 @@ def test_no_detector_finds_another_kinds_tokens() -> None:
         for s in samples(kind, 10):
             found = {d.kind for d in CATALOG if spans(d, s.text)}
             assert found == {kind}, (kind, s.text, found)
+
+
+# -- end to end: Redactor(detect=...) on both engines ---------------------------------------------
+
+
+def hidden(text: str, secret_spans: list[tuple[int, int]], label: str = "[REDACTED]") -> str:
+    out, last = [], 0
+    for start, stop in sorted(secret_spans):
+        out += [text[last:start], label]
+        last = stop
+    return "".join([*out, text[last:]])
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("kind", KINDS)
+def test_redactor_hides_each_kind_exactly(kind: str) -> None:
+    for s in samples(kind, 12, seed=21):
+        text = f"2026-12-01 INFO got {s.text} from the server\n"
+        start = text.index(s.text) + s.start
+        expected = hidden(text, [(start, start + len(s.secret))])
+        assert Redactor(detect=[kind]).redact(text) == expected
+        labelled = Redactor(detect=[kind], replacement="[REDACTED:{name}]")
+        assert labelled.redact(text) == hidden(
+            text, [(start, start + len(s.secret))], f"[REDACTED:{kind}]"
+        )
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("kind", KINDS)
+def test_redactor_leaves_near_misses_alone(kind: str) -> None:
+    r = Redactor(detect=[kind])
+    for text in NEAR_MISSES[kind]:
+        assert r.redact(text) == text
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_the_default_set_hides_one_of_every_default_kind_in_one_text() -> None:
+    parts, spans_ = [], []
+    pos = 0
+    for kind in KINDS:
+        s = samples(kind, 1, seed=33)[0]
+        line = f"[{kind}] {s.text}\n"
+        parts.append(line)
+        if get_detector(kind).default:
+            at = pos + len(f"[{kind}] ") + s.start
+            spans_.append((at, at + len(s.secret)))
+        pos += len(line)
+    text = "".join(parts)
+    assert Redactor(detect=True).redact(text) == hidden(text, spans_)
+    assert Redactor(detect=False).redact(text) == text
