@@ -115,6 +115,10 @@ def _is_placeholder(value: str) -> bool:
     )
 
 
+def _not_placeholder(value: str) -> bool:
+    return not _is_placeholder(value)
+
+
 def _url_password_ok(value: str) -> bool:
     return not _is_placeholder(urllib.parse.unquote(value))
 
@@ -168,10 +172,12 @@ CATALOG: tuple[Detector, ...] = (
         anchors=("secret_access_key", "SECRET_ACCESS_KEY", "SecretAccessKey", "secretAccessKey"),
         pattern=(
             r"(?:secret_access_key|SECRET_ACCESS_KEY|SecretAccessKey|secretAccessKey)"
-            r"[\"']?[ \t]{0,4}(?:=>|[:=])[ \t]{0,4}[\"']?"
+            # Quotes around the name and the value, also escaped as in JSON inside JSON.
+            r"(?:\\{0,2}[\"'])?[ \t]{0,4}(?:=>|[:=])[ \t]{0,4}(?:\\{0,2}[\"'])?"
             r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
-        max_length=69,
+        max_length=73,
+        validate=_not_placeholder,
         source="https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html",
         description="a 40-character AWS secret access key after one of its key names",
     ),
@@ -372,12 +378,13 @@ CATALOG: tuple[Detector, ...] = (
         kind="authorization-header",
         anchors=("Authorization", "authorization", "AUTHORIZATION"),
         pattern=(
-            r"(?:Authorization|authorization|AUTHORIZATION)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?"
+            r"(?:Authorization|authorization|AUTHORIZATION)"
+            r"(?:\\{0,2}[\"'])?[ \t]{0,4}[:=][ \t]{0,4}(?:\\{0,2}[\"'])?"
             # token68 (RFC 9110): a final "." ends the sentence, not the credential.
             r"(?i:bearer|basic)[ \t]{1,4}(?P<secret>[A-Za-z0-9._~+/-]{7,4095}[A-Za-z0-9_~+/-]={0,2})"
             r"(?![A-Za-z0-9_~+/=-]|\.[A-Za-z0-9_~+/-])"
         ),
-        max_length=4132,
+        max_length=4136,
         lookahead=2,  # "." and the character after it
         validate=_authorization_ok,
         source="https://datatracker.ietf.org/doc/html/rfc9110#section-11.6.2",
