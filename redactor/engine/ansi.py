@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from redactor.engine.matchers import Matcher, Span
 
-__all__ = ["ESC", "ESC_BYTE", "GAP_MAX", "Scan", "across"]
+__all__ = ["ESC", "ESC_BYTE", "GAP_MAX", "Scan", "across", "strip_sequences"]
 
 ESC = "\x1b"
 ESC_BYTE = b"\x1b"
@@ -179,6 +179,11 @@ class Scan:
                 acc = set(i) if with_ids and i is not None else None
         out.append((start, stop, frozenset(acc) if acc is not None else None))
         return out
+
+
+def strip_sequences(text: str) -> str:
+    """``text`` without its (complete) escape sequences: what a reader sees."""
+    return _RUN.sub("", text)
 
 
 def _start_stop(span: Span) -> tuple[int, int]:

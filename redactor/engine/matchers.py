@@ -140,8 +140,10 @@ class AhoCorasickMatcher:
         anchors = 0
         # A pattern given twice keeps its first id: the secrets' forms come first, so an anchor
         # that is also a secret's form is that secret's (the Hyperscan matcher does the same).
+        exists = automaton.exists
         for pattern, secret_id in patterns:
-            if automaton.add_word(pattern, len(lengths)):
+            # add_word on a pattern given before would overwrite its stored index: look first.
+            if not exists(pattern) and automaton.add_word(pattern, len(lengths)):
                 lengths.append(len(pattern))
                 secret_ids.append(secret_id)
                 maxlen = max(maxlen, len(pattern))

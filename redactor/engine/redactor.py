@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, NamedTuple, TypeVar
 
-from redactor.engine.ansi import ESC, ESC_BYTE, across
+from redactor.engine.ansi import ESC, ESC_BYTE, across, strip_sequences
 from redactor.engine.detect import Detection, Detector
 from redactor.engine.encodings import (
     Encoding,
@@ -91,6 +91,10 @@ AUTO_WORK_PER_PATTERN_CHAR = 16
 # registered secret and a detected token merge takes the registered secret's label (the lowest
 # id wins, as always).
 DETECTED = 1 << 40
+# A detector's look-behind sees the text before an anchor with escape sequences taken out (a
+# token right after a colour code starts a word), looked for in this many characters more than
+# the look-behind itself: SGR truecolour is 19 characters, a reset and a colour ~12.
+ESC_CONTEXT = 48
 
 #: What ``detect=`` may be: see :func:`redactor.engine.tokens.resolve_detectors`.
 DetectSpec = bool | Iterable[str | Detector] | None
@@ -553,8 +557,9 @@ class Redactor:
         self._anchor_dets: tuple[tuple[int, ...], ...] = tuple(map(tuple, by_anchor.values()))
         self._anchor_text = [(a, -1 - k) for k, a in enumerate(by_anchor)]
         self._anchor_bytes = [(_latin1(a), -1 - k) for k, a in enumerate(by_anchor)]
-        #: The longest look-behind any detector needs: what a stream keeps of emitted text.
-        self._lookbehind = max((d.lookbehind for d in self.detectors), default=0)
+        #: What a stream keeps of the text it emitted, for look-behind assertions: the longest
+        #: look-behind any detector needs, and room for escape sequences before an anchor.
+        self._lookbehind = max((d.lookbehind + ESC_CONTEXT for d in self.detectors), default=0)
 
     @property
     def max_hold(self) -> int:
@@ -607,18 +612,27 @@ class Redactor:
                 detector = detectors[index]
                 if not final and at + detector.reach > n:
                     return out, at
+                # The text before the anchor that look-behind may see: from the view, or (a
+                # stream) partly from the text already emitted, which the stream keeps, so the
+                # result is the one-shot result however the text was chunked.
                 lb = detector.lookbehind
-                if at < lb and before:
-                    # The window starts in the text already emitted: verify on a copy that
-                    # has it, so that the result is the one-shot result.
-                    shift = min(len(before), lb - at)
-                    found = detector.verify(
-                        before[-shift:] + view[: at + detector.reach], at + shift
-                    )
-                    if found is not None:
-                        found = Detection(found.kind, found.start - shift, found.stop - shift)
+                reach = lb + ESC_CONTEXT
+                if at >= reach:
+                    pre = view[at - reach : at]
+                elif before:
+                    pre = (before + view[:at])[-reach:]
                 else:
+                    pre = view[:at]
+                if at >= lb and ESC not in pre:
                     found = detector.verify(view, at)
+                else:
+                    # Escape sequences before the anchor are taken out: look-behind sees what a
+                    # reader sees (a token right after a colour code starts a word).
+                    ctx = (strip_sequences(pre) if ESC in pre else pre)[-lb:] if lb else ""
+                    found = detector.verify(ctx + view[at : at + detector.reach], len(ctx))
+                    if found is not None:
+                        shift = at - len(ctx)
+                        found = Detection(found.kind, found.start + shift, found.stop + shift)
                 if found is not None and not (allow and view[found.start : found.stop] in allow):
                     out.append(found)
         return out, n

@@ -156,8 +156,9 @@ class Stream(Generic[T]):
     def flush(self) -> T:
         """Everything still held back, redacted."""
         if not self._held and self._covered < 0:
-            return self._empty()
-        out = self._process(self._held, final=True)
+            out = self._empty()
+        else:
+            out = self._process(self._held, final=True)
         self._held, self._covered, self._before = self._empty(), -1, ""
         if self._learned:
             learned, self._learned = self._learned, []
