@@ -359,6 +359,9 @@ CATALOG: tuple[Detector, ...] = (
         ),
         flags=re.DOTALL,
         max_length=16384,
+        # The body alternative runs up to the window's end: no look-ahead past it, so a body
+        # longer than the bound is hidden up to the bound rather than not at all.
+        lookahead=0,
         source="https://datatracker.ietf.org/doc/html/rfc7468#section-10",
         description="PEM and OpenSSH/PGP private-key blocks, across lines",
     ),

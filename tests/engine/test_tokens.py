@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers.chunks import split_at
 from helpers.tokenfactory import ALNUM, B64URL, GENERATORS, HEX, b64url, rand, sample, with_crc
 
 from redactor import Redactor
@@ -382,3 +383,39 @@ def test_the_default_set_hides_one_of_every_default_kind_in_one_text() -> None:
     text = "".join(parts)
     assert Redactor(detect=True).redact(text) == hidden(text, spans_)
     assert Redactor(detect=False).redact(text) == text
+
+
+def _streamed(r: Redactor, text: str, cuts) -> str:
+    s = r.stream()
+    out = [s.feed(piece) for piece in split_at(text, cuts)]
+    out.append(s.flush())
+    return "".join(out)
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("kind", KINDS)
+def test_any_chunking_of_each_kind_equals_one_shot(kind: str) -> None:
+    """A stream holds an open anchor back for the kind's reach: one character at a time and cuts
+    through the token give the one-shot output."""
+    rnd = random.Random(f"chunks-{kind}")
+    for s in samples(kind, 3, seed=44):
+        text = f"INFO got {s.text}\nnext line\n"
+        want = Redactor(detect=[kind], learn=False).redact(text)
+        assert s.secret not in want
+        assert _streamed(Redactor(detect=[kind], learn=False), text, range(len(text))) == want
+        for _ in range(5):
+            cuts = [rnd.randrange(len(text) + 1) for _ in range(rnd.randint(1, 4))]
+            assert _streamed(Redactor(detect=[kind], learn=False), text, cuts) == want, cuts
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_private_key_longer_than_its_bound_is_hidden_up_to_its_body_in_a_stream() -> None:
+    """No END within 16 KiB: the BEGIN line and the body lines after it are hidden up to the
+    bound, the same in one shot and chunked."""
+    body = "\n".join(["QUJDRA" * 12] * 300)  # 300 lines of 72: over 16 KiB
+    head = "-----BEGIN PRIVATE KEY-----\n"
+    text = f"{head}{body}\n-----END PRIVATE KEY-----\ndone\n"
+    r = Redactor(detect=["private-key"], learn=False)
+    want = r.redact(text)
+    assert want == "[REDACTED]" + text[16384:]
+    assert _streamed(Redactor(detect=["private-key"], learn=False), text, [5000, 9000]) == want
