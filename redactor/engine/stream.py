@@ -97,7 +97,9 @@ class Stream(Generic[T]):
             self._use(source)
         self._held: T = self._empty()
         self._before = ""  # the raw text emitted last (a latin-1 view for bytes): look-behind
-        self._learned: list[tuple[str, str]] = []  # (kind, value) detected, learned at flush
+        # (kind, value) detected, learned at flush; a dict: each once, in order, however often
+        # a long-lived stream sees it before its next flush
+        self._learned: dict[tuple[str, str], None] = {}
         self._covered = -1
         self._open_ids: frozenset[int] | None = None  # secret ids of the open region (counting)
         self.counts = counts
@@ -161,7 +163,7 @@ class Stream(Generic[T]):
             out = self._process(self._held, final=True)
         self._held, self._covered, self._before = self._empty(), -1, ""
         if self._learned:
-            learned, self._learned = self._learned, []
+            learned, self._learned = list(self._learned), {}
             self._redactor._learn(learned, self._binary)  # type: ignore[union-attr]
         return out
 
@@ -200,9 +202,11 @@ class Stream(Generic[T]):
                 view = buf.decode("latin-1") if binary else buf  # type: ignore[attr-defined]
                 detections, open_at = redactor._detect(view, hits, final, self._before)
                 if detections:
+                    values: list[tuple[str, str]] = []
                     spans = redactor._with_detections(
-                        spans, view, detections, binary, with_ids, self._learned
+                        spans, view, detections, binary, with_ids, values
                     )
+                    self._learned.update(dict.fromkeys(values))
         else:
             spans = matcher.spans(buf, with_ids)
         ext = None
