@@ -80,12 +80,15 @@ class Credentials:
 def base_env(home: Path) -> dict[str, str]:
     """This process's environment with no credential of the machine running the tests: every
     variable discovery's env source would take, and every file-path override, removed;
-    ``REDACTOR_DISCOVER`` (which the suite sets to 0) removed, so discovery is on; HOME,
-    USERPROFILE and XDG_CONFIG_HOME inside ``home``."""
+    ``REDACTOR_DISCOVER`` (which the suite sets to 0) removed, so discovery is on;
+    ``REDACTOR_DETECT=0``, so what is hidden is discovery's doing alone (token shapes would also
+    hide the AWS access key id, a field discovery leaves visible); HOME, USERPROFILE and
+    XDG_CONFIG_HOME inside ``home``."""
     taken = {name.removeprefix("env:") for name, _ in env_source(os.environ, home)}
     env = {k: v for k, v in os.environ.items() if k not in taken and k not in PATH_VARIABLES}
     env.pop("REDACTOR_DISCOVER", None)
     env.pop("PYTEST_CURRENT_TEST", None)
+    env["REDACTOR_DETECT"] = "0"
     env.update(HOME=str(home), USERPROFILE=str(home), XDG_CONFIG_HOME=str(home / "xdg-config"))
     return env
 
