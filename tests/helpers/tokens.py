@@ -4,21 +4,18 @@ they belong to no account)."""
 from __future__ import annotations
 
 import string
-import zlib
+
+from redactor.engine.tokens import base62_crc32
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 AWS_ID_CHARS = string.ascii_uppercase + "234567"
 
 
 def github_token(entropy: str, prefix: str = "ghp_") -> str:
-    """``prefix`` + 30 base62 characters + the CRC32 of those 30, as 6 base62 digits (zero-padded)
-    (github.blog, 2021-04-05, "Behind GitHub's new authentication token formats")."""
+    """``prefix`` + 30 base62 characters + their CRC32 as 6 base62 digits (the catalog's
+    :func:`~redactor.engine.tokens.base62_crc32`; github.blog, 2021-04-05)."""
     assert len(entropy) == 30 and set(entropy) <= set(BASE62)
-    crc, digits = zlib.crc32(entropy.encode("ascii")), ""
-    while crc:
-        crc, d = divmod(crc, 62)
-        digits = BASE62[d] + digits
-    return prefix + entropy + digits.rjust(6, "0")
+    return prefix + entropy + base62_crc32(entropy)
 
 
 def aws_key_id(body: str, prefix: str = "AKIA") -> str:

@@ -14,27 +14,20 @@ in shape only and belong to no account.
 from __future__ import annotations
 
 import os
-import string
 import subprocess
 import sys
-import zlib
 
 from redactor.cli._demo import DemoContext
+from redactor.engine.tokens import base62_crc32
 
 TITLE = "detection: a GitHub token and an AWS key pair that nobody registered"
 
-BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-
 
 def github_token(prefix: str, entropy: str) -> str:
-    """``prefix`` + 30 base62 characters + their CRC32 in 6 base62 digits, as GitHub makes its
-    tokens (github.blog, 2021-04-05, "Behind GitHub's new authentication token formats")."""
-    assert len(entropy) == 30 and all(c in BASE62 for c in entropy)
-    crc, digits = zlib.crc32(entropy.encode("ascii")), ""
-    while crc:
-        crc, d = divmod(crc, 62)
-        digits = BASE62[d] + digits
-    return prefix + entropy + digits.rjust(6, "0")
+    """``prefix`` + 30 base62 characters + their checksum, as GitHub makes its tokens (the
+    catalog's own :func:`~redactor.engine.tokens.base62_crc32`)."""
+    assert len(entropy) == 30 and entropy.isascii() and entropy.isalnum()
+    return prefix + entropy + base62_crc32(entropy)
 
 
 GITHUB = github_token("ghp_", "R3dact0rDem0T0kenN0tReal1y2345")
