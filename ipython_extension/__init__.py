@@ -21,11 +21,12 @@ restores everything it changed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any
 
-from redactor.engine.default import register_key_material
+from redactor.engine.default import withhold_key_material
 from redactor.sinks import stdio
 from redactor.sinks.logging import RedactingFilter
 from redactor.sinks.stdio import FD_HOLD_SECONDS, FdPump
@@ -54,6 +55,7 @@ class _Extension:
         self.disk_hooks: list[Any] = []
         self.magic: Any = None
         self.channel: Any = None
+        self.withholding = False
 
     def load(self) -> None:
         # The credentials this process can already read (REDACTOR_DISCOVER=0 turns it off).
@@ -73,8 +75,20 @@ class _Extension:
         self._register_magic()
         # The store's key material in the environment, and secrets that child processes fetch
         # (they register over the channel before `get` returns), reach this shell's redactor.
-        register_key_material()
+        # The key material also leaves os.environ: `!cmd` and subprocesses started from here
+        # never inherit it, while this process's own store reads still find it.
+        withhold_key_material()
+        # ... and again before every cell: `%env REDACTOR_PASSPHRASE=...` in one cell must not
+        # reach the `!cmd` of the next.
+        events = getattr(self.ip, "events", None)
+        if events is not None:
+            events.register("pre_run_cell", self._withhold)
+            self.withholding = True
         self.channel = start_carrier()
+
+    @staticmethod
+    def _withhold(*_: Any) -> None:
+        withhold_key_material()
 
     def _hook_disk_copies(self) -> None:
         """``%logstart`` files and the history database's outputs, written by IPython itself."""
@@ -146,6 +160,10 @@ class _Extension:
         return out
 
     def unload(self) -> None:
+        if self.withholding:
+            self.withholding = False
+            with contextlib.suppress(ValueError):
+                self.ip.events.unregister("pre_run_cell", self._withhold)
         if self.channel is not None:
             self.channel.close()  # children started later see no channel
             self.channel = None

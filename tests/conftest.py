@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,11 @@ from redactor import Redactor, hyperscan_available
 # the tests' meaning must not depend on the credentials of the machine that runs them. The tests
 # of discovery itself turn it back on in the environment they build.
 os.environ["REDACTOR_DISCOVER"] = "0"
+# The local store keeps its master key in the user's config directory, or in the OS keychain when
+# one is usable: the suite and every process it starts use a throwaway config directory and no
+# keychain, so that no test writes into the real ones. Tests of the keychain pick a backend.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="redactor-tests-config-")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 # Every engine the suite runs against; the fast one only where it is installed (`redactor[fast]`).
 ENGINE_PARAMS = [

@@ -12,7 +12,16 @@ import sys
 
 from redactor.errors import CommandError
 
-__all__ = ["CommandError", "report_error", "report_warning"]
+__all__ = ["ApiError", "CommandError", "report_api_error", "report_error", "report_warning"]
+
+
+class ApiError(CommandError):
+    """An error of the secrets API, which ``redactor secrets`` shows as the Databricks CLI does:
+    ``Error: RESOURCE_DOES_NOT_EXIST: message`` (the code first, so scripts can match it)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 def report_error(message: str) -> None:
@@ -21,3 +30,7 @@ def report_error(message: str) -> None:
 
 def report_warning(message: str) -> None:
     print(f"redactor: warning: {message}", file=sys.stderr)
+
+
+def report_api_error(message: str) -> None:
+    print(f"Error: {message}", file=sys.stderr)

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Sequence
 
 from redactor import __version__
-from redactor.cli.errors import report_error, report_warning
+from redactor.cli.errors import ApiError, report_api_error, report_error, report_warning
 from redactor.errors import RedactorError
 
 # verb -> module under redactor.cli.commands, in the order `--help` lists them
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RedactorError as exc:
         # The one place where the project's errors become a message: they never hold a value
         # (nor does their chain: sources raise them `from None` around third-party errors).
-        report_error(str(exc))
+        (report_api_error if isinstance(exc, ApiError) else report_error)(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

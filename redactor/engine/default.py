@@ -17,9 +17,11 @@ from collections.abc import Callable, Mapping
 from redactor.engine.redactor import Redactor
 
 __all__ = [
+    "CHILD_HIDDEN_VARS",
     "KEY_MATERIAL_VARS",
     "add_secret",
     "get_redactor",
+    "held_key_material",
     "on_redaction_started",
     "on_redaction_stopped",
     "on_secret_added",
@@ -29,11 +31,18 @@ __all__ = [
     "register_key_material",
     "register_once",
     "set_redactor",
+    "withhold_key_material",
+    "without_key_material",
 ]
 
 # The local store's key material, which redactor.sources.scopes.local.keys reads: a master key and
 # a passphrase.
 KEY_MATERIAL_VARS = ("REDACTOR_MASTER_KEY", "REDACTOR_PASSPHRASE")
+# What no child process gets: the key material and the new passphrase of `rotate-key`.
+CHILD_HIDDEN_VARS = (*KEY_MATERIAL_VARS, "REDACTOR_NEW_PASSPHRASE")
+# Key material taken out of os.environ by withhold_key_material(), kept for this process's own
+# store reads (redactor.sources.scopes.local.keys reads os.environ first, then this).
+_held: dict[str, str] = {}
 
 _default: Redactor | None = None
 _lock = threading.Lock()
@@ -168,7 +177,7 @@ def register_key_material(
     form is registered too.
     """
     env = os.environ if environ is None else environ
-    for var in KEY_MATERIAL_VARS:
+    for var in CHILD_HIDDEN_VARS:
         value = env.get(var)
         if not value:
             continue
@@ -180,11 +189,39 @@ def register_key_material(
                 register_once(form, var, redactor)
 
 
+def withhold_key_material(redactor: Redactor | None = None) -> dict[str, str]:
+    """Register the store's key material, then take it out of ``os.environ`` so that no child
+    process (``!cmd`` in a kernel, ``subprocess``) inherits it; this process keeps it in memory
+    for its own store reads (:func:`held_key_material`). Returns what was taken."""
+    register_key_material(redactor)
+    taken: dict[str, str] = {}
+    for var in CHILD_HIDDEN_VARS:
+        value = os.environ.pop(var, None)
+        if value:
+            taken[var] = value
+    with _lock:
+        _held.update(taken)
+    return taken
+
+
+def held_key_material() -> dict[str, str]:
+    """The key material :func:`withhold_key_material` took out of ``os.environ``."""
+    with _lock:
+        return dict(_held)
+
+
+def without_key_material(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``environ`` (default ``os.environ``) without the variables children never see."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if k not in CHILD_HIDDEN_VARS}
+
+
 def redaction_started(redactor: Redactor | None = None) -> None:
     """What every hook does when it starts (:func:`redactor.install`): register the store's key
-    material and call the :func:`on_redaction_started` listeners (the channel opens the socket
-    through which child processes register what they fetch)."""
-    register_key_material(redactor)
+    material and take it out of the environment children inherit, and call the
+    :func:`on_redaction_started` listeners (the channel opens the socket through which child
+    processes register what they fetch)."""
+    withhold_key_material(redactor)
     for listener in list(_started_listeners):
         listener(redactor)
 

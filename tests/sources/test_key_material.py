@@ -48,7 +48,11 @@ def _held(text: str) -> bool:
 
 @pytest.mark.kernel
 def test_kernel_env_magic_and_os_environ(tmp_path: Path) -> None:
-    env = _env(REDACTOR_MASTER_KEY=MASTER, REDACTOR_PASSPHRASE=PASSPHRASE)
+    home = tmp_path / "store"
+    store = LocalStore(home, environ={"REDACTOR_MASTER_KEY": MASTER})
+    store.create_scope("p")
+    store.put_secret("p", "k", "kernel-store-value-0042")
+    env = _env(REDACTOR_MASTER_KEY=MASTER, REDACTOR_PASSPHRASE=PASSPHRASE, REDACTOR_HOME=str(home))
     env.pop("PYTEST_CURRENT_TEST", None)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(_kernelspec(tmp_path)))
@@ -72,17 +76,34 @@ def test_kernel_env_magic_and_os_environ(tmp_path: Path) -> None:
                 ]
                 return out, results
 
-            # %env already hides names holding KEY or PASS; %env NAME and os.environ do not.
-            _, (everything,) = run("%env")
-            assert "'REDACTOR_MASTER_KEY': '<hidden>'" in everything
-            assert run("%env REDACTOR_MASTER_KEY") == ("", [f"'{R}'"])
-            out, _ = run("import os\nprint(os.environ)")
-            assert f"'REDACTOR_MASTER_KEY': '{R}'" in out
-            assert f"'REDACTOR_PASSPHRASE': \"{R}\"" in out  # its quote makes repr use \"
-            assert run("!echo $REDACTOR_PASSPHRASE") == (f"{R}\r\n", [])  # ! runs on a pty
-            assert run("print(os.environ['REDACTOR_MASTER_KEY'].upper())") == (f"{R}\n", [])
+            # issue 16 finding 1: the extension took the key material out of os.environ, so
+            # `!cmd` and subprocesses never inherit it; this process still redacts it.
+            out, _ = run(
+                "import os\nprint([k for k in ('REDACTOR_MASTER_KEY', 'REDACTOR_PASSPHRASE') "
+                "if k in os.environ])"
+            )
+            assert out == "[]\n"
+            assert run('!echo "[$REDACTOR_PASSPHRASE]"') == ("[]\r\n", [])  # ! runs on a pty
+            assert run("!echo ${REDACTOR_MASTER_KEY:-unset}") == ("unset\r\n", [])
+            out, _ = run(
+                "import subprocess\nprint(subprocess.run(['sh', '-c', 'echo "
+                "${REDACTOR_PASSPHRASE:-unset}'], capture_output=True, text=True).stdout)"
+            )
+            assert out == "unset\n\n"
+            # ... and its values are still registered: x + passphrase is redacted
+            out, _ = run(f"import redactor\nprint(redactor.redact('x' + {PASSPHRASE!r}))")
+            assert out == f"x{R}\n"
             out, _ = run("%redactor")
             assert "REDACTOR_MASTER_KEY" in out and "REDACTOR_PASSPHRASE" in out
+            # the kernel's own store reads still use the withheld key
+            out, _ = run(
+                "from redactor.sources.scopes import LocalStore\n"
+                "print(LocalStore().get_secret('p', 'k') == 'kernel-store-value-0042')"
+            )
+            assert out == "True\n"
+            # set again in a cell: taken out before the next cell runs
+            assert run(f"%env REDACTOR_PASSPHRASE={PASSPHRASE}x")[0].endswith(f"{R}x\n")
+            assert run('!echo "[$REDACTOR_PASSPHRASE]"') == ("[]\r\n", [])
         finally:
             _stop(km, kc)
 
@@ -92,27 +113,33 @@ def test_kernel_env_magic_and_os_environ(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("REDACTOR_MASTER_KEY", MASTER), ("REDACTOR_PASSPHRASE", PASSPHRASE)],
+    [
+        ("REDACTOR_MASTER_KEY", MASTER),
+        ("REDACTOR_PASSPHRASE", PASSPHRASE),
+        ("REDACTOR_NEW_PASSPHRASE", PASSPHRASE + "-new"),
+    ],
 )
-def test_redactor_run_masks_key_material_its_command_prints(variable: str, value: str) -> None:
+def test_redactor_run_keeps_key_material_from_its_command(variable: str, value: str) -> None:
+    """Issue 16 finding 1: the command does not inherit the key material; with
+    --pass-store-key it does, and what it prints of it is masked."""
     env = _env(APP_TOKEN="unrelated-token-value", **{variable: value})
     cmd = [sys.executable, "-m", "redactor", "run", "--no-config", "--secret-env", "APP_TOKEN"]
-    result = subprocess.run(
-        [*cmd, "--", "sh", "-c", f'echo "${variable}"; printf %s "${variable}" | base64 -w0; echo'],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-        check=False,
-    )
+    script = f'echo "${{{variable}:-unset}}"; printf %s "${variable}" | base64 -w0; echo'
+    kw: dict = {"capture_output": True, "text": True, "timeout": TIMEOUT, "env": env}
+    result = subprocess.run([*cmd, "--", "sh", "-c", script], check=False, **kw)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "unset\n\n", "")
+    result = subprocess.run([*cmd, "--pass-store-key", "--", "sh", "-c", script], check=False, **kw)
     assert (result.returncode, result.stdout, result.stderr) == (0, f"{R}\n{R}\n", "")
 
 
 def test_install_masks_key_material() -> None:
     code = """
-        import os, redactor
+        import os, subprocess, redactor
         redactor.install()
-        print(os.environ["REDACTOR_MASTER_KEY"], os.environ["REDACTOR_PASSPHRASE"])
+        print([k for k in os.environ if "KEY" in k or "PASSPHRASE" in k])
+        print(subprocess.run(["sh", "-c", "echo ${REDACTOR_MASTER_KEY:-unset}"],
+                             capture_output=True, text=True).stdout, end="")
+        print(redactor.redact("x" + os.environ.get("P", "")))
         print(redactor.get_redactor().secret_names)
     """
     result = subprocess.run(
@@ -120,7 +147,12 @@ def test_install_masks_key_material() -> None:
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        env=_env(REDACTOR_MASTER_KEY=f" {MASTER}\n", REDACTOR_PASSPHRASE=PASSPHRASE),
+        env=_env(
+            REDACTOR_MASTER_KEY=f" {MASTER}\n",
+            REDACTOR_PASSPHRASE=PASSPHRASE,
+            REDACTOR_NEW_PASSPHRASE=PASSPHRASE + "-new",
+            P=PASSPHRASE,
+        ),
         check=False,
     )
     # raw, stripped, and the notations: the URL-safe base64 forms are distinct only when the
@@ -128,8 +160,11 @@ def test_install_masks_key_material() -> None:
     key = bytes.fromhex(MASTER)
     std, url = base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()
     forms = {f" {MASTER}\n", MASTER, MASTER.upper(), std, std.rstrip("="), url, url.rstrip("=")}
-    names = ["REDACTOR_MASTER_KEY"] * len(forms) + ["REDACTOR_PASSPHRASE"]
-    assert (result.stdout, result.stderr) == (f"{R} {R}\n{names}\n", "")
+    names = ["REDACTOR_MASTER_KEY"] * len(forms) + [
+        "REDACTOR_PASSPHRASE",
+        "REDACTOR_NEW_PASSPHRASE",
+    ]
+    assert (result.stdout, result.stderr) == (f"[]\nunset\nx{R}\n{names}\n", "")
 
 
 # -- opening the store ----------------------------------------------------------------------

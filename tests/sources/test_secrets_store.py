@@ -29,9 +29,9 @@ from redactor.sources.scopes import (
     ScopeExistsError,
     ScopeNotFoundError,
     SecretNotFoundError,
-    SecretsError,
     StoreCorruptError,
     TamperedError,
+    UnsafePermissionsError,
     WrongMasterKeyError,
 )
 from redactor.sources.scopes.local import MAX_SECRETS_PER_SCOPE, MAX_VALUE_BYTES
@@ -40,6 +40,8 @@ from redactor.sources.scopes.local import keys as _keys
 VALUE = "s3cr3t-Value-that-must-never-leak"
 HEX_KEY = "11" * 32
 OTHER_HEX_KEY = "22" * 32
+HOME_FILES = ["secrets.audit.jsonl", "secrets.db"]  # the key and the counter live elsewhere
+KEY_DIR_FILES = ["create.lock", "master.key", "store.counter"]
 
 
 @pytest.fixture
@@ -166,8 +168,17 @@ def test_keyvault_scope_is_read_only_here(store: LocalStore) -> None:
 @pytest.mark.parametrize("name", ["a", "A-b_c.d@e", "x" * 128, "user@example.com", "0", "..", "-"])
 def test_valid_names(store: LocalStore, name: str) -> None:
     store.create_scope(name)
-    store.put_secret(name, name, "value-123")
-    assert store.get_secret(name, name) == "value-123"
+    key = name.replace("@", "_")  # '@' is allowed in scope names, not in keys (as Databricks)
+    store.put_secret(name, key, "value-123")
+    assert store.get_secret(name, key) == "value-123"
+
+
+def test_at_sign_is_refused_in_keys(store: LocalStore) -> None:
+    with pytest.raises(
+        InvalidNameError,
+        match=r"^invalid secret key: use letters, digits, '-', '_', '\.' \(at most 128\)$",
+    ):
+        store.put_secret("kv-scope", "user@example.com", "value-123")
 
 
 @pytest.mark.parametrize(
@@ -175,7 +186,8 @@ def test_valid_names(store: LocalStore, name: str) -> None:
 )
 def test_invalid_names_are_refused_clearly(store: LocalStore, name: str) -> None:
     with pytest.raises(
-        InvalidNameError, match=r"use 1 to 128 letters, digits, '-', '_', '.' or '@'"
+        InvalidNameError,
+        match=r"^invalid scope name: use letters, digits, '-', '_', '\.', '@' \(at most 128\)$",
     ):
         store.create_scope(name)
     with pytest.raises(InvalidNameError, match="invalid secret key"):
@@ -229,6 +241,7 @@ def test_at_most_1000_secrets_per_scope(store: LocalStore) -> None:
             [(f"k{i}", f"k{i}", *row) for i in range(1, MAX_SECRETS_PER_SCOPE)],
         )
         conn.execute("COMMIT")
+    assert "scope 'kv-scope' rows changed outside redactor" in store.repair()  # accept the edit
     with pytest.raises(LimitExceededError, match="already holds 1000 secrets, the limit"):
         store.put_secret("kv-scope", "one-more", "value")
     store.put_secret("kv-scope", "k0", "overwrite-is-fine")  # not a new secret
@@ -254,9 +267,12 @@ def test_modes_and_no_plaintext_on_disk(store: LocalStore, home: Path) -> None:
     try:
         assert stat.S_IMODE(home.stat().st_mode) == 0o700
         files = sorted(p.name for p in home.iterdir())
-        assert {"secrets.db", "master.key", "secrets.db-wal", "secrets.db-shm"} <= set(files)
+        assert {"secrets.db", "secrets.db-wal", "secrets.db-shm"} <= set(files)
+        assert "master.key" not in files  # the key lives outside the data directory
         assert not [f for f in files if f.endswith(".tmp")]
-        for p in home.iterdir():
+        key_file = _keys.key_file_path(home)
+        assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+        for p in [*home.iterdir(), key_file]:
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, p.name
             data = p.read_bytes()
             for form in (
@@ -288,9 +304,17 @@ def test_fresh_nonce_on_every_write_and_aad_layout(store: LocalStore) -> None:
 # -- tampering ----------------------------------------------------------------------------------
 
 
-def _swap(store: LocalStore, sql: str, *params: object) -> None:
+def _edit(store: LocalStore, sql: str, *params: object) -> None:
     with _db(store) as conn:
         conn.execute(sql, params)
+
+
+def _swap(store: LocalStore, sql: str, *params: object) -> None:
+    """Edit a row behind the store's back; the store-wide check notices (test_integrity.py), and
+    the edit is then accepted (repair), so that what follows tests each row's own AEAD."""
+    with _db(store) as conn:
+        conn.execute(sql, params)
+    assert "rows changed outside redactor" in store.repair()
 
 
 def test_ciphertext_moved_to_another_row_fails(store: LocalStore) -> None:
@@ -411,17 +435,17 @@ def test_garbage_and_foreign_files(store: LocalStore) -> None:
 
 def test_newer_format_is_refused(store: LocalStore) -> None:
     store.put_secret("kv-scope", "a", VALUE)
-    _swap(store, "PRAGMA user_version = 2")
+    _edit(store, "PRAGMA user_version = 2")
     with pytest.raises(NewerFormatError, match="store format 2, written by a newer redactor"):
         _reopen(store.home).get_secret("kv-scope", "a")
-    _swap(store, "PRAGMA user_version = 1")
-    _swap(store, "UPDATE meta SET value = '7' WHERE name = 'format'")
+    _edit(store, "PRAGMA user_version = 1")
+    _edit(store, "UPDATE meta SET value = '7' WHERE name = 'format'")
     with pytest.raises(NewerFormatError, match="format 7"):
         _reopen(store.home).list_scopes()
 
 
 def test_missing_metadata_is_damage(store: LocalStore) -> None:
-    _swap(store, "DELETE FROM meta WHERE name IN ('dek_wrapped', 'store_id')")
+    _edit(store, "DELETE FROM meta WHERE name IN ('dek_wrapped', 'store_id')")
     with pytest.raises(StoreCorruptError, match=r"lacks store metadata \(store_id, dek_wrapped\)"):
         _reopen(store.home).list_scopes()
 
@@ -430,7 +454,7 @@ def test_missing_metadata_is_damage(store: LocalStore) -> None:
 
 
 def test_key_file_created_0600_and_refused_when_readable_by_others(store: LocalStore) -> None:
-    key_file = store.home / "master.key"
+    key_file = _keys.key_file_path(store.home)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     store.put_secret("kv-scope", "a", VALUE)
     for mode in (0o644, 0o640, 0o604, 0o620, 0o602):
@@ -445,7 +469,7 @@ def test_key_file_created_0600_and_refused_when_readable_by_others(store: LocalS
 
 
 def test_key_file_symlink_and_garbage_are_refused(store: LocalStore, tmp_path: Path) -> None:
-    key_file = store.home / "master.key"
+    key_file = _keys.key_file_path(store.home)
     store.put_secret("kv-scope", "a", VALUE)
     real = tmp_path / "elsewhere.key"
     real.write_bytes(key_file.read_bytes())
@@ -475,7 +499,7 @@ def test_create_key_file_never_clobbers(tmp_path: Path) -> None:
 
 def test_wrong_key_file(store: LocalStore) -> None:
     store.put_secret("kv-scope", "a", VALUE)
-    key_file = store.home / "master.key"
+    key_file = _keys.key_file_path(store.home)
     key_file.unlink()
     _keys.create_key_file(key_file, bytes(range(32)))
     with pytest.raises(
@@ -513,7 +537,7 @@ def test_env_master_key(home: Path) -> None:
     s = _reopen(home, REDACTOR_MASTER_KEY=HEX_KEY)
     s.create_scope("kv-scope")
     s.put_secret("kv-scope", "a", VALUE)
-    assert not (home / "master.key").exists()
+    assert not (home / "master.key").exists() and not _keys.key_file_path(home).exists()
     assert _reopen(home, REDACTOR_MASTER_KEY=HEX_KEY).get_secret("kv-scope", "a") == VALUE
     with pytest.raises(WrongMasterKeyError, match="wrapped by the REDACTOR_MASTER_KEY") as e:
         _reopen(home, REDACTOR_MASTER_KEY=OTHER_HEX_KEY).get_secret("kv-scope", "a")
@@ -522,8 +546,12 @@ def test_env_master_key(home: Path) -> None:
         MasterKeyError, match=r"locked with REDACTOR_MASTER_KEY .* which is not set"
     ):
         _reopen(home).get_secret("kv-scope", "a")
-    # listing needs no key
-    assert [x.key for x in _reopen(home).list_secrets("kv-scope")] == ["a"]
+    # listing needs the key too: the store-wide integrity check is keyed by the data key
+    with pytest.raises(MasterKeyError, match="which is not set"):
+        _reopen(home).list_secrets("kv-scope")
+    assert [x.key for x in _reopen(home, REDACTOR_MASTER_KEY=HEX_KEY).list_secrets("kv-scope")] == [
+        "a"
+    ]
 
 
 def test_passphrase_store(home: Path) -> None:
@@ -544,8 +572,10 @@ def test_passphrase_store(home: Path) -> None:
         )
         == VALUE
     )
-    with pytest.raises(WrongMasterKeyError, match="wrapped by the passphrase") as e:
+    with pytest.raises(WrongMasterKeyError) as e:
         _reopen(home, REDACTOR_PASSPHRASE="wrong horse").get_secret("kv-scope", "a")
+    # issue 16 finding 4: nothing that helps an offline guess (no key id of the wrong key)
+    assert str(e.value) == f"wrong passphrase for the store in {home} (from REDACTOR_PASSPHRASE)"
     _no_leak(e.value, VALUE, "wrong horse", "correct horse")
     # no passphrase and no terminal: a clear error; with a prompt: asked once per unwrap
     with pytest.raises(MasterKeyError, match="locked with a passphrase: set REDACTOR_PASSPHRASE"):
@@ -566,14 +596,14 @@ def test_kdfs_are_deterministic_and_distinct() -> None:
     argon = {
         "name": "argon2id",
         "salt": base64.b64encode(b"s" * 16).decode(),
-        "memory_cost": 1024,
-        "iterations": 1,
-        "lanes": 1,
+        "memory_cost": 65536,
+        "iterations": 3,
+        "lanes": 4,
     }
     scrypt = {
         "name": "scrypt",
         "salt": base64.b64encode(b"s" * 16).decode(),
-        "n": 2**12,
+        "n": 2**17,
         "r": 8,
         "p": 1,
     }
@@ -584,7 +614,7 @@ def test_kdfs_are_deterministic_and_distinct() -> None:
     assert s1 == _keys.derive_from_passphrase("pässwörd", scrypt)
     with pytest.raises(MasterKeyError, match="unknown passphrase KDF 'pbkdf9'"):
         _keys.derive_from_passphrase("x", {**argon, "name": "pbkdf9"})
-    with pytest.raises(MasterKeyError, match="malformed"):
+    with pytest.raises(MasterKeyError, match="KDF parameter 'salt' is not 16 to 64 bytes"):
         _keys.derive_from_passphrase("x", {"name": "scrypt"})
     with pytest.raises(MasterKeyError, match="empty"):
         _keys.derive_from_passphrase("", argon)
@@ -601,18 +631,20 @@ def _ciphertexts(store: LocalStore) -> list[tuple]:
 def test_rotate_key_file_rewraps_only(store: LocalStore) -> None:
     store.put_secret("kv-scope", "a", VALUE)
     store.put_secret("kv-scope", "b", b"bytes-value")
-    old_key = (store.home / "master.key").read_text()
+    key_file = _keys.key_file_path(store.home)
+    old_key = key_file.read_text()
     before = _ciphertexts(store)
-    result = store.rotate_key()
+    result = store.rotate_key(reencrypt=False)
     assert (result.old_kind, result.new_kind, result.reencrypted) == ("file", "file", 0)
     assert result.old_key_id != result.new_key_id
-    new_key = (store.home / "master.key").read_text()
-    assert new_key != old_key and stat.S_IMODE((store.home / "master.key").stat().st_mode) == 0o600
+    new_key = key_file.read_text()
+    assert new_key != old_key and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert _ciphertexts(store) == before  # values untouched
     assert _reopen(store.home).items("kv-scope") == [("a", VALUE), ("b", b"bytes-value")]
     with pytest.raises(WrongMasterKeyError):
         _reopen(store.home, REDACTOR_MASTER_KEY=old_key).get_secret("kv-scope", "a")
-    assert sorted(p.name for p in store.home.iterdir()) == ["master.key", "secrets.db"]
+    assert sorted(p.name for p in store.home.iterdir()) == HOME_FILES
+    assert sorted(p.name for p in key_file.parent.iterdir()) == KEY_DIR_FILES
 
 
 def test_rotate_with_reencrypt_replaces_data_key(store: LocalStore) -> None:
@@ -635,7 +667,7 @@ def test_rotate_between_sources(store: LocalStore) -> None:
     store.put_secret("kv-scope", "a", VALUE)
     r = store.rotate_key("env", new_key=bytes.fromhex(HEX_KEY))
     assert (r.old_kind, r.new_kind) == ("file", "env")
-    assert not (store.home / "master.key").exists()  # the retired key file is removed
+    assert not _keys.key_file_path(store.home).exists()  # the retired key file is removed
     assert _reopen(store.home, REDACTOR_MASTER_KEY=HEX_KEY).get_secret("kv-scope", "a") == VALUE
     env_store = _reopen(store.home, REDACTOR_MASTER_KEY=HEX_KEY)
     env_store.rotate_key("passphrase", passphrase="new pass phrase")
@@ -666,9 +698,11 @@ def test_rotate_crash_after_commit_is_finished_on_next_open(
     with pytest.raises(KeyboardInterrupt):
         store.rotate_key()
     monkeypatch.setattr(os, "replace", real_replace)
-    assert (store.home / "master.key.new").exists()
+    key_dir = _keys.key_file_path(store.home).parent
+    assert (key_dir / "master.key.new").exists()
     assert _reopen(store.home).get_secret("kv-scope", "a") == VALUE
-    assert sorted(p.name for p in store.home.iterdir()) == ["master.key", "secrets.db"]
+    assert sorted(p.name for p in store.home.iterdir()) == HOME_FILES
+    assert sorted(p.name for p in key_dir.iterdir()) == KEY_DIR_FILES
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -733,7 +767,8 @@ def test_four_processes_write_and_read_one_store(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         (counter,) = conn.execute("SELECT value FROM meta WHERE name='write_counter'").fetchone()
     assert int(counter) == 4 * n * 3  # every write committed exactly once
-    assert sorted(p.name for p in home.iterdir()) == ["master.key", "secrets.db"]
+    assert sorted(p.name for p in home.iterdir()) == HOME_FILES
+    assert _keys.key_file_path(home).exists()
 
 
 CHURN = textwrap.dedent(
@@ -775,6 +810,9 @@ def test_crash_mid_write_loses_nothing_committed(store: LocalStore) -> None:
 def test_home_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     s = LocalStore(tmp_path / "file", environ={})
-    with pytest.raises(SecretsError, match=r"^cannot create .*file: File exists$"):
-        s.create_scope("kv-scope")
-    assert s.list_scopes() == []
+    for op in (lambda: s.create_scope("kv-scope"), s.list_scopes):
+        with pytest.raises(
+            UnsafePermissionsError,
+            match=r"^REDACTOR_HOME .*/file is not a directory; refused\. Set REDACTOR_HOME",
+        ):
+            op()

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 from redactor.cli.commands.filter import redactor_from_args
 from redactor.cli.errors import report_error
 from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
-from redactor.engine.default import register_key_material, register_once
+from redactor.engine.default import (
+    CHILD_HIDDEN_VARS,
+    register_key_material,
+    register_once,
+    without_key_material,
+)
 from redactor.errors import CommandError
 from redactor.sinks.ci import MaskingFilter, pump
 from redactor.sources.channel import start_carrier
@@ -53,7 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run",
         help="run a command with its stdout and stderr redacted",
-        usage="redactor run [SOURCES] [--no-add-mask | --add-mask-only] -- CMD [ARGS ...]",
+        usage=(
+            "redactor run [SOURCES] [--no-add-mask | --add-mask-only] [--pass-store-key] "
+            "-- CMD [ARGS ...]"
+        ),
         description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
         "stdin passed through, and exit with its exit status. " + ADD_MASK_HELP,
         epilog="Exit status: CMD's; 128+N if CMD died of signal N; 127 if CMD was not found; "
@@ -62,6 +70,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_source_arguments(p)
     add_mask_arguments(p)
+    p.add_argument(
+        "--pass-store-key",
+        action="store_true",
+        help=f"let CMD inherit {', '.join(CHILD_HIDDEN_VARS)} (by default they are removed "
+        "from its environment; CMD then needs no key unless it opens the local store itself)",
+    )
     p.add_argument(
         "command",
         nargs=argparse.REMAINDER,
@@ -84,15 +98,24 @@ def run(args: argparse.Namespace) -> int:
     register_key_material(redactor)
     carrier = start_carrier(lambda name, value: register_once(value, name, redactor))
     try:
-        return _Runner(redactor, command, add_mask=args.add_mask).run()
+        env = None if args.pass_store_key else without_key_material()
+        return _Runner(redactor, command, add_mask=args.add_mask, env=env).run()
     finally:
         if carrier is not None:
             carrier.close()
 
 
 class _Runner:
-    def __init__(self, redactor: Redactor, command: list[str], *, add_mask: bool) -> None:
+    def __init__(
+        self,
+        redactor: Redactor,
+        command: list[str],
+        *,
+        add_mask: bool,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.redactor = redactor
+        self.env = env  # None: inherit ours
         self.command = command
         self.add_mask = add_mask
         self.proc: subprocess.Popen[bytes] | None = None
@@ -114,7 +137,11 @@ class _Runner:
         shown = self.redactor.redact(self.command[0])
         try:
             self.proc = subprocess.Popen(  # stdin is inherited
-                self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+                self.command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+                env=self.env,
             )
         except FileNotFoundError:
             raise CommandError(f"command not found: {shown}", exit_code=127) from None

@@ -2,7 +2,12 @@
 
 No verb prints a secret value, and none needs one on the command line: ``put-secret`` reads the
 value from stdin, or from a hidden prompt on a terminal. ``--string-value``/``--bytes-value`` are
-accepted for compatibility, with a warning.
+accepted for compatibility, with a warning. No message repeats a rejected name either (it may be
+a value typed in the wrong place): it names the argument's position and the rule.
+
+As in the Databricks CLI: errors of the secrets API are printed as ``Error: CODE: message``
+with the API's error codes, ``--bytes-value`` takes the bytes as typed, and ``-o json`` prints
+``list-scopes``/``list-secrets`` as a JSON array and ``get-secret`` as ``{"key", "value"}``.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from redactor.cli.errors import report_warning
+from redactor.cli.errors import ApiError, report_warning
 from redactor.engine.redactor import DEFAULT_MIN_LENGTH
 from redactor.errors import CommandError
 from redactor.sources.scopes import (
     ENV_MASTER_KEY,
     MAX_VALUE_BYTES,
+    SecretNotFoundError,
+    SecretsError,
     backend_names,
     create_scope,
     get_backend,
@@ -30,9 +37,11 @@ from redactor.sources.scopes import (
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
+from redactor.sources.scopes.local import keys as local_keys
+from redactor.sources.scopes.local.status import store_status
 
 BACKEND_TYPES = tuple(backend_names())  # the registered scope backends, local first
-KEY_SOURCES = ("file", "env", "passphrase")
+KEY_SOURCES = ("file", "keyring", "env", "passphrase")
 ENV_NEW_PASSPHRASE = "REDACTOR_NEW_PASSPHRASE"  # noqa: S105 - a variable name
 
 ARGV_WARNING = (
@@ -42,6 +51,9 @@ ARGV_WARNING = (
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    # Extra words land here rather than in argparse's "unrecognized arguments: ..." message,
+    # which would print them (`put-secret prod key 'the-value'`); _run refuses them unshown.
+    p.add_argument("unexpected", nargs="*", help=argparse.SUPPRESS)
     p.add_argument(
         "--home",
         metavar="DIR",
@@ -116,7 +128,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--string-value", metavar="VALUE", help="discouraged: visible in shell history and ps"
     )
     group.add_argument(
-        "--bytes-value", metavar="BASE64", help="discouraged: base64 bytes on the command line"
+        "--bytes-value",
+        metavar="VALUE",
+        help="discouraged: stored as bytes, exactly as typed (as the Databricks CLI does)",
     )
     _common(put)
     put.set_defaults(func=_put_secret)
@@ -127,6 +141,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(lsec)
     lsec.set_defaults(func=_list_secrets)
 
+    gs = verbs.add_parser(
+        "get-secret",
+        help="show that a secret exists, in the Databricks CLI's shape (value redacted)",
+        description=(
+            'Print {"key": KEY, "value": "[REDACTED]"} if the secret exists: the '
+            "Databricks CLI's shape, without the value, which no redactor command prints "
+            "(read it in code with dbutils.secrets.get)."
+        ),
+    )
+    gs.add_argument("scope", metavar="SCOPE")
+    gs.add_argument("key", metavar="KEY")
+    _output(gs)
+    _common(gs)
+    gs.set_defaults(func=_get_secret)
+
     ds = verbs.add_parser("delete-secret", help="delete a secret from a local scope")
     ds.add_argument("scope", metavar="SCOPE")
     ds.add_argument("key", metavar="KEY")
@@ -135,37 +164,121 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     rk = verbs.add_parser(
         "rotate-key",
-        help="re-wrap the store's data key under a new master key",
+        help="replace the store's data key and master key, re-encrypting every value",
         description=(
-            "Re-wrap the data key under a new master key: a new random key file (--to file, the "
-            "default for key-file stores), a key read from stdin for REDACTOR_MASTER_KEY (--to "
-            "env), or a new passphrase (--to passphrase: REDACTOR_NEW_PASSPHRASE, a prompt, or "
-            "stdin). Values are not re-encrypted unless --reencrypt is given, which also "
-            "replaces the data key. Secret values themselves are not changed: rotate those at "
-            "their source."
+            "Make a new data key, re-encrypt every value under it and wrap it under a new "
+            "master key, in one transaction: a new random key file (--to file, the default for "
+            "key-file stores), a key read from stdin for REDACTOR_MASTER_KEY (--to env), or a "
+            "new passphrase (--to passphrase: REDACTOR_NEW_PASSPHRASE, a prompt, or stdin). "
+            "--rewrap-only keeps the old data key (old copies of the store stay readable). "
+            "Secret values themselves are not changed: rotate those at their source."
         ),
     )
     rk.add_argument("--to", choices=KEY_SOURCES, default=None, help="the new master key's source")
-    rk.add_argument(
+    mode = rk.add_mutually_exclusive_group()
+    mode.add_argument(
         "--reencrypt",
         action="store_true",
-        help="also replace the data key and re-encrypt every value (one transaction)",
+        help="the default: replace the data key and re-encrypt every value",
+    )
+    mode.add_argument(
+        "--rewrap-only",
+        action="store_true",
+        help="only re-wrap the old data key (discouraged: old copies stay readable)",
     )
     _common(rk)
     rk.set_defaults(func=_rotate_key)
+
+    au = verbs.add_parser(
+        "audit",
+        help="show the store's audit log (who read, wrote, deleted, rotated what and when)",
+        description=(
+            "Show the audit log kept beside the store: time, user, process, operation, scope "
+            "and key of every read, write, delete and rotation, never a value. --verify checks "
+            "its HMAC chain (exit 1 and the first broken line if it was edited)."
+        ),
+    )
+    au.add_argument("--verify", action="store_true", help="check the log's integrity chain")
+    _output(au)
+    _common(au)
+    au.set_defaults(func=_audit)
+
+    rp = verbs.add_parser(
+        "repair",
+        help="accept the store as it is after a failed integrity check",
+        description=(
+            "After 'store integrity check failed' or 'store is older than its counter': if you "
+            "trust the store as it is now (you restored an older backup on purpose, or edited "
+            "it yourself), --accept re-seals it and resets its counter. Otherwise restore the "
+            "latest backup instead."
+        ),
+    )
+    rp.add_argument(
+        "--accept", action="store_true", help="required: re-seal the store as it is now"
+    )
+    _common(rp)
+    rp.set_defaults(func=_repair)
+
+    st = verbs.add_parser(
+        "status",
+        help="where the store is, what it holds, where its master key comes from",
+        description=(
+            "Show the store's path, format version, number of scopes and secrets, where the "
+            "master key comes from (REDACTOR_MASTER_KEY, a passphrase, the OS keychain or a key "
+            "file, and whether it is the key that wrapped the store) and the result of the owner "
+            "and mode checks. Never shows the key. Exits 1 if it reports a problem."
+        ),
+    )
+    _output(st)
+    _common(st)
+    st.set_defaults(func=_status)
+
+    mk = verbs.add_parser(
+        "move-key",
+        help="move a key file kept beside the database to the user's config directory",
+        description=(
+            "Stores made before redactor kept key files in the config directory have master.key "
+            "in REDACTOR_HOME, where every copy of the store carries it. This moves it to its "
+            "place (the path `redactor secrets status` shows); the store is not changed."
+        ),
+    )
+    _common(mk)
+    mk.set_defaults(func=_move_key)
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
 
 def _run(args: argparse.Namespace, body) -> int:
-    """Run ``body()``; its errors (SecretsError, CommandError) reach the one handler in main."""
+    """Run ``body()``; its errors reach the one handler in main: a SecretsError as the
+    :class:`ApiError` ``Error: CODE: message``, raised outside the ``except`` block so that no
+    chain (``__context__``) leads back to the frames that handled a value."""
+    if getattr(args, "unexpected", None):
+        count = len(args.unexpected)
+        hint = " (the value is read from stdin or a prompt)" if args.verb == "put-secret" else ""
+        raise CommandError(
+            f"{args.verb}: {count} unexpected argument(s), not shown as one may be a secret; "
+            f"see redactor secrets {args.verb} --help{hint}"
+        )
     if getattr(args, "home", None):
         os.environ["REDACTOR_HOME"] = args.home
+    failure: CommandError
     try:
         return int(body() or 0)
     except EOFError:
-        raise CommandError("no input; nothing was changed") from None
+        failure = CommandError("no input; nothing was changed")
+    except SecretsError as exc:
+        # The API's codes; a local failure (the master key, ...) has none: a plain message.
+        code = exc.error_code
+        failure = CommandError(str(exc)) if code == "INTERNAL_ERROR" else ApiError(code, str(exc))
+    raise failure
+
+
+def _check_names(**positions: tuple[object, str]) -> None:
+    """Validate each name given as ``what=(name, position)``; the message names the position
+    (``argument 2``), never the name."""
+    for what, (name, where) in positions.items():
+        validate_name(name, what.replace("_", " "), where)
 
 
 def _stdin_is_tty() -> bool:
@@ -233,7 +346,8 @@ def _create_scope(args: argparse.Namespace) -> int:
         )
 
     def body() -> int:
-        validate_name(scope, "scope name")
+        where = "argument 1" if args.scope else "the scope field of --json"
+        _check_names(scope_name=(scope, where))
         if backend == "AZURE_KEYVAULT":
             if not dns_name:
                 raise CommandError(
@@ -260,14 +374,17 @@ def _list_scopes(args: argparse.Namespace) -> int:
         if args.output == "json":
             out = []
             for s in scopes:
-                item: dict[str, Any] = {"name": s.name, "backend_type": s.backend}
+                # The field order of the Databricks SDK's SecretScope (Go marshals in order).
+                item: dict[str, Any] = {"backend_type": s.backend}
                 if s.backend == "AZURE_KEYVAULT":
+                    # both fields are required in the SDK (no omitempty): "" when not given
                     item["keyvault_metadata"] = {
-                        "dns_name": s.options.get("dns_name"),
-                        "resource_id": s.options.get("resource_id"),
+                        "dns_name": s.options.get("dns_name", ""),
+                        "resource_id": s.options.get("resource_id", ""),
                     }
+                item["name"] = s.name
                 out.append(item)
-            print(json.dumps({"scopes": out}, indent=2))
+            _print_json_list(out)
         elif scopes:
             _table([(s.name, s.backend) for s in scopes], ("Scope", "Backend Type"))
         return 0
@@ -275,8 +392,16 @@ def _list_scopes(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+def _print_json_list(items: list[dict[str, Any]]) -> None:
+    """A listing as the Databricks CLI renders one in JSON (its ``RenderIterator``): an array,
+    one ``json.MarshalIndent(item, "  ", "  ")`` per item, empty as ``[`` blank line ``]``."""
+    parts = [json.dumps(item, indent=2).replace("\n", "\n  ") for item in items]
+    sys.stdout.write("[\n  " + ",\n  ".join(parts) + "\n]\n")
+
+
 def _delete_scope(args: argparse.Namespace) -> int:
     def body() -> int:
+        _check_names(scope_name=(args.scope, "argument 1"))
         get_store().delete_scope(args.scope)
         return 0
 
@@ -285,20 +410,14 @@ def _delete_scope(args: argparse.Namespace) -> int:
 
 def _read_value(args: argparse.Namespace) -> str | bytes | None:
     """The value to store, or None after reporting an error."""
-    import base64
-    import binascii
-
     if args.string_value is not None:
         _warn(ARGV_WARNING.format(flag="--string-value"))
         return args.string_value
     if args.bytes_value is not None:
         _warn(ARGV_WARNING.format(flag="--bytes-value"))
-        try:
-            return base64.b64decode(args.bytes_value, validate=True)
-        except (binascii.Error, ValueError):
-            raise CommandError(
-                "--bytes-value must be base64 (the Databricks API's bytes_value)"
-            ) from None
+        # The bytes as typed, as the Databricks CLI takes them (it base64-encodes them itself
+        # for the API); os.fsencode gives back bytes that are not UTF-8 as they were.
+        return os.fsencode(args.bytes_value)
     if _stdin_is_tty():
         import getpass
 
@@ -328,8 +447,7 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
 
 def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        validate_name(args.scope, "scope name")
-        validate_name(args.key, "secret key")
+        _check_names(scope_name=(args.scope, "argument 1"), secret_key=(args.key, "argument 2"))
         store = get_store()
         # Fail on a missing or read-only scope before asking for the value.
         info = store.get_scope(args.scope)
@@ -352,18 +470,14 @@ def _put_secret(args: argparse.Namespace) -> int:
 
 def _list_secrets(args: argparse.Namespace) -> int:
     def body() -> int:
+        _check_names(scope_name=(args.scope, "argument 1"))
         secrets = list_secrets(args.scope)
         if args.output == "json":
-            print(
-                json.dumps(
-                    {
-                        "secrets": [
-                            {"key": s.key, "last_updated_timestamp": s.last_updated_timestamp}
-                            for s in secrets
-                        ]
-                    },
-                    indent=2,
-                )
+            _print_json_list(
+                [
+                    {"key": s.key, "last_updated_timestamp": s.last_updated_timestamp}
+                    for s in secrets
+                ]
             )
         elif secrets:
             _table(
@@ -375,8 +489,23 @@ def _list_secrets(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
+def _get_secret(args: argparse.Namespace) -> int:
+    def body() -> int:
+        _check_names(scope_name=(args.scope, "argument 1"), secret_key=(args.key, "argument 2"))
+        found = [s for s in list_secrets(args.scope) if s.key.lower() == args.key.lower()]
+        if not found:
+            raise SecretNotFoundError(args.scope, args.key)
+        # GetSecretResponse's shape; the value stays in the store ([REDACTED], as a notebook
+        # shows a secret).
+        print(json.dumps({"key": found[0].key, "value": "[REDACTED]"}, indent=2))
+        return 0
+
+    return _run(args, body)
+
+
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
+        _check_names(scope_name=(args.scope, "argument 1"), secret_key=(args.key, "argument 2"))
         get_store().delete_secret(args.scope, args.key)
         return 0
 
@@ -419,24 +548,160 @@ def _rotate_key(args: argparse.Namespace) -> int:
                 return 2
             if not passphrase:
                 raise CommandError("the new passphrase is empty; nothing was changed")
+        if args.rewrap_only:
+            _warn(
+                "--rewrap-only keeps the old data key: anyone with the old master key and an "
+                "old copy of the store can still read every value, including new ones"
+            )
         result = store.rotate_key(
-            to, new_key=new_key, passphrase=passphrase, reencrypt=args.reencrypt
+            to, new_key=new_key, passphrase=passphrase, reencrypt=not args.rewrap_only
         )
-        names = {"file": "key file", "env": ENV_MASTER_KEY, "passphrase": "passphrase"}
+        names = {
+            "file": "key file",
+            "keyring": "OS keychain",
+            "env": ENV_MASTER_KEY,
+            "passphrase": "passphrase",
+        }
         print(
             f"rotated the master key: {names[result.old_kind]} (key id {result.old_key_id}) -> "
             f"{names[result.new_kind]} (key id {result.new_key_id})"
         )
-        if args.reencrypt:
-            print(f"replaced the data key and re-encrypted {result.reencrypted} value(s)")
+        if args.rewrap_only:
+            print("the data key was re-wrapped; values were not re-encrypted")
         else:
-            print("the data key was re-wrapped; values were not re-encrypted (see --reencrypt)")
+            print(f"replaced the data key and re-encrypted {result.reencrypted} value(s)")
         if result.new_kind == "env":
             print(f"set {ENV_MASTER_KEY} to the new key wherever this store is opened")
         elif os.environ.get(ENV_MASTER_KEY):
             print(f"unset {ENV_MASTER_KEY}: the store no longer uses it")
         if result.new_kind == "passphrase":
             print("set REDACTOR_PASSPHRASE to the new passphrase, or enter it when asked")
+        return 0
+
+    return _run(args, body)
+
+
+AUDIT_COLUMNS = ("Time", "User", "PID", "Operation", "Scope", "Key")
+
+
+def _audit(args: argparse.Namespace) -> int:
+    def body() -> int:
+        store = get_store()
+        if args.verify:
+            result = store.verify_audit_log()
+            if result.broken_at is not None:
+                print(
+                    f"audit log {store.audit_path}: line {result.broken_at} of {result.lines} "
+                    f"fails the integrity chain: {result.reason}",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"audit log {store.audit_path}: {result.lines} line(s), chain intact")
+            return 0
+        entries = store.audit_entries()
+        if args.output == "json":
+            print(json.dumps({"entries": entries}, indent=2))
+        elif entries:
+            _table(
+                [
+                    tuple(
+                        str(e.get(k, ""))
+                        if not e.get("bad")
+                        else ("(not JSON)" if k == "time" else "")
+                        for k in ("time", "user", "pid", "op", "scope", "key")
+                    )
+                    for e in entries
+                ],
+                AUDIT_COLUMNS,
+            )
+        return 0
+
+    return _run(args, body)
+
+
+_SOURCE_NAMES = {
+    "env": "REDACTOR_MASTER_KEY",
+    "passphrase": "passphrase",
+    "keyring": "OS keychain",
+    "file": "key file",
+}
+
+
+def _status(args: argparse.Namespace) -> int:
+    def body() -> int:
+        report = store_status(get_store())
+        key = report["master_key"]
+        ok = report["modes"]["ok"] and not report["error"] and key["matches"] is not False
+        if args.output == "json":
+            print(json.dumps(report, indent=2))
+            return 0 if ok else 1
+        print(f"store:       {report['path']}" + ("" if report["exists"] else " (not created yet)"))
+        if report["format_version"] is not None:
+            print(f"format:      {report['format_version']}")
+            print(f"contents:    {report['scopes']} scope(s), {report['secrets']} secret(s)")
+        line = f"{_SOURCE_NAMES[key['source']]} {key['location']}"
+        if key["key_id"]:
+            line += (
+                f" (wraps key id {key['key_id']}: "
+                + {
+                    True: "matches)",
+                    False: "does not match)",
+                    None: "not checked)",
+                }[key["matches"]]
+            )
+        if key["detail"]:
+            line += f"; {key['detail']}"
+        print(f"master key:  {line}")
+        if report["modes"]["problems"]:
+            print("modes:       problems:")
+            for problem in report["modes"]["problems"]:
+                print(f"  - {problem}")
+        else:
+            print("modes:       ok")
+        if report["error"]:
+            print(f"error:       {report['error']}")
+        return 0 if ok else 1
+
+    return _run(args, body)
+
+
+def _repair(args: argparse.Namespace) -> int:
+    if not args.accept:
+        raise CommandError(
+            "repair re-seals the store as it is now, accepting any change made outside redactor; "
+            "run it with --accept if that is what you want (else restore the latest backup)"
+        )
+
+    def body() -> int:
+        store = get_store()
+        problem = store.repair()
+        if problem:
+            print(f"accepted the store as it is now (it had failed: {problem})")
+        else:
+            print("the store passed its integrity check; re-sealed it anyway")
+        return 0
+
+    return _run(args, body)
+
+
+def _move_key(args: argparse.Namespace) -> int:
+    def body() -> int:
+        store = get_store()
+        wrapping = store.wrapping_info()
+        if wrapping is None:
+            raise CommandError(f"there is no secret store in {store.home} yet")
+        if wrapping.kind != "file":
+            raise CommandError(
+                f"the store in {store.home} is locked with the {_SOURCE_NAMES[wrapping.kind]}, "
+                "not a key file: there is nothing to move"
+            )
+        moved = local_keys.move_key_file(store.home, wrapping)
+        if moved is None:
+            print(f"the key file is in its place already: {local_keys.key_file_path(store.home)}")
+        elif moved[0].exists():
+            print(f"copied the key file {moved[0]} -> {moved[1]} (found in another store's place)")
+        else:
+            print(f"moved the key file {moved[0]} -> {moved[1]}")
         return 0
 
     return _run(args, body)

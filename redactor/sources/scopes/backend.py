@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the catalogue a backend receives; local/ imports this modul
     from redactor.sources.scopes.local.store import LocalStore
 
 __all__ = [
+    "KEY_RE",
     "NAME_RE",
     "Scope",
     "ScopeBackend",
@@ -40,20 +41,29 @@ __all__ = [
     "validate_name",
 ]
 
-# Databricks' rule for scope and key names, kept for every backend (a backend with narrower
-# names, such as Key Vault, refuses the rest with a suggestion).
+# Databricks' rules for scope and key names, kept for every backend (a backend with narrower
+# names, such as Key Vault, refuses the rest with a suggestion): scope names may hold '@'
+# ("alphanumeric characters, dashes, underscores, @, and periods"), secret keys may not
+# ("alphanumeric characters, dashes, underscores, and periods"); both at most 128 characters.
 NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
-def validate_name(name: object, what: str = "name") -> str:
-    """A scope or key name: letters, digits, ``-``, ``_``, ``.`` and ``@``, 1 to 128 characters."""
+def validate_name(name: object, what: str = "name", where: str = "") -> str:
+    """A scope or key name by Databricks' rules: letters, digits, ``-``, ``_``, ``.`` (and
+    ``@`` in scope names), 1 to 128 characters.
+
+    The message never repeats a rejected name: a value typed where a name goes (``put-secret
+    prod 'Sup3r$ecret'``) would be printed otherwise. ``where`` names its position instead
+    (``"argument 2"``).
+    """
+    at = f" ({where})" if where else ""
     if not isinstance(name, str):
-        raise InvalidNameError(f"{what} must be a string, not {type(name).__name__}")
-    if not NAME_RE.fullmatch(name):
-        shown = name if len(name) <= 140 else name[:140] + "..."
-        raise InvalidNameError(
-            f"invalid {what} {shown!r}: use 1 to 128 letters, digits, '-', '_', '.' or '@'"
-        )
+        raise InvalidNameError(f"{what}{at} must be a string, not {type(name).__name__}")
+    is_key = what == "secret key"
+    if not (KEY_RE if is_key else NAME_RE).fullmatch(name):
+        chars = "'-', '_', '.'" if is_key else "'-', '_', '.', '@'"
+        raise InvalidNameError(f"invalid {what}{at}: use letters, digits, {chars} (at most 128)")
     return name
 
 

@@ -17,6 +17,7 @@ from redactor.engine.default import register_once
 from redactor.sources.channel import ChannelError, announce
 from redactor.sources.scopes.access import get_secret, list_scopes, list_secrets
 from redactor.sources.scopes.errors import SecretsError
+from redactor.sources.scopes.local.plain import Plain
 
 __all__ = ["DBUtils", "SecretMetadata", "SecretScope", "SecretsUtil", "dbutils"]
 
@@ -52,15 +53,22 @@ _METHOD_HELP = {
 }
 
 
-def _register(name: str, value: str | bytes) -> None:
+def _register(name: str, plain: Plain) -> None:
     """Register with this process's redactor, then with the redactor of the process carrying
-    this one's output (a kernel or ``redactor run`` this is a child of), before returning."""
-    if not register_once(value, name):
+    this one's output (a kernel or ``redactor run`` this is a child of), before returning.
+
+    The value stays in ``plain`` (no local of this frame holds it), and a failure is raised
+    outside the ``except`` block: the ChannelError's frames hold the value, so it must not be
+    the new error's ``__context__``."""
+    if not register_once(plain.value, name):  # type: ignore[arg-type]
         return  # refused as too short, with a warning: no redactor anywhere will hold it
+    why = ""
     try:
-        announce(name, value)
+        announce(name, plain.value)  # type: ignore[arg-type]
     except ChannelError as exc:
-        raise SecretsError(f"secret {name!r} not returned: {exc}") from None
+        why = str(exc)
+    if why:
+        raise SecretsError(f"secret {name!r} not returned: {why}")
 
 
 def _check_args(scope: object, key: object) -> None:
@@ -73,29 +81,43 @@ class SecretsUtil:
     """The ``dbutils.secrets`` object."""
 
     def get(self, scope: str, key: str) -> str:
-        """The value of ``scope/key`` as text, registered for redaction before it is returned."""
+        """The value of ``scope/key`` as text, registered for redaction before it is returned.
+
+        The value lives in a :class:`Plain` cleared when the call ends, so a traceback with
+        locals shows it in no frame of ours (see :mod:`redactor.sources.scopes.local.plain`)."""
         _check_args(scope, key)
-        value = get_secret(scope, key)
-        if isinstance(value, bytes):
-            try:
-                value = value.decode("utf-8")
-            except UnicodeDecodeError:
-                # Register the bytes anyway: the caller has seen that they exist.
-                _register(f"{scope}/{key}", value)
-                raise SecretsError(
-                    f"secret {key!r} in scope {scope!r} holds bytes that are not UTF-8 text; "
-                    "use dbutils.secrets.getBytes"
-                ) from None
-        _register(f"{scope}/{key}", value)
-        return value
+        plain = Plain(get_secret(scope, key))
+        try:
+            if isinstance(plain.value, bytes):
+                text = None
+                try:
+                    text = plain.value.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # raised below: the error's `object` is the value
+                if text is None:
+                    # Register the bytes anyway: the caller has seen that they exist.
+                    _register(f"{scope}/{key}", plain)
+                    raise SecretsError(
+                        f"secret {key!r} in scope {scope!r} holds bytes that are not UTF-8 "
+                        "text; use dbutils.secrets.getBytes"
+                    )
+                plain.value, text = text, None
+            _register(f"{scope}/{key}", plain)
+            return plain.value  # type: ignore[return-value]
+        finally:
+            plain.clear()
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """The value of ``scope/key`` as bytes (text is UTF-8 encoded), registered first."""
         _check_args(scope, key)
-        value = get_secret(scope, key)
-        data = value.encode("utf-8") if isinstance(value, str) else value
-        _register(f"{scope}/{key}", data)
-        return data
+        plain = Plain(get_secret(scope, key))
+        try:
+            if isinstance(plain.value, str):
+                plain.value = plain.value.encode("utf-8")
+            _register(f"{scope}/{key}", plain)
+            return plain.value  # type: ignore[return-value]
+        finally:
+            plain.clear()
 
     def list(self, scope: str) -> builtins.list[SecretMetadata]:
         """The keys in ``scope`` (never values)."""

@@ -13,6 +13,7 @@ __all__ = [
     "BackendError",
     "InvalidNameError",
     "InvalidValueError",
+    "KdfParamsError",
     "LimitExceededError",
     "MasterKeyError",
     "NewerFormatError",
@@ -23,7 +24,9 @@ __all__ = [
     "SecretNotFoundError",
     "SecretsError",
     "StoreCorruptError",
+    "StoreMissingError",
     "TamperedError",
+    "UnsafePermissionsError",
     "WrongMasterKeyError",
 ]
 
@@ -89,9 +92,10 @@ class ScopeExistsError(SecretsError):
 
 
 class ReadOnlyScopeError(SecretsError):
-    """Azure Key Vault-backed scopes are read-only from this side, as in Databricks."""
+    """Azure Key Vault-backed scopes are read-only from this side, as in Databricks (whose API
+    answers a write to one with ``BAD_REQUEST``)."""
 
-    error_code = "INVALID_PARAMETER_VALUE"
+    error_code = "BAD_REQUEST"
 
 
 class MasterKeyError(SecretsError):
@@ -122,3 +126,31 @@ class BackendError(SecretsError):
     """A remote backend (Azure Key Vault) failed: sign-in, network, TLS, missing SDK."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class KdfParamsError(StoreCorruptError, MasterKeyError):
+    """The store's passphrase KDF parameters are unknown or outside the accepted bounds
+    (:mod:`redactor.sources.scopes.local.kdf`): checked before any passphrase is derived."""
+
+
+class IntegrityError(StoreCorruptError):
+    """The store as a whole failed its integrity check (rows, scopes or metadata changed outside
+    redactor), or is older than its counter file (rolled back). Names what failed, never a value.
+    """
+
+
+class AuditLogError(SecretsError):
+    """The audit log cannot be read, or its chain is broken."""
+
+
+class UnsafePermissionsError(SecretsError):
+    """A store directory, database or key file is owned by another user, writable by group or
+    others, or a symbolic link the store did not create (ssh's StrictModes)."""
+
+    error_code = "PERMISSION_DENIED"
+
+
+class StoreMissingError(SecretsError):
+    """``secrets.db`` is gone while its master key still exists: never silently re-created."""
+
+    error_code = "DATA_LOSS"

@@ -49,7 +49,11 @@ class LocalScope(Scope):
         return self.store.items(self.name)
 
     def put(self, key: str, value: str | bytes) -> None:
-        self.store.put_secret(self.name, key, value)
+        # Handed over from the stack, so that this frame keeps no local holding the value
+        # while the store works (a traceback with locals would show it).
+        box = [value]
+        del value
+        self.store.put_secret(self.name, key, box.pop())
 
     def delete(self, key: str) -> None:
         self.store.delete_secret(self.name, key)

@@ -12,15 +12,19 @@ from __future__ import annotations
 import base64
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from redactor.sources.scopes.errors import StoreCorruptError, TamperedError, WrongMasterKeyError
 from redactor.sources.scopes.local import keys
 from redactor.sources.scopes.local.db import SecretRow
+from redactor.sources.scopes.local.kdf import check_kdf_params
+from redactor.sources.scopes.local.plain import Plain
 
 __all__ = [
     "NONCE_LEN",
@@ -45,6 +49,17 @@ class DataKey:
     dek_id: str
     aead: AESGCM
     kek_id: str
+    raw: bytes = field(default=b"", repr=False)  # for subkeys (integrity MAC, audit key)
+
+    def subkey(self, label: str) -> bytes:
+        """A key derived from the data key for ``label`` (HKDF-SHA256, bound to the store): one
+        key, one purpose, so the MAC key never doubles as an encryption key."""
+        return derive_subkey(self.raw, self.store_id, label)
+
+
+def derive_subkey(dek: bytes, store_id: str, label: str) -> bytes:
+    info = json.dumps(["redactor/subkey/v1", store_id, label], separators=(",", ":")).encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(dek)
 
 
 def value_aad(store_id: str, scope_norm: str, key_norm: str, version: int, kind: str) -> bytes:
@@ -81,6 +96,9 @@ def wrapping_of(meta: dict[str, str]) -> keys.WrappingInfo:
         kdf = json.loads(meta["kdf"]) if meta["kdf"] else None
     except ValueError:
         raise StoreCorruptError("the store's passphrase KDF parameters are malformed") from None
+    if meta["kek_kind"] == keys.KIND_PASSPHRASE:
+        # Checked before a passphrase is asked for or derived (see .kdf).
+        check_kdf_params(kdf)
     return keys.WrappingInfo(meta["kek_kind"], meta["kek_id"], kdf)
 
 
@@ -89,12 +107,23 @@ def describe_kind(kind: str) -> str:
         keys.KIND_FILE: "key file",
         keys.KIND_ENV: keys.ENV_MASTER_KEY,
         keys.KIND_PASSPHRASE: "passphrase",
+        keys.KIND_KEYRING: "OS keychain",
     }.get(kind, f"{kind!r} key")
 
 
 def unwrap_data_key(meta: dict[str, str], master: keys.MasterKey, home: Path, path: Path) -> bytes:
     """The data key of the store in ``home`` (file ``path``), unwrapped with ``master``."""
     wrapping = wrapping_of(meta)
+    if master.key_id != wrapping.key_id and master.kind == keys.KIND_PASSPHRASE:
+        # No key id here: the id of the key derived from a wrong passphrase would let whoever
+        # reads this message test guesses of that passphrase (a typo of the right one) offline.
+        raise WrongMasterKeyError(
+            f"wrong passphrase for the store in {home} (from {master.source})"
+            if wrapping.kind == keys.KIND_PASSPHRASE
+            else f"wrong master key for the store in {home}: its data key is wrapped by the "
+            f"{describe_kind(wrapping.kind)} (key id {wrapping.key_id}), not a passphrase "
+            f"(from {master.source})"
+        )
     if master.key_id != wrapping.key_id:
         raise WrongMasterKeyError(
             f"wrong master key for the store in {home}: its data key is wrapped by "
@@ -114,11 +143,13 @@ def unwrap_data_key(meta: dict[str, str], master: keys.MasterKey, home: Path, pa
 
 
 def encrypt_value(
-    dk: DataKey, scope_norm: str, key_norm: str, version: int, kind: str, data: bytes
+    dk: DataKey, scope_norm: str, key_norm: str, version: int, kind: str, data: bytes | Plain
 ) -> tuple[bytes, bytes]:
-    """``(nonce, ciphertext)`` of ``data`` under a fresh nonce."""
+    """``(nonce, ciphertext)`` of ``data`` (bytes, or a :class:`Plain` holding them) under a
+    fresh nonce."""
     nonce = os.urandom(NONCE_LEN)
-    ct = dk.aead.encrypt(nonce, data, value_aad(dk.store_id, scope_norm, key_norm, version, kind))
+    aad = value_aad(dk.store_id, scope_norm, key_norm, version, kind)
+    ct = dk.aead.encrypt(nonce, data.value if isinstance(data, Plain) else data, aad)  # type: ignore[arg-type]
     return nonce, ct
 
 
@@ -142,7 +173,12 @@ def decrypt_row(dk: DataKey, scope: str, row: SecretRow) -> tuple[str, str | byt
         ) from None
     if row.kind == "bytes":
         return row.key, data
+    text = None
     try:
-        return row.key, data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise TamperedError(f"secret {row.key!r} in scope {scope!r} is damaged") from None
+        pass  # raised below, outside this block: the error's `object` is the plaintext
+    del data
+    if text is None:
+        raise TamperedError(f"secret {row.key!r} in scope {scope!r} is damaged")
+    return row.key, text

@@ -3,12 +3,19 @@
 Layout (``REDACTOR_HOME``, mode 0700)::
 
     secrets.db     mode 0600; SQLite in WAL mode; application_id 'RDCT', user_version = format
-    master.key     mode 0600; the master key, unless REDACTOR_MASTER_KEY or a passphrase is used
+    secrets.audit.jsonl  mode 0600; the audit log (:mod:`.audit`)
+
+The master key is elsewhere (:mod:`.keys`: the environment, a passphrase, the OS keychain or a
+key file in the user's config directory, beside the store's write counter ``store.counter``,
+:mod:`.integrity`), so a copy of the directory does not carry it. Owners
+and modes are checked on every open (:mod:`.perms`), and a missing ``secrets.db`` whose key
+still exists is an error, not a new store.
 
 The store is also the catalogue of every scope, whatever its backend: a Key Vault-backed scope
 is a row naming its vault, and its values never enter this file. The parts: the rows
 (:mod:`.db`), value encryption and key wrapping (:mod:`.crypto`), the master key (:mod:`.keys`),
-key rotation (:mod:`.rotation`).
+key rotation (:mod:`.rotation`), the store-wide integrity check (:mod:`.integrity`) and the
+audit log (:mod:`.audit`).
 
 Concurrency: every write is one ``BEGIN IMMEDIATE`` transaction with a busy timeout, WAL
 journaling and ``synchronous=FULL``, so several processes can read and write at once, a committed
@@ -24,13 +31,16 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from redactor.engine.redactor import RedactorWarning
 from redactor.sources.scopes.backend import (
     ScopeInfo,
     SecretInfo,
@@ -47,8 +57,10 @@ from redactor.sources.scopes.errors import (
     SecretNotFoundError,
     SecretsError,
     StoreCorruptError,
+    StoreMissingError,
 )
-from redactor.sources.scopes.local import crypto, db, keys, rotation
+from redactor.sources.scopes.local import audit, crypto, db, integrity, keys, perms, rotation
+from redactor.sources.scopes.local.plain import Plain
 from redactor.sources.scopes.local.rotation import RotationResult
 
 __all__ = [
@@ -88,29 +100,45 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def encode_value(scope: str, key: str, value: object) -> tuple[str, bytes]:
-    """``(kind, data)``: the bytes to encrypt and whether they were text."""
+def encode_value(scope: str, key: str, plain: Plain) -> str:
+    """Replace ``plain``'s value by the bytes to encrypt; returns whether they were text.
+
+    Every error is raised outside an ``except`` block and with no local holding the value: a
+    ``UnicodeEncodeError`` as ``__context__`` would carry the whole string (its ``object``).
+    """
+    value = plain.value
+    kind = "str" if isinstance(value, str) else "bytes"
+    problem = ""
     if isinstance(value, str):
         try:
-            data = value.encode("utf-8")
+            plain.value = value.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidValueError(
-                f"the value for {scope}/{key} is not valid Unicode text (it holds lone "
-                "surrogates); store it as bytes"
-            ) from None
-        kind = "str"
+            problem = "is not valid Unicode text (it holds lone surrogates); store it as bytes"
     elif isinstance(value, (bytes, bytearray, memoryview)):
-        data, kind = bytes(value), "bytes"
+        plain.value = bytes(value)
     else:
+        problem = f"must be str or bytes, not {type(value).__name__}"
+    del value
+    if problem:
+        raise InvalidValueError(f"the value for {scope}/{key} {problem}")
+    size = len(plain.value)  # type: ignore[arg-type]
+    if size > MAX_VALUE_BYTES:
         raise InvalidValueError(
-            f"the value for {scope}/{key} must be str or bytes, not {type(value).__name__}"
-        )
-    if len(data) > MAX_VALUE_BYTES:
-        raise InvalidValueError(
-            f"the value for {scope}/{key} is {len(data)} bytes; the limit is "
+            f"the value for {scope}/{key} is {size} bytes; the limit is "
             f"{MAX_VALUE_BYTES} bytes (128 KiB)"
         )
-    return kind, data
+    return kind
+
+
+@dataclass
+class Tx:
+    """One checked transaction: its connection, the store's metadata, the data key (replaced by a
+    rotation before the seal) and the audit events to log once it has committed."""
+
+    conn: sqlite3.Connection
+    meta: dict[str, str]
+    dk: crypto.DataKey
+    events: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class LocalStore:
@@ -149,16 +177,10 @@ class LocalStore:
     @contextlib.contextmanager
     def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection | None]:
         """A checked connection; None when the store does not exist and ``create`` is false."""
-        if not self.path.exists():
-            if not create:
-                yield None
-                return
-            try:
-                self._create()
-            except OSError as exc:
-                raise SecretsError(
-                    f"cannot create the secret store in {self.home}: {exc.strerror or exc}"
-                ) from None
+        perms.enforce(perms.store_problems(self.home, DB_NAME), self._environ)
+        if not os.path.lexists(self.path) and not self._create_if_absent(create):
+            yield None
+            return
         if not os.access(self.path, os.R_OK | os.W_OK):
             raise SecretsError(f"cannot read and write {self.path}: permission denied")
         try:
@@ -184,6 +206,30 @@ class LocalStore:
 
     # -- creation --------------------------------------------------------------------------------
 
+    def _create_if_absent(self, create: bool) -> bool:
+        """Whether the store exists now, after creating it if ``create``. A missing database
+        whose key material still exists is an error, never a fresh store: an empty store in its
+        place would hide the loss, and an old copy put back later would be taken as current."""
+        with keys.creation_lock(self.home):
+            if os.path.lexists(self.path):
+                return True  # another process created it while we waited
+            found = keys.key_material(self.home, self._environ)
+            if found:
+                raise StoreMissingError(
+                    f"{self.path} is missing but its master key exists ({found[0][0]}): "
+                    "restore secrets.db from a backup, or, to start over with an empty store, "
+                    "remove the key with: " + "; ".join(cmd for _, cmd in found)
+                )
+            if not create:
+                return False
+            try:
+                self._create()
+            except OSError as exc:
+                raise SecretsError(
+                    f"cannot create the secret store in {self.home}: {exc.strerror or exc}"
+                ) from None
+            return True
+
     def _ensure_home(self) -> None:
         try:
             self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -193,6 +239,7 @@ class LocalStore:
     def _create(self) -> None:
         """Build a complete store in a temporary file, then link it into place (no clobber)."""
         self._ensure_home()
+        integrity.refuse_recreate(self.home, self.path)
         master = self._resolve_master(None)
         tmp = self.home / f".{DB_NAME}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
@@ -209,22 +256,127 @@ class LocalStore:
                 **crypto.wrap_fields(master, store_id, dek_id, dek),
             }
             db.initialise(tmp, meta)
+            dk = crypto.DataKey(store_id, dek_id, AESGCM(dek), master.key_id, dek)
+            self._seal_new(tmp, dk)
             for suffix in ("-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{tmp}{suffix}")
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                return  # another process created the store first: use theirs
-            except OSError:
-                if not self.path.exists():
+
+            def link() -> bool:
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    return False  # another process created the store first: use theirs
+                except OSError:
+                    if self.path.exists():
+                        return False
                     os.replace(tmp, self.path)
-            self._dek = crypto.DataKey(store_id, dek_id, AESGCM(dek), master.key_id)
+                return True
+
+            if not integrity.publish_new_store(self.home, self.path, store_id, link):
+                return
+            self._dek = dk
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         with contextlib.suppress(OSError):
             keys.fsync_dir(self.home)
+
+    @staticmethod
+    def _seal_new(path: Path, dk: crypto.DataKey) -> None:
+        conn = db.connect(path)
+        try:
+            with db.transaction(conn, write=True):
+                audit.ensure_key(conn, {}, dk)
+                integrity.seal(conn, dk, 0)
+        finally:
+            conn.close()
+
+    # -- the integrity check and the audit log (see .integrity and .audit) ------------------------
+
+    @contextlib.contextmanager
+    def _checked(self, conn: sqlite3.Connection, *, write: bool) -> Iterator[Tx]:
+        """A transaction on a store whose integrity was checked; a write one is re-sealed with
+        the counter advanced before it commits, and the counter file is advanced after."""
+        if not integrity.has_record(conn):
+            self._upgrade(conn)
+        counter_file = integrity.read_counter(self.home)  # before the snapshot: see .integrity
+        with db.transaction(conn, write=write):
+            meta = self._meta(conn)
+            dk = self._data_key(conn, meta)
+            state = integrity.verify(conn, dk, meta["store_id"], self.path, counter_file)
+            stale_key_file = rotation.finish_interrupted(self.home, meta)
+            tx = Tx(conn, meta, dk)
+            yield tx
+            if write:
+                audit.ensure_key(conn, tx.meta, tx.dk)
+                integrity.seal(conn, tx.dk, state.counter + 1)
+        integrity.crash_point("commit:before-counter")
+        if write or state.file_behind:
+            self._advance_counter(meta["store_id"], state.counter + int(write))
+        if tx.events:
+            self._log_events(tx.meta, tx.dk, tx.events)
+        if stale_key_file:
+            rotation.remove_stale_pending(conn, self.home)
+
+    def _advance_counter(self, store_id: str, value: int) -> None:
+        try:
+            integrity.write_counter(self.home, store_id, value)
+        except OSError as exc:
+            # The commit stands; the next open finds the database ahead of the file and
+            # brings the file up to date.
+            warnings.warn(
+                f"could not update the store's counter file {integrity.counter_path(self.home)}: "
+                f"{exc.strerror or exc}",
+                RedactorWarning,
+                stacklevel=4,
+            )
+
+    def _log_events(
+        self, meta: dict[str, str], dk: crypto.DataKey, events: list[tuple[str, str, str]]
+    ) -> None:
+        path = self.audit_path
+        try:
+            key = audit.audit_key(meta, dk)
+            if key is None:
+                raise OSError("the store has no audit key")
+            audit.append(path, key, events)
+        except (OSError, SecretsError) as exc:
+            # Decided: the operation already happened (a write committed); failing it now would
+            # only hide that. A warning says the log missed it.
+            warnings.warn(
+                f"could not write the audit log {path} ({getattr(exc, 'strerror', None) or exc}): "
+                f"{', '.join(op for op, _, _ in events)} not logged",
+                RedactorWarning,
+                stacklevel=4,
+            )
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        integrity.upgrade(self, conn)
+
+    def repair(self) -> str:
+        """Re-seal the store as it is now, after a failed integrity check the user accepted;
+        returns what the check said (or "" if it passed). See :func:`.integrity.repair`."""
+        return integrity.repair(self)
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home / audit.AUDIT_FILE_NAME
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """The audit log's lines, oldest first (no key needed: they hold no values)."""
+        return audit.read_entries(self.audit_path)
+
+    def verify_audit_log(self) -> audit.ChainResult:
+        """Check the audit log's HMAC chain under the store's audit key."""
+        with self._connect(create=False) as conn:
+            if conn is None:
+                raise SecretsError(f"there is no secret store in {self.home}")
+            with self._checked(conn, write=False) as tx:
+                key = audit.audit_key(tx.meta, tx.dk)
+        if key is None:
+            raise SecretsError(f"the store in {self.home} has no audit key yet")
+        return audit.verify_chain(self.audit_path, key)
 
     # -- the data key -----------------------------------------------------------------------------
 
@@ -249,7 +401,7 @@ class LocalStore:
             master = self._resolve_master(crypto.wrapping_of(meta))
             dek = self._unwrap(meta, master)
             self._dek = crypto.DataKey(
-                meta["store_id"], meta["dek_id"], AESGCM(dek), meta["kek_id"]
+                meta["store_id"], meta["dek_id"], AESGCM(dek), meta["kek_id"], dek
             )
             return self._dek
 
@@ -273,8 +425,7 @@ class LocalStore:
         info = ScopeInfo(scope, backend, dict(options or {}), now_ms())
         with self._connect(create=True) as conn:
             assert conn is not None
-            with db.transaction(conn, write=True):
-                self._meta(conn)
+            with self._checked(conn, write=True) as tx:
                 if db.find_scope(conn, scope) is not None:
                     raise ScopeExistsError(scope)
                 if db.count_scopes(conn) >= MAX_SCOPES:
@@ -283,39 +434,37 @@ class LocalStore:
                         "scopes, the limit"
                     )
                 db.insert_scope(conn, info)
+                tx.events.append(("create-scope", info.name, ""))
         return info
 
     @contextlib.contextmanager
-    def _scope_transaction(
-        self, scope: str, *, write: bool
-    ) -> Iterator[tuple[sqlite3.Connection, dict[str, str], ScopeInfo]]:
-        """One transaction on an existing scope: the connection, the store's metadata (checked)
-        and the scope. A store that does not exist yet has no scope either."""
+    def _scope_transaction(self, scope: str, *, write: bool) -> Iterator[tuple[Tx, ScopeInfo]]:
+        """One checked transaction on an existing scope, and the scope. A store that does not
+        exist yet has no scope either."""
         validate_name(scope, "scope name")
         with self._connect(create=False) as conn:
             if conn is None:
                 raise ScopeNotFoundError(scope)
-            with db.transaction(conn, write=write):
-                meta = self._meta(conn)
+            with self._checked(conn, write=write) as tx:
                 info = db.find_scope(conn, scope)
                 if info is None:
                     raise ScopeNotFoundError(scope)
-                yield conn, meta, info
+                yield tx, info
 
     def delete_scope(self, scope: str) -> None:
-        with self._scope_transaction(scope, write=True) as (conn, _, _):
-            db.delete_scope(conn, scope)
+        with self._scope_transaction(scope, write=True) as (tx, info):
+            db.delete_scope(tx.conn, scope)
+            tx.events.append(("delete-scope", info.name, ""))
 
     def list_scopes(self) -> list[ScopeInfo]:
         with self._connect(create=False) as conn:
             if conn is None:
                 return []
-            with db.transaction(conn, write=False):
-                self._meta(conn)
+            with self._checked(conn, write=False):
                 return db.all_scopes(conn)
 
     def get_scope(self, scope: str) -> ScopeInfo:
-        with self._scope_transaction(scope, write=False) as (_, _, info):
+        with self._scope_transaction(scope, write=False) as (_, info):
             return info
 
     # -- secrets ----------------------------------------------------------------------------------
@@ -341,13 +490,24 @@ class LocalStore:
             )
 
     def put_secret(self, scope: str, key: str, value: str | bytes) -> None:
-        """Create or overwrite ``scope/key``; the value is encrypted before it leaves memory."""
+        """Create or overwrite ``scope/key``; the value is encrypted before it leaves memory.
+
+        The value is moved into a :class:`Plain` at once and cleared when the call ends, so no
+        frame of the store shows it in a traceback with locals (see :mod:`.plain`)."""
+        plain = Plain(value)
+        del value
+        try:
+            self._put_plain(scope, key, plain)
+        finally:
+            plain.clear()
+
+    def _put_plain(self, scope: str, key: str, plain: Plain) -> None:
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
-        kind, data = encode_value(scope, key, value)
-        with self._scope_transaction(scope, write=True) as (conn, meta, info):
+        kind = encode_value(scope, key, plain)
+        with self._scope_transaction(scope, write=True) as (tx, info):
+            conn, dk = tx.conn, tx.dk
             self._require_local(info, "put a secret")
-            dk = self._data_key(conn, meta)
             if not db.secret_exists(conn, scope, key):
                 if db.count_secrets(conn, scope) >= MAX_SECRETS_PER_SCOPE:
                     raise LimitExceededError(
@@ -356,43 +516,54 @@ class LocalStore:
                     )
             version = db.next_version(conn)
             s_norm, k_norm = scope.lower(), key.lower()
-            nonce, ct = crypto.encrypt_value(dk, s_norm, k_norm, version, kind, data)
+            nonce, ct = crypto.encrypt_value(dk, s_norm, k_norm, version, kind, plain)
             row = db.SecretRow(s_norm, k_norm, key, kind, version, dk.dek_id, nonce, ct)
             db.write_secret(conn, row, now_ms())
+            tx.events.append(("write", info.name, key))
 
     def get_secret(self, scope: str, key: str) -> str | bytes:
         """The value as stored: ``str`` for text, ``bytes`` for bytes."""
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
-        with self._scope_transaction(scope, write=False) as (conn, meta, info):
+        with self._scope_transaction(scope, write=False) as (tx, info):
             self._require_local_read(info)
-            row = db.secret_row(conn, scope, key)
+            row = db.secret_row(tx.conn, scope, key)
             if row is None:
                 raise SecretNotFoundError(info.name, key)
-            dk = self._data_key(conn, meta)
+            dk = tx.dk
+            tx.events.append(("read", info.name, key))
         return crypto.decrypt_row(dk, info.name, row)[1]
 
     def items(self, scope: str) -> list[tuple[str, str | bytes]]:
         """Every ``(key, value)`` of a local scope, all decrypted before any is returned."""
-        with self._scope_transaction(scope, write=False) as (conn, meta, info):
+        with self._scope_transaction(scope, write=False) as (tx, info):
             self._require_local_read(info)
-            rows = db.secret_rows(conn, scope)
-            dk = self._data_key(conn, meta) if rows else None
-        return [crypto.decrypt_row(dk, info.name, row) for row in rows] if dk else []
+            rows = db.secret_rows(tx.conn, scope)
+            dk = tx.dk
+            tx.events.append(("read", info.name, "*"))
+        out: list[tuple[str, str | bytes]] = []
+        try:
+            for row in rows:
+                out.append(crypto.decrypt_row(dk, info.name, row))
+        except BaseException:
+            out.clear()  # the values decrypted so far: not in a traceback's locals
+            raise
+        return out
 
     def list_secrets(self, scope: str) -> list[SecretInfo]:
-        with self._scope_transaction(scope, write=False) as (conn, _, info):
+        with self._scope_transaction(scope, write=False) as (tx, info):
             self._require_local_read(info)
-            rows = db.secret_keys(conn, scope)
+            rows = db.secret_keys(tx.conn, scope)
         return [SecretInfo(k, t) for k, t in rows]
 
     def delete_secret(self, scope: str, key: str) -> None:
         validate_name(scope, "scope name")
         validate_name(key, "secret key")
-        with self._scope_transaction(scope, write=True) as (conn, _, info):
+        with self._scope_transaction(scope, write=True) as (tx, info):
             self._require_local(info, "delete a secret")
-            if not db.delete_secret(conn, scope, key):
+            if not db.delete_secret(tx.conn, scope, key):
                 raise SecretNotFoundError(info.name, key)
+            tx.events.append(("delete", info.name, key))
 
     # -- key rotation -----------------------------------------------------------------------------
 
@@ -410,10 +581,11 @@ class LocalStore:
         *,
         new_key: bytes | None = None,
         passphrase: str | None = None,
-        reencrypt: bool = False,
+        reencrypt: bool = True,
     ) -> RotationResult:
-        """Re-wrap the data key under a new master key; with ``reencrypt``, also replace the
-        data key and re-encrypt every value, in one transaction (see :mod:`.rotation`).
+        """Replace the data key, re-encrypt every value and wrap the new data key under a new
+        master key, in one transaction (see :mod:`.rotation`); ``reencrypt=False`` only re-wraps
+        the old data key (old copies of the database stay readable with the old master key).
 
         ``to`` is ``"file"`` (a new random key file, the default for key-file stores), ``"env"``
         (``new_key``, which the caller then puts in ``REDACTOR_MASTER_KEY``) or ``"passphrase"``.
