@@ -137,13 +137,16 @@ def test_a_lost_database_is_an_error_through_the_cli(env: dict[str, str], tmp_pa
     _fill(env)
     db = Path(env["REDACTOR_HOME"]) / "secrets.db"
     db.rename(tmp_path / "aside.db")
+    key = _key_file(env)
+    counter = key.with_name("store.counter")
     for args in (("list-scopes",), ("create-scope", "kv"), ("list-secrets", "kv")):
         r = cli(env, *args)
         assert (r.returncode, r.stdout) == (2, "")
         assert r.stderr == (
-            f"redactor: error: {db} is missing but its master key exists (key file "
-            f"{_key_file(env)}): restore secrets.db from a backup, or, to start over with an "
-            f"empty store, remove the key with: rm {_key_file(env)}\n"
+            f"Error: DATA_LOSS: {db} is missing, but what opens it exists (key file {key}, "
+            f"counter file {counter}): the store was moved or deleted; restore secrets.db from "
+            f"the latest backup, or, to start over with an empty store, remove them with: "
+            f"rm {key}; rm {counter}\n"
         )
     assert not db.exists()
 
@@ -170,7 +173,7 @@ def test_old_key_beside_the_database_warns_and_move_key_moves_it(env: dict[str, 
         f"moved the key file {legacy} -> {_key_file(env)}\n",
         "",
     )
-    assert sorted(p.name for p in home.iterdir()) == ["secrets.db"]
+    assert sorted(p.name for p in home.iterdir()) == ["secrets.audit.jsonl", "secrets.db"]
     r = cli(env, "put-secret", "kv", "e", stdin=VALUE.encode())
     assert (r.returncode, r.stderr) == (0, "")
     r = cli(env, "move-key")
@@ -226,11 +229,13 @@ def test_keychain_store_round_trip_rotation_and_lost_database(
     # The database lost while its key is in the keychain.
     db = Path(env["REDACTOR_HOME"]) / "secrets.db"
     db.rename(tmp_path / "aside.db")
+    counter = _key_file(env).with_name("store.counter")
     r = cli(env, "list-scopes", **kr)
     assert r.stderr == (
-        f"redactor: error: {db} is missing but its master key exists (keychain entry "
-        f"redactor/{user}): restore secrets.db from a backup, or, to start over with an empty "
-        f"store, remove the key with: python -m keyring del redactor {user}\n"
+        f"Error: DATA_LOSS: {db} is missing, but what opens it exists (keychain entry "
+        f"redactor/{user}, counter file {counter}): the store was moved or deleted; restore "
+        f"secrets.db from the latest backup, or, to start over with an empty store, remove them "
+        f"with: python -m keyring del redactor {user}; rm {counter}\n"
     )
 
 

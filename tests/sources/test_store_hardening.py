@@ -273,16 +273,16 @@ def test_non_utf8_bytes_through_get_leave_no_trace(tmp_path: Path) -> None:
     _assert_clean(e.value, NOT_UTF8)
     # a "str" row whose plaintext is not UTF-8 (written with the data key, as a bug or an
     # attacker holding the key could): the decoding error carries the plaintext as `object`
-    with _db(home / "secrets.db") as conn:
-        meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
-        conn.execute("BEGIN IMMEDIATE")
-        dk = store._data_key(conn, meta)
-        version = db.next_version(conn)
-        nonce, ct = crypto.encrypt_value(dk, "kv", "bad", version, "str", NOT_UTF8)
-        db.write_secret(
-            conn, db.SecretRow("kv", "bad", "bad", "str", version, dk.dek_id, nonce, ct), 0
-        )
-        conn.execute("COMMIT")
+    # Through the store's own checked transaction, so the integrity record is re-sealed and the
+    # read below gets past the store-wide check to the value's decoding.
+    with store._connect(create=False) as conn:
+        assert conn is not None
+        with store._checked(conn, write=True) as tx:
+            version = db.next_version(conn)
+            nonce, ct = crypto.encrypt_value(tx.dk, "kv", "bad", version, "str", NOT_UTF8)
+            db.write_secret(
+                conn, db.SecretRow("kv", "bad", "bad", "str", version, tx.dk.dek_id, nonce, ct), 0
+            )
     with pytest.raises(TamperedError, match=r"^secret 'bad' in scope 'kv' is damaged$") as e:
         store.get_secret("kv", "bad")
     _assert_clean(e.value, NOT_UTF8)

@@ -17,7 +17,7 @@ from helpers.cli import run_redactor
 
 from redactor.engine.redactor import RedactorWarning
 from redactor.sources.scopes import LocalStore, SecretsError
-from redactor.sources.scopes.errors import IntegrityError, StoreCorruptError
+from redactor.sources.scopes.errors import IntegrityError, StoreCorruptError, StoreMissingError
 from redactor.sources.scopes.local.integrity import counter_path
 
 RECOVER = (
@@ -132,7 +132,7 @@ def test_scope_backend_redirect_is_detected(store: LocalStore, edit: str) -> Non
         fresh(store).list_scopes()
     # the CLI says the same, on one line, exit 2
     r = run_redactor("secrets", "list-scopes", "--home", store.home, text=True)
-    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"redactor: error: {message}\n")
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"Error: DATA_LOSS: {message}\n")
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_repair_through_the_cli(store: LocalStore) -> None:
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         "accepted the store as it is now (it had failed: store is older than its counter "
-        f"(rolled back?): {store.path} is at write 2, but {store.home / 'store.counter'} "
+        f"(rolled back?): {store.path} is at write 2, but {counter_path(store.home)} "
         "records write 3)\n"
     )
     assert fresh(store).get_secret("prod", "a") == OLD  # the user chose the old copy
@@ -276,12 +276,14 @@ def test_a_deleted_database_is_not_silently_recreated(store: LocalStore) -> None
     store.put_secret("prod", "a", NEW)
     store.path.rename(store.home / "moved-aside.db")
     counter = counter_path(store.home)
-    with raises_exactly(
-        f"{store.path} is missing, but its counter file {counter} records write 2: the store was "
-        "moved or deleted; restore it from the latest backup, or, to start a new, empty store, "
-        f"delete {counter}"
-    ):
+    key = counter.with_name("master.key")
+    with pytest.raises(StoreMissingError) as e:
         fresh(store).create_scope("prod")
+    assert str(e.value) == (
+        f"{store.path} is missing, but what opens it exists (key file {key}, counter file "
+        f"{counter}): the store was moved or deleted; restore secrets.db from the latest backup, "
+        f"or, to start over with an empty store, remove them with: rm {key}; rm {counter}"
+    )
     assert not store.path.exists()
     (store.home / "moved-aside.db").rename(store.path)
     assert fresh(store).get_secret("prod", "a") == NEW

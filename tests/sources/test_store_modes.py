@@ -194,10 +194,11 @@ def test_missing_database_next_to_its_key_is_an_error(store: LocalStore, tmp_pat
     db = store.home / "secrets.db"
     db.rename(tmp_path / "aside.db")
     key_file = keys.key_file_path(store.home)
+    counter = key_file.with_name(keys.COUNTER_FILE_NAME)
     expected = (
-        f"{db} is missing but its master key exists (key file {key_file}): restore secrets.db "
-        f"from a backup, or, to start over with an empty store, remove the key with: "
-        f"rm {key_file}"
+        f"{db} is missing, but what opens it exists (key file {key_file}, counter file "
+        f"{counter}): the store was moved or deleted; restore secrets.db from the latest backup, "
+        f"or, to start over with an empty store, remove them with: rm {key_file}; rm {counter}"
     )
     s = _reopen(store.home)
     for op in (s.list_scopes, lambda: s.create_scope("kv"), lambda: s.get_secret("kv", "a")):
@@ -210,6 +211,7 @@ def test_missing_database_next_to_its_key_is_an_error(store: LocalStore, tmp_pat
     # Starting over as the message says gives a fresh, empty store.
     db.unlink()
     key_file.unlink()
+    counter.unlink()
     assert _reopen(store.home).list_scopes() == []
     _reopen(store.home).create_scope("fresh")
     assert [s.name for s in _reopen(store.home).list_scopes()] == ["fresh"]
@@ -312,7 +314,7 @@ def test_key_lives_in_the_config_dir_and_a_copy_of_home_is_not_enough(
     config = Path(os.environ["XDG_CONFIG_HOME"])
     assert key_file.parent.parent == config / "redactor" / "keys"
     assert key_file.name == "master.key" and key_file.is_file()
-    assert sorted(p.name for p in store.home.iterdir()) == ["secrets.db"]
+    assert sorted(p.name for p in store.home.iterdir()) == ["secrets.audit.jsonl", "secrets.db"]
     copy = tmp_path / "backup-copy"
     shutil.copytree(store.home, copy)
     r = _open_elsewhere(copy, tmp_path / "another-machine-config")
@@ -374,4 +376,4 @@ def test_old_key_file_beside_the_database_still_opens_and_rotation_moves_it(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _reopen(store.home).get_secret("kv", "a") == VALUE
-    assert sorted(p.name for p in store.home.iterdir()) == ["secrets.db"]
+    assert sorted(p.name for p in store.home.iterdir()) == ["secrets.audit.jsonl", "secrets.db"]

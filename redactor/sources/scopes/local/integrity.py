@@ -43,7 +43,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redactor.engine.redactor import RedactorWarning
 from redactor.sources.scopes.errors import IntegrityError, SecretsError
@@ -59,6 +59,7 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = [
     "COUNTER_FILE_NAME",
+    "CounterFiles",
     "INTEGRITY_FIELD",
     "RECOVER",
     "Verified",
@@ -106,21 +107,68 @@ def _parse_counter(text: str, path: Path) -> tuple[str, int]:
     return parts[1], int(parts[2])
 
 
-def read_counter(home: Path) -> tuple[Path, tuple[str, int] | None]:
-    """``(path, (store_id, counter) or None)``: the counter file and what it records."""
+def _read_one(candidate: Path) -> tuple[str, int] | None:
+    try:
+        with open(candidate, encoding="ascii") as f:
+            return _parse_counter(f.read(64), candidate)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(
+            f"cannot read the store's counter file {candidate}: "
+            f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
+        ) from None
+
+
+CounterFile = tuple[Path, tuple[str, int] | None]
+
+
+class CounterFiles(NamedTuple):
+    """The counter files that may speak for a store, read before its transaction begins."""
+
+    own: CounterFile  # its place (or the legacy place), and what it records
+    # When there is none: the counters beside other store locations' keys under
+    # keys.keys_root(). A store moved to another directory gets a new location id, so its counter
+    # is found there by its store id (as its key file is found by its key id).
+    moved: tuple[tuple[Path, tuple[str, int]], ...] = ()
+
+    def pick(self, store_id: str) -> CounterFile:
+        """The counter file of the store ``store_id``: its own, else the highest moved one."""
+        path, recorded = self.own
+        if recorded is None:
+            mine = [m for m in self.moved if m[1][0] == store_id]
+            if mine:
+                return max(mine, key=lambda m: m[1][1])
+        return path, recorded
+
+
+def _moved_counters(own: Path) -> tuple[tuple[Path, tuple[str, int]], ...]:
+    try:
+        dirs = sorted(keys.keys_root().iterdir())
+    except OSError:
+        return ()
+    found = []
+    for d in dirs:
+        candidate = d / COUNTER_FILE_NAME
+        if candidate == own:
+            continue
+        try:
+            recorded = _read_one(candidate)
+        except IntegrityError:
+            continue  # another location's problem, reported when that store opens
+        if recorded is not None:
+            found.append((candidate, recorded))
+    return tuple(found)
+
+
+def read_counter(home: Path) -> CounterFiles:
+    """The counter files of the store in ``home`` (see :class:`CounterFiles`)."""
     path = counter_path(home)
     for candidate in (path, _legacy_counter_path(home)):
-        try:
-            with open(candidate, encoding="ascii") as f:
-                return candidate, _parse_counter(f.read(64), candidate)
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError) as exc:
-            raise IntegrityError(
-                f"cannot read the store's counter file {candidate}: "
-                f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
-            ) from None
-    return path, None
+        recorded = _read_one(candidate)
+        if recorded is not None:
+            return CounterFiles((candidate, recorded))
+    return CounterFiles((path, None), _moved_counters(path))
 
 
 @contextlib.contextmanager
@@ -303,11 +351,11 @@ def verify(
     dk: crypto.DataKey,
     store_id: str,
     path: Path,
-    counter_file: tuple[Path, tuple[str, int] | None],
+    counter_files: CounterFiles,
 ) -> Verified:
-    """Check the MAC and the counter (``counter_file`` as read before the transaction began)."""
+    """Check the MAC and the counter (``counter_files`` as read before the transaction began)."""
     counter = check_record(conn, dk, path)
-    cpath, recorded = counter_file
+    cpath, recorded = counter_files.pick(store_id)
     if recorded is None or recorded[0] != store_id:
         if counter == 0:  # a store that was never written: nothing to roll back to
             return Verified(counter, True)
@@ -339,7 +387,7 @@ def crash_point(name: str) -> None:
 def refuse_recreate(home: Path, path: Path) -> None:
     """Refuse to create a new store where the counter file says one was written: a missing
     database next to its counter is a store moved or deleted, never a reason to start afresh."""
-    cpath, recorded = read_counter(home)  # first: a counter > 0 implies the file was linked
+    cpath, recorded = read_counter(home).own  # first: a counter > 0 implies the file was linked
     if recorded is not None and recorded[1] > 0 and not path.exists():
         raise IntegrityError(
             f"{path} is missing, but its counter file {cpath} records write {recorded[1]}: the "
@@ -359,7 +407,7 @@ def upgrade(store: LocalStore, conn: sqlite3.Connection) -> None:
             return  # another process upgraded it
         meta = store._meta(conn)
         dk = store._data_key(conn, meta)
-        recorded = counter_file[1]
+        recorded = counter_file.pick(meta["store_id"])[1]
         if recorded is not None and recorded[0] == meta["store_id"]:
             # A counter file means this store had a record: it was removed to look old.
             raise _failed(f"the integrity record of {store.path} was removed outside redactor")
@@ -392,7 +440,9 @@ def repair(store: LocalStore) -> str:
                 counter = verify(conn, dk, meta["store_id"], store.path, counter_file).counter
             except IntegrityError as exc:
                 problem = str(exc).removesuffix(f"; {RECOVER}")
-            recorded = counter_file[1]
+            recorded = counter_file.pick(meta["store_id"])[1]
+            if recorded is not None and recorded[0] != meta["store_id"]:
+                recorded = None  # another store's counter: this store's own count starts here
             counter = max(counter, recorded[1] if recorded else 0) + 1
             audit.ensure_key(conn, meta, dk)
             seal(conn, dk, counter)

@@ -253,9 +253,6 @@ def key_material(home: Path, environ: Mapping[str, str] | None = None) -> list[t
     for p in (path, path.with_name(PENDING_KEY_FILE_NAME), legacy_key_file_path(home)):
         if os.path.lexists(p):
             found.append((f"key file {p}", f"rm {p}"))
-    counter = path.with_name(COUNTER_FILE_NAME)
-    if os.path.lexists(counter):
-        found.append((f"counter file {counter}", f"rm {counter}"))
     user = store_location_id(home)
     try:
         if keychain.get(user, environ) is not None:
@@ -267,6 +264,9 @@ def key_material(home: Path, environ: Mapping[str, str] | None = None) -> list[t
             )
     except OSError:
         pass
+    counter = path.with_name(COUNTER_FILE_NAME)  # last: the key is what matters most
+    if os.path.lexists(counter):
+        found.append((f"counter file {counter}", f"rm {counter}"))
     return found
 
 
@@ -681,7 +681,9 @@ def commit_pending(
     path = key_file_path(home)
     user = store_location_id(home)
     if new_kind == KIND_FILE:
-        os.replace(pending_key_file_path(home), path)
+        # Already moved if a reader of the store finished the rotation first (find_key_file).
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(pending_key_file_path(home), path)
     elif new_kind == KIND_KEYRING:
         with contextlib.suppress(OSError):
             pending = keychain.get(f"{user}.new", environ)

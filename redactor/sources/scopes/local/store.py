@@ -215,10 +215,12 @@ class LocalStore:
                 return True  # another process created it while we waited
             found = keys.key_material(self.home, self._environ)
             if found:
+                what = ", ".join(name for name, _ in found)
                 raise StoreMissingError(
-                    f"{self.path} is missing but its master key exists ({found[0][0]}): "
-                    "restore secrets.db from a backup, or, to start over with an empty store, "
-                    "remove the key with: " + "; ".join(cmd for _, cmd in found)
+                    f"{self.path} is missing, but what opens it exists ({what}): the store was "
+                    "moved or deleted; restore secrets.db from the latest backup, or, to start "
+                    "over with an empty store, remove them with: "
+                    + "; ".join(cmd for _, cmd in found)
                 )
             if not create:
                 return False
