@@ -59,9 +59,9 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = [
     "COUNTER_FILE_NAME",
-    "CounterFiles",
     "INTEGRITY_FIELD",
     "RECOVER",
+    "CounterFiles",
     "Verified",
     "counter_path",
     "crash_point",
