@@ -1,0 +1,176 @@
+"""`redactor ci-mask`: register every secret, in every form redactor knows, with the CI's masker.
+
+After this step the CI system itself masks those values in the log of every later step, also in
+steps that do not run through redactor. GitHub Actions and Azure Pipelines read the values from
+this step's output (``::add-mask::`` and ``##vso[task.setsecret]`` lines), so the command
+prints secret values on stdout **by design**: it refuses when stdout is a terminal, and runs only
+where the CI is detected from its environment or named with ``--ci``. Buildkite gets them on the
+stdin of ``buildkite-agent redactor add``, never on a command line, so nothing is printed (and
+Buildkite, which runs steps on a pseudo-terminal by default, is not refused for it). GitLab has
+no such interface (:data:`~redactor.sinks.ci.maskers.GITLAB_EXPLANATION`): the command says why
+and exits 2.
+
+The secrets come from the same sources as every other command, and fail closed the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from redactor.cli.options import add_source_arguments
+from redactor.config import settings_from_args
+from redactor.errors import CommandError, ConfigError
+from redactor.sinks.ci.maskers import (
+    CI_NAMES,
+    DETECT_VARIABLES,
+    GITLAB_EXPLANATION,
+    azure_commands,
+    azure_derived,
+    buildkite_derived,
+    buildkite_payload,
+    detect_ci,
+    github_commands,
+    github_derived,
+    masker_values,
+)
+from redactor.sources.load import HOW_TO_CONFIGURE, NoSecretsConfigured, load_secrets
+
+__all__ = ["add_parser", "run"]
+
+PRINTS_VALUES = (
+    "For GitHub Actions and Azure Pipelines this command PRINTS SECRET VALUES on stdout, by "
+    "design: the runner reads them there (and shows '***' in the log instead). It therefore "
+    "refuses to run when stdout is a terminal, and runs only where the CI is detected "
+    "(GITHUB_ACTIONS=true, TF_BUILD=True, BUILDKITE=true) or named with --ci. Do not redirect "
+    "its output anywhere but the runner."
+)
+
+_DERIVED = {"github": github_derived, "azure": azure_derived, "buildkite": buildkite_derived}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    markers = ", ".join(
+        f"{v}={'True' if n == 'azure' else 'true'}" for n, (v, _) in DETECT_VARIABLES.items()
+    )
+    p = subparsers.add_parser(
+        "ci-mask",
+        help="register every secret and its encoded forms with the CI's own log masker "
+        "(prints values for the runner to read)",
+        description="Register every configured secret, in every encoded form redactor knows that "
+        "the CI does not derive itself, with the CI system's own masker, so that the logs of "
+        "later steps are masked by the CI even where redactor does not run: '::add-mask::' lines "
+        "(GitHub Actions), '##vso[task.setsecret]' lines (Azure Pipelines), or 'buildkite-agent "
+        "redactor add' with the values on its stdin (Buildkite). " + PRINTS_VALUES,
+        epilog=f"The CI is detected from {markers}. GitLab: {GITLAB_EXPLANATION}. Exit status: "
+        "0 when every value was handed over; 2 on a configuration error, a terminal, or no "
+        "supported CI; 1 when the values could not be handed over.",
+    )
+    p.add_argument(
+        "--ci",
+        choices=list(CI_NAMES),
+        default=None,
+        help="the CI system to register with (default: detected from the environment)",
+    )
+    add_source_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _which_ci(named: str | None) -> str:
+    if named is not None:
+        return named
+    found = detect_ci(os.environ)
+    if found == ["gitlab"]:
+        raise ConfigError(GITLAB_EXPLANATION)
+    supported = [name for name in found if name in CI_NAMES]
+    if len(supported) == 1:
+        return supported[0]
+    variables = ", ".join(variable for variable, _ in DETECT_VARIABLES.values())
+    if not supported:
+        raise ConfigError(
+            f"no supported CI detected (none of {variables} says so): ci-mask prints secret "
+            "values for a CI runner to read, so it runs only inside one; name it with --ci "
+            f"{{{','.join(CI_NAMES)}}} if the detection is wrong"
+        )
+    names = " and ".join(CI_NAMES[name] for name in supported)
+    raise ConfigError(f"both {names} detected: name the one to use with --ci")
+
+
+def _stdout_fd() -> int:
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        raise CommandError("stdout must be an open file descriptor") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    ci = _which_ci(args.ci)
+    out_fd = _stdout_fd()
+    if ci != "buildkite" and os.isatty(out_fd):
+        # Checked before any secret is read: the values would be shown to whoever looks.
+        raise CommandError(
+            f"refusing to print secret values to a terminal: for {CI_NAMES[ci]}, ci-mask prints "
+            "every value on stdout for the runner to read (and mask); run it as a CI step"
+        )
+    agent = None
+    if ci == "buildkite":
+        agent = shutil.which("buildkite-agent")
+        if agent is None:
+            raise CommandError("buildkite-agent is not on PATH: cannot register the values")
+    cfg = settings_from_args(args)
+    try:
+        items, redactor = load_secrets(cfg)
+    except NoSecretsConfigured:
+        raise ConfigError(HOW_TO_CONFIGURE) from None
+    forms = (redactor.forms(value, name) for name, value in items)
+    values = masker_values(
+        forms, _DERIVED[ci], min_length=redactor.min_length, by_line=ci != "buildkite"
+    )
+    secrets = f"{len(items)} secret{'' if len(items) == 1 else 's'}"
+    if agent is not None:
+        _buildkite_add(agent, values)
+    else:
+        data = github_commands(values) if ci == "github" else azure_commands(values)
+        _write_all(out_fd, data)
+    print(
+        f"redactor: registered {len(values)} value{'' if len(values) == 1 else 's'} "
+        f"({secrets} and their encoded forms) with the masker of {CI_NAMES[ci]}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as exc:  # the runner went away: the values are not all registered
+        why = exc.strerror or type(exc).__name__
+        raise CommandError(
+            f"cannot write the mask commands to stdout: {why}", exit_code=1
+        ) from None
+
+
+def _buildkite_add(agent: str, values: list[str]) -> None:
+    """``buildkite-agent redactor add --format json`` with the values on its stdin: a command
+    line would show them in the process list."""
+    try:
+        done = subprocess.run(
+            [agent, "redactor", "add", "--format", "json"],
+            input=buildkite_payload(values),
+            stdout=sys.stderr,  # the agent's own messages, never the values
+            check=False,
+        )
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise CommandError(f"cannot run buildkite-agent: {why}", exit_code=1) from None
+    if done.returncode != 0:
+        raise CommandError(
+            f"buildkite-agent redactor add failed (exit status {done.returncode}): the values "
+            "are not registered",
+            exit_code=1,
+        )
