@@ -221,3 +221,21 @@ def test_help_says_it_prints_values() -> None:
     assert done.returncode == 0
     assert "PRINTS SECRET VALUES" in " ".join(done.stdout.split())
     assert "GitLab CI has no runtime API for masking" in " ".join(done.stdout.split())
+
+
+def test_refuses_under_redactor_run() -> None:
+    """Under `redactor run` the add-mask lines would reach the runner as
+    `::add-mask::[REDACTED]`: the runner would learn no value, and nothing would say so."""
+    done = run_redactor(
+        "run", *SOURCES, "--", *REDACTOR, "ci-mask", *SOURCES, env=ci_env(GITHUB_ACTIONS="true")
+    )
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert b"refusing to run under redactor (REDACTOR_CHANNEL is set)" in done.stderr
+
+
+def test_the_channel_variable_is_the_channels() -> None:
+    from redactor.cli.commands import ci_mask
+    from redactor.sources import channel
+
+    assert ci_mask.ENV_CHANNEL == channel.ENV_CHANNEL

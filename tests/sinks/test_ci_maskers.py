@@ -35,7 +35,7 @@ from redactor.sinks.ci.maskers import (
 # Any text a secret may hold: line breaks, the escape characters themselves (% ; ]), quotes,
 # ampersands, the runners' escape sequences as literal text, non-ASCII.
 VALUE_CHARS = st.sampled_from(
-    list("aZ09 _-%;]\"'&<>\\:#\r\n\t") + ["%25", "%0A", "%0D", "%AZP25", "%3B", "é", "€", "😀"]
+    [*list("aZ09 _-%;]\"'&<>\\:#\r\n\t"), "%25", "%0A", "%0D", "%AZP25", "%3B", "é", "€", "😀"]
 )
 ANY_VALUE = st.lists(VALUE_CHARS, min_size=1, max_size=30).map("".join)
 SECRETS = st.lists(st.sampled_from(list("aZ09_-%;]\"'&<>\\:é€ ")), min_size=6, max_size=24).map(
@@ -127,7 +127,7 @@ def _check_every_form_hidden(value: str, runner_cls, commands, derived) -> None:
     for form in sorted(forms):
         if "\n" not in form and "\r" not in form:
             # (a form's own blanks, of a value with blanks around it, may go with it)
-            logged = runner.step(f"step: {form} end".encode("utf-8"))
+            logged = runner.step(f"step: {form} end".encode())
             assert _blankless(logged) == ["step:***end"], form
             continue
         # A form with line breaks reaches the masker line by line: each line long enough is

@@ -49,6 +49,10 @@ PRINTS_VALUES = (
     "its output anywhere but the runner."
 )
 
+# redactor.sources.channel.ENV_CHANNEL, spelled out: importing that module (its socket import)
+# would add 21 ms to every `redactor --help`, which loads each verb's module.
+ENV_CHANNEL = "REDACTOR_CHANNEL"
+
 _DERIVED = {"github": github_derived, "azure": azure_derived, "buildkite": buildkite_derived}
 
 
@@ -115,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
             f"refusing to print secret values to a terminal: for {CI_NAMES[ci]}, ci-mask prints "
             "every value on stdout for the runner to read (and mask); run it as a CI step"
         )
+    if ci != "buildkite" and os.environ.get(ENV_CHANNEL):
+        # Under `redactor run` (or in a kernel) this output is redacted before the runner reads
+        # it: the runner would register "[REDACTED]", and no value, without any sign of failure.
+        raise CommandError(
+            f"refusing to run under redactor ({ENV_CHANNEL} is set): the values printed for "
+            f"{CI_NAMES[ci]} would be replaced by the redactor that reads this output before "
+            "the runner sees them; run ci-mask as a step of its own, outside 'redactor run'"
+        )
     agent = None
     if ci == "buildkite":
         agent = shutil.which("buildkite-agent")
@@ -137,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
         _write_all(out_fd, data)
     print(
         f"redactor: registered {len(values)} value{'' if len(values) == 1 else 's'} "
-        f"({secrets} and their encoded forms) with the masker of {CI_NAMES[ci]}",
+        f"({secrets} and {'its' if len(items) == 1 else 'their'} encoded forms) with the masker "
+        f"of {CI_NAMES[ci]}",
         file=sys.stderr,
     )
     return 0

@@ -137,7 +137,7 @@ def _powershell_pieces(value: str) -> list[str]:
 def github_derived(value: str) -> set[str]:
     """What the GitHub runner registers besides ``value`` when it is added (HostContext's eleven
     value encoders, ``src/Sdk/DTLogging/Logging/ValueEncoders.cs`` in actions/runner)."""
-    out = set()
+    out: set[str] = set()
     try:
         data = value.encode("utf-8")
     except UnicodeEncodeError:
