@@ -239,3 +239,25 @@ def test_the_channel_variable_is_the_channels() -> None:
     from redactor.sources import channel
 
     assert ci_mask.ENV_CHANNEL == channel.ENV_CHANNEL
+
+
+def test_a_closed_stdout_fails_the_step() -> None:
+    """A runner that went away has not registered the values: exit 1, not the 0 with which
+    `redactor filter | head` ends quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [*REDACTOR, "ci-mask", *SOURCES],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=ci_env(GITHUB_ACTIONS="true"),
+            timeout=TIMEOUT,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert (
+        done.stderr == b"redactor: error: cannot write the mask commands to stdout: Broken pipe\n"
+    )
