@@ -261,3 +261,27 @@ def test_a_closed_stdout_fails_the_step() -> None:
     assert (
         done.stderr == b"redactor: error: cannot write the mask commands to stdout: Broken pipe\n"
     )
+
+
+def test_many_values_are_announced_with_the_secret_they_come_from(tmp_path: Path) -> None:
+    import base64
+    import random
+
+    body = base64.b64encode(random.Random(7).randbytes(1200)).decode()
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    key = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----"
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"TOKEN=ghp_demoT0ken1234567890abcdefXYZ\nKEY='{key}'\n", encoding="utf-8")
+    done = run_redactor(
+        "ci-mask", "--no-config", "--secrets-file", secrets, env=ci_env(GITHUB_ACTIONS="true")
+    )
+    assert done.returncode == 0
+    count = done.stdout.count(b"\n")
+    assert count > 2000
+    warning, summary = done.stderr.decode().splitlines()
+    assert warning.startswith(
+        f"redactor: warning: {count} values for the masker of GitHub Actions "
+        f"(secrets.env/KEY: {count - 7}, secrets.env/TOKEN: 7); the runner searches every later "
+        "log line for each one."
+    )
+    assert summary.startswith(f"redactor: registered {count} values (2 secrets")

@@ -35,7 +35,7 @@ from redactor.sinks.ci.maskers import (
     detect_ci,
     github_commands,
     github_derived,
-    masker_values,
+    masker_groups,
 )
 from redactor.sources.load import HOW_TO_CONFIGURE, NoSecretsConfigured, load_secrets
 
@@ -52,6 +52,10 @@ PRINTS_VALUES = (
 # redactor.sources.channel.ENV_CHANNEL, spelled out: importing that module (its socket import)
 # would add 21 ms to every `redactor --help`, which loads each verb's module.
 ENV_CHANNEL = "REDACTOR_CHANNEL"
+
+# Above this many values, ci-mask says which secrets they come from (a 40-character token
+# gives 7, a password with quotes 17, a 250-byte SSH key about 1,000).
+MANY_VALUES = 2000
 
 _DERIVED = {"github": github_derived, "azure": azure_derived, "buildkite": buildkite_derived}
 
@@ -138,9 +142,11 @@ def run(args: argparse.Namespace) -> int:
     except NoSecretsConfigured:
         raise ConfigError(HOW_TO_CONFIGURE) from None
     forms = (redactor.forms(value, name) for name, value in items)
-    values = masker_values(
+    groups = masker_groups(
         forms, _DERIVED[ci], min_length=redactor.min_length, by_line=ci != "buildkite"
     )
+    values = [value for group in groups for value in group]
+    _warn_if_many([name for name, _ in items], groups, CI_NAMES[ci])
     secrets = f"{len(items)} secret{'' if len(items) == 1 else 's'}"
     if agent is not None:
         _buildkite_add(agent, values)
@@ -154,6 +160,26 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _warn_if_many(names: list[str], groups: list[list[str]], ci: str) -> None:
+    """Say which secrets make the CI scan its log many times: each value costs the runner a
+    search of every later log line (GitHub: also one per each of its 11 encodings of it). A
+    1.7 KB PEM key gives 7,859 values, 6,660 of them 8-character pieces of its base64 as
+    ``base64`` wraps it at any column (measured with a random 1,200-byte key); without the
+    ``base64-wrapped`` encoding it gives 171."""
+    total = sum(map(len, groups))
+    if total <= MANY_VALUES:
+        return
+    biggest = sorted(zip(names, map(len, groups)), key=lambda item: -item[1])[:3]
+    listed = ", ".join(f"{name}: {count}" for name, count in biggest if count)
+    print(
+        f"redactor: warning: {total} values for the masker of {ci} ({listed}); the runner "
+        "searches every later log line for each one. Long multi-line values (keys) give most of "
+        "them, as the pieces of their wrapped base64: --encodings without base64-wrapped leaves "
+        "those out (and a wrapped base64 copy of such a value readable in the CI's log)",
+        file=sys.stderr,
+    )
 
 
 def _write_all(fd: int, data: bytes) -> None:

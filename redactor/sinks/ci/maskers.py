@@ -51,6 +51,7 @@ __all__ = [
     "escape_azure_data",
     "github_commands",
     "github_derived",
+    "masker_groups",
     "masker_values",
 ]
 
@@ -194,11 +195,23 @@ def masker_values(
     min_length: int,
     by_line: bool,
 ) -> list[str]:
-    """The values to register: for each secret's forms (in order), the shortest first, each once,
-    leaving out the forms that ``derived`` (the runner's own encoders) makes from a value already
-    sent. ``by_line``: a form with a line break becomes its trimmed lines of ``min_length`` or
-    more (for runners that mask each line on its own)."""
-    sent: list[str] = []
+    """The values to register, all secrets' in one list (see :func:`masker_groups`)."""
+    groups = masker_groups(forms, derived, min_length=min_length, by_line=by_line)
+    return [value for group in groups for value in group]
+
+
+def masker_groups(
+    forms: Iterable[set[str]],
+    derived: Callable[[str], set[str]],
+    *,
+    min_length: int,
+    by_line: bool,
+) -> list[list[str]]:
+    """The values to register for each secret's forms (in order): the shortest first, each once
+    over all secrets, leaving out the forms that ``derived`` (the runner's own encoders) makes
+    from a value already sent. ``by_line``: a form with a line break becomes its trimmed lines of
+    ``min_length`` or more (for runners that mask each line on its own)."""
+    out: list[list[str]] = []
     covered: set[str] = set()
     for group in forms:
         candidates: set[str] = set()
@@ -208,6 +221,7 @@ def masker_values(
                 candidates.update(line for line in lines if len(line) >= min_length)
             else:
                 candidates.add(form)
+        sent: list[str] = []
         # Shortest first: the runner's encoders make longer forms from shorter ones (escapes,
         # base64), so sending the value before its escapes lets the escapes be skipped.
         for form in sorted(candidates, key=lambda f: (len(f), f)):
@@ -216,7 +230,8 @@ def masker_values(
             sent.append(form)
             covered.add(form)
             covered |= derived(form)
-    return sent
+        out.append(sent)
+    return out
 
 
 def escape_azure_data(value: str) -> str:
