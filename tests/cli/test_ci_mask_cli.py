@@ -203,8 +203,8 @@ def test_two_cis_detected_ask_for_one() -> None:
     done = run_redactor("ci-mask", *SOURCES, env=env, text=True)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
-        "redactor: error: both GitHub Actions and Azure Pipelines detected: name the one to use "
-        "with --ci\n"
+        "redactor: error: more than one CI detected (GitHub Actions, Azure Pipelines): name the "
+        "one to use with --ci\n"
     )
 
 

@@ -103,8 +103,8 @@ def _which_ci(named: str | None) -> str:
             "values for a CI runner to read, so it runs only inside one; name it with --ci "
             f"{{{','.join(CI_NAMES)}}} if the detection is wrong"
         )
-    names = " and ".join(CI_NAMES[name] for name in supported)
-    raise ConfigError(f"both {names} detected: name the one to use with --ci")
+    names = ", ".join(CI_NAMES[name] for name in supported)
+    raise ConfigError(f"more than one CI detected ({names}): name the one to use with --ci")
 
 
 def _stdout_fd() -> int:
