@@ -453,6 +453,31 @@ class Redactor:
         """Register ``(name, value)`` pairs; returns how many were accepted."""
         return sum(self.add(value, name) for name, value in items)
 
+    def forms(self, value: str | bytes, name: str | None = None) -> set[str]:
+        """The whole text forms that :meth:`add` would register for ``value`` (its spellings
+        under every encoding of this redactor, and those of its structured parts), each at least
+        ``min_length`` long; empty when ``add`` would refuse it. Registers nothing.
+
+        For handing a secret to another masker (a CI runner's, ``redactor ci-mask``): the forms
+        without this engine's matching details, the fragment windows and the tiles of long
+        forms, which only make sense to a matcher that merges adjacent hits into one region."""
+        secret = SecretValue.of(value)
+        out = self._whole_forms(secret, name or "<unnamed>")
+        if out and secret.text is not None:
+            for label, part in secret_parts(secret.text):
+                out |= self._whole_forms(SecretValue.of(part), f"{name}{label}" if name else label)
+        return out
+
+    def _whole_forms(self, secret: SecretValue, label: str) -> set[str]:
+        # The same refusals as _add_one (allowed, too short), without its warnings.
+        if label in self.allow_names or _allowed_value(secret, self.allow):
+            return set()
+        core = secret.text.strip() if secret.text is not None else secret.data
+        if len(core) < self.min_length:
+            return set()
+        all_forms = forms_and_partials(secret, self._encodings)[0]
+        return {f for f in all_forms if len(f) >= self.min_length} - self.allow
+
     # -- replacement -------------------------------------------------------------------------
 
     @property
