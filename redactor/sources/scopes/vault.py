@@ -426,9 +426,16 @@ class VaultScope(Scope):
                 client.auth.jwt.jwt_login(
                     role=params["role"], jwt=params["jwt"], path=params["mount"]
                 )
-        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden) as exc:
+        except hvac.exceptions.InvalidRequest as exc:
             raise PermissionDeniedError(
                 f"{what} login refused by {where}: {_first_line(exc)}", scope=self.name
+            ) from None
+        except hvac.exceptions.Forbidden as exc:
+            # OpenBao answers 403, not 404, for a login at a mount where nothing is enabled.
+            raise PermissionDeniedError(
+                f"{what} login refused by {where}: {_first_line(exc)} (is {what} enabled at "
+                f"that mount? set VAULT_{'APPROLE' if method == 'approle' else 'JWT'}_MOUNT)",
+                scope=self.name,
             ) from None
         except hvac.exceptions.InvalidPath:
             raise BackendError(
@@ -456,7 +463,8 @@ class VaultScope(Scope):
         except hvac.exceptions.Forbidden:
             raise PermissionDeniedError(
                 f"scope {self.name!r}: {TITLE} {self.addr} has no mount {self.mount!r} this "
-                "token may use (no such mount, or no policy grants anything under it)",
+                "token may use (no such mount, no policy grants anything under it, or the token "
+                "is invalid or expired)",
                 scope=self.name,
             ) from None
         except hvac.exceptions.InvalidPath:
