@@ -83,9 +83,11 @@ class OpenBaoServer:
                     str(self.binary), "server", "-dev",
                     f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
+                    # else the dev server writes its root token to the user's ~/.vault-token
+                    "-dev-no-store-token",
                 ],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env={k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))},
+                env=self._env(),
             )  # fmt: skip
             log.close()
             if self._wait_healthy(timeout=30):
@@ -110,6 +112,13 @@ class OpenBaoServer:
                 pass
             time.sleep(0.02)
         return False
+
+    def _env(self) -> dict[str, str]:
+        """No VAULT_*/BAO_* settings of the caller, and a HOME of its own (belt and braces
+        with -dev-no-store-token: nothing of the server lands in the user's HOME)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+        env["HOME"] = str(self.directory)
+        return env
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -136,7 +145,7 @@ class OpenBaoServer:
 
     def bao(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """The ``bao`` CLI against this server as root."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+        env = self._env()
         env.update(BAO_ADDR=self.addr, BAO_TOKEN=self.root_token)
         return subprocess.run(
             [str(self.binary), *args], input=input, env=env, capture_output=True,
