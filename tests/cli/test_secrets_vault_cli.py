@@ -183,3 +183,28 @@ def test_create_scope_flags_are_checked(env: dict[str, str], openbao: OpenBaoSer
     assert json.loads(cli(env, "list-scopes", "-o", "json").stdout)["scopes"][0][
         "vault_metadata"
     ] == {"vault_addr": openbao.addr, "mount": "secret", "path": "x"}
+
+
+def test_filter_with_a_vault_scope_and_failing_closed_when_vault_refuses(
+    env: dict[str, str], openbao: OpenBaoServer, base: str
+) -> None:
+    openbao.client().secrets.kv.v2.create_or_update_secret(
+        f"{base}/app", {"sql-db-user": USER, "sql-db-password": PASSWORD}
+    )
+    link(env, "app", openbao, "--path", f"{base}/app")
+    line = f"jdbc:sqlserver://db;user={USER};password={PASSWORD}\n".encode()
+    proc = run_redactor("filter", "--no-config", "--scope", "app", input=line, env=env)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert proc.stdout == b"jdbc:sqlserver://db;user=[REDACTED];password=[REDACTED]\n"
+    # a token that may not read the path: the filter stops, naming the scope, and passes nothing
+    openbao.policy(f"none-{base}", {"secret/data/elsewhere": ["read"]})
+    denied_env = {**env, "VAULT_TOKEN": openbao.token([f"none-{base}"])}
+    proc = run_redactor(
+        "filter", "--no-config", "--allow-empty", "--scope", "app", input=line, env=denied_env
+    )
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert proc.stderr.decode() == (
+        "redactor: error: permission denied: cannot read scope 'app' (HashiCorp Vault / OpenBao "
+        f"{openbao.addr}, secret/data/{base}/app): the token's policies do not allow it, or the "
+        "token is invalid or expired (1 error occurred: * permission denied)\n"
+    )

@@ -599,3 +599,52 @@ def test_no_error_message_or_chain_holds_a_value(
         assert PASSWORD not in text and "candidate-new-value-77" not in text
         assert caught.value.__cause__ is None
         assert caught.value.__context__ is None or caught.value.__suppress_context__
+
+
+def test_concurrent_writers_lose_no_field(
+    home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four threads put 15 fields each into one secret: check-and-set makes every merge patch
+    apply to the version it read, and a conflict is retried."""
+    import threading
+
+    root(monkeypatch, openbao)
+    write(openbao, f"{base}/shared", {"seed": "seed-value-0000"})
+    link("shared", openbao, f"{base}/shared")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                put_secret("shared", f"w{n}-k{i:02d}", f"writer-{n}-value-{i:02d}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    stored = read(openbao, f"{base}/shared")
+    assert len(stored) == 61
+    assert all(
+        stored[f"w{n}-k{i:02d}"] == f"writer-{n}-value-{i:02d}" for n in range(4) for i in range(15)
+    )
+
+
+def test_a_mount_that_requires_check_and_set(
+    home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root(monkeypatch, openbao)
+    c = openbao.client()
+    c.sys.enable_secrets_engine("kv", path=f"cas-{base}", options={"version": "2"})
+    c.secrets.kv.v2.configure(cas_required=True, mount_point=f"cas-{base}")
+    link("strict", openbao, "app", mount=f"cas-{base}")
+    put_secret("strict", "a", "value-a-1234")  # creates, with cas=0
+    put_secret("strict", "b", "value-b-1234")  # a patch, retried with cas
+    delete_secret("strict", "a")
+    stored = c.secrets.kv.v2.read_secret_version(
+        "app", mount_point=f"cas-{base}", raise_on_deleted_version=True
+    )["data"]
+    assert (stored["data"], stored["metadata"]["version"]) == ({"b": "value-b-1234"}, 3)
