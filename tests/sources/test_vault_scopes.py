@@ -249,6 +249,20 @@ def test_token_from_the_token_file_and_no_credentials_at_all(
     assert get_secret("app", "k") == "token-file-read-value"
 
 
+def test_the_openbao_spelling_of_the_variables(
+    home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(openbao, f"{base}/app", {"k": "bao-spelling-value"})
+    monkeypatch.setenv("BAO_ADDR", openbao.addr)
+    create_scope("app", "VAULT", {"path": f"{base}/app"})  # the address from BAO_ADDR
+    monkeypatch.setenv("BAO_TOKEN", openbao.root_token)
+    assert get_secret("app", "k") == "bao-spelling-value"
+    vault_backend.clear_cache()
+    monkeypatch.setenv("VAULT_TOKEN", "s.a-token-that-wins-000")  # VAULT_* wins
+    with pytest.raises(PermissionDeniedError):
+        get_secret("app", "k")
+
+
 def test_an_invalid_token_is_a_denial(
     home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,7 +23,8 @@ mount ``VAULT_APPROLE_MOUNT``, default ``approle``); JWT/OIDC (``VAULT_JWT`` or 
 ``VAULT_JWT_FILE``, with ``VAULT_JWT_ROLE``, mount ``VAULT_JWT_MOUNT``, default ``jwt``); the
 token file ``~/.vault-token`` that ``bao login`` / ``vault login`` write. ``VAULT_NAMESPACE``,
 ``VAULT_CACERT`` / ``VAULT_CAPATH`` (the CA to trust) and ``VAULT_CLIENT_TIMEOUT`` are read
-as the Vault CLI reads them. Policies are enforced by the server; a denial is reported as
+as the Vault CLI reads them. Every ``VAULT_*`` variable may be spelled ``BAO_*`` instead, as the
+OpenBao CLI does (``VAULT_*`` wins when both are set). Policies are enforced by the server; a denial is reported as
 :class:`PermissionDeniedError` naming the scope, the key and the path, never a value.
 
 ``REDACTOR_VAULT_CACHE_TTL``
@@ -219,6 +220,11 @@ def _version(raw: Any) -> int:
 # -- authentication from the environment -----------------------------------------------------------
 
 
+def _getenv(name: str) -> str:
+    """``VAULT_<name>``, else ``BAO_<name>`` (the OpenBao CLI's spelling), else ``""``."""
+    return (os.environ.get(f"VAULT_{name}") or os.environ.get(f"BAO_{name}") or "").strip()
+
+
 def _read_file(path: str, what: str) -> str:
     try:
         return Path(path).expanduser().read_text(encoding="utf-8").strip()
@@ -229,27 +235,26 @@ def _read_file(path: str, what: str) -> str:
 def _auth_from_env() -> tuple[str, dict[str, str]]:
     """The sign-in the environment asks for: ``(method, parameters)``; see the module docstring
     for the order. Parameters hold credentials: never put them in a message."""
-    env = os.environ
-    if env.get("VAULT_TOKEN", "").strip():
-        return "token", {"token": env["VAULT_TOKEN"].strip()}
-    if env.get("VAULT_ROLE_ID", "").strip():
+    if _getenv("TOKEN"):
+        return "token", {"token": _getenv("TOKEN")}
+    if _getenv("ROLE_ID"):
         params = {
-            "role_id": env["VAULT_ROLE_ID"].strip(),
-            "mount": (env.get("VAULT_APPROLE_MOUNT") or "approle").strip("/"),
+            "role_id": _getenv("ROLE_ID"),
+            "mount": (_getenv("APPROLE_MOUNT") or "approle").strip("/"),
         }
-        if env.get("VAULT_SECRET_ID"):
-            params["secret_id"] = env["VAULT_SECRET_ID"].strip()
+        if _getenv("SECRET_ID"):
+            params["secret_id"] = _getenv("SECRET_ID")
         return "approle", params
-    jwt = env.get("VAULT_JWT", "").strip()
-    if not jwt and env.get("VAULT_JWT_FILE"):
-        jwt = _read_file(env["VAULT_JWT_FILE"], "VAULT_JWT_FILE")
+    jwt = _getenv("JWT")
+    if not jwt and _getenv("JWT_FILE"):
+        jwt = _read_file(_getenv("JWT_FILE"), "VAULT_JWT_FILE")
     if jwt:
-        role = env.get("VAULT_JWT_ROLE", "").strip()
+        role = _getenv("JWT_ROLE")
         if not role:
             raise BackendError(
                 "VAULT_JWT / VAULT_JWT_FILE needs VAULT_JWT_ROLE, the role to log in as"
             )
-        mount = (env.get("VAULT_JWT_MOUNT") or "jwt").strip("/")
+        mount = (_getenv("JWT_MOUNT") or "jwt").strip("/")
         return "jwt", {"jwt": jwt, "role": role, "mount": mount}
     token_file = Path("~/.vault-token").expanduser()
     if token_file.is_file():
@@ -266,17 +271,17 @@ def _auth_from_env() -> tuple[str, dict[str, str]]:
 def _verify() -> bool | str:
     """TLS trust as the Vault CLI reads it: ``VAULT_CACERT`` over ``VAULT_CAPATH``, else the
     system store; ``VAULT_SKIP_VERIFY`` is deliberately not honoured (fail closed)."""
-    for var in ("VAULT_CACERT", "VAULT_CAPATH"):
-        path = os.environ.get(var)
+    for var in ("CACERT", "CAPATH"):
+        path = _getenv(var)
         if path:
             if not os.path.exists(path):
-                raise BackendError(f"{var} names {path!r}, which does not exist")
+                raise BackendError(f"VAULT_{var} names {path!r}, which does not exist")
             return path
     return True
 
 
 def _timeout() -> float:
-    raw = os.environ.get("VAULT_CLIENT_TIMEOUT", "").strip().rstrip("s")
+    raw = _getenv("CLIENT_TIMEOUT").rstrip("s")
     try:
         return float(raw) if raw else 30.0
     except ValueError:
@@ -327,7 +332,7 @@ class VaultBackend(ScopeBackend):
             raise InvalidValueError(
                 f"a {self.name} scope takes {', '.join(sorted(known))}, not {', '.join(unknown)}"
             )
-        addr = options.get("vault_addr") or os.environ.get("VAULT_ADDR")
+        addr = options.get("vault_addr") or _getenv("ADDR")
         if not addr:
             raise InvalidValueError(
                 f"a {self.name} scope needs the server's address: --vault-addr "
@@ -393,7 +398,7 @@ class VaultScope(Scope):
             raise BackendError(INSTALL_HINT) from None
         method, params = _auth_from_env()
         verify = _verify()
-        namespace = os.environ.get("VAULT_NAMESPACE") or None
+        namespace = _getenv("NAMESPACE") or None
         # Credentials go into the identity only as a digest, so the key holds no secret.
         digest = hashlib.sha256(json.dumps([method, params], sort_keys=True).encode()).hexdigest()
         ident = (self.addr, str(verify), namespace or "", method, digest)
