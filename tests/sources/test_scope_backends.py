@@ -107,20 +107,22 @@ def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
 
 
 def test_the_built_in_backends_are_registered_local_first() -> None:
-    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT")
+    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "VAULT")
     assert (get_backend("DATABRICKS").read_only, get_backend("AZURE_KEYVAULT").read_only) == (
         False,
         True,
     )
+    assert get_backend("VAULT").read_only is False
     assert (scopes.BACKEND_LOCAL, scopes.BACKEND_AZURE_KEYVAULT) == ("DATABRICKS", "AZURE_KEYVAULT")
-    with pytest.raises(NewerFormatError, match="backend type 'VAULT', which this redactor"):
-        get_backend("VAULT")
+    assert scopes.BACKEND_VAULT == "VAULT"
+    with pytest.raises(NewerFormatError, match="backend type 'SOMEWHERE', which this redactor"):
+        get_backend("SOMEWHERE")
 
 
 def test_a_new_backend_is_one_class_and_one_registration(
     home: Path, memory: MemoryBackend, fresh_redactor: Redactor
 ) -> None:
-    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "MEMORY")
+    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "VAULT", "MEMORY")
     info = create_scope("Mem", "MEMORY", {"vault": "v1"})
     assert (info.name, info.backend, info.options, info.read_only) == (
         "Mem",
@@ -162,9 +164,10 @@ def test_local_scopes_through_the_facade(home: Path) -> None:
     with pytest.raises(InvalidValueError, match="a DATABRICKS scope takes no options"):
         create_scope("other", "DATABRICKS", {"dns_name": "https://v.vault.azure.net/"})
     with pytest.raises(
-        InvalidValueError, match="unknown scope backend type 'VAULT': use DATABRICKS or AZURE_KEY"
+        InvalidValueError,
+        match="unknown scope backend type 'SOMEWHERE': use DATABRICKS or AZURE_KEY",
     ):
-        create_scope("other", "VAULT")
+        create_scope("other", "SOMEWHERE")
     assert [s.name for s in list_scopes()] == ["local"]
 
 
@@ -212,7 +215,7 @@ def test_a_scope_of_a_backend_this_redactor_does_not_know(home: Path) -> None:
     with pytest.raises(
         NewerFormatError,
         match="scope 'Vault' has backend type 'HASHICORP_VAULT', which this redactor does not "
-        r"know \(known: DATABRICKS, AZURE_KEYVAULT\): upgrade redactor",
+        r"know \(known: DATABRICKS, AZURE_KEYVAULT, VAULT\): upgrade redactor",
     ):
         get_secret("vault", "k")
     with pytest.raises(ReadOnlyScopeError, match="its values are not in this store"):

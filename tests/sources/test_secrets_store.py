@@ -159,7 +159,7 @@ def test_keyvault_scope_is_read_only_here(store: LocalStore) -> None:
     with pytest.raises(ReadOnlyScopeError):
         store.delete_secret("akv", "k")
     with pytest.raises(InvalidValueError, match="unknown scope backend type"):
-        store.create_scope("x", "VAULT")
+        store.create_scope("x", "SOMEWHERE")
 
 
 # -- names and limits ---------------------------------------------------------------------------

@@ -29,16 +29,18 @@ from redactor.sources.scopes import (
     SecretsError,
     backend_names,
     create_scope,
-    get_backend,
+    delete_secret,
     get_store,
     list_scopes,
     list_secrets,
+    open_scope,
     parse_master_key,
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
 from redactor.sources.scopes.local import keys as local_keys
 from redactor.sources.scopes.local.status import store_status
+from redactor.sources.scopes.vault import BACKEND_VAULT
 
 BACKEND_TYPES = tuple(backend_names())  # the registered scope backends, local first
 KEY_SOURCES = ("file", "keyring", "env", "passphrase")
@@ -82,7 +84,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="create a secret scope",
         description=(
             "Create a local scope, or link an Azure Key Vault with --scope-backend-type "
-            "AZURE_KEYVAULT --dns-name https://VAULT.vault.azure.net/ --resource-id ID."
+            "AZURE_KEYVAULT --dns-name https://VAULT.vault.azure.net/ --resource-id ID, or a "
+            "secret in a HashiCorp Vault / OpenBao KV v2 mount with --scope-backend-type VAULT "
+            "--vault-addr URL --mount M [--path P] [--secret-version N] (credentials from the "
+            "environment: VAULT_TOKEN, AppRole or JWT)."
         ),
     )
     c.add_argument("scope", nargs="?", metavar="SCOPE")
@@ -91,6 +96,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--dns-name", metavar="URL", help="the Key Vault's URI (AZURE_KEYVAULT)")
     c.add_argument("--resource-id", metavar="ID", help="the Key Vault's resource ID")
+    c.add_argument(
+        "--vault-addr",
+        metavar="URL",
+        help="the Vault / OpenBao server (VAULT; default $VAULT_ADDR)",
+    )
+    c.add_argument("--mount", metavar="M", help="the KV version 2 mount (VAULT; default: secret)")
+    c.add_argument(
+        "--path", metavar="P", help="the secret's path in the mount (VAULT; default: the scope)"
+    )
+    c.add_argument(
+        "--secret-version", metavar="N", type=int, help="pin a version of the secret (VAULT)"
+    )
     c.add_argument(
         "--initial-manage-principal",
         metavar="PRINCIPAL",
@@ -345,10 +362,28 @@ def _create_scope(args: argparse.Namespace) -> int:
             "--initial-manage-principal is ignored"
         )
 
+    vault_flags = {
+        "vault_addr": args.vault_addr,
+        "mount": args.mount,
+        "path": args.path,
+        "secret_version": args.secret_version,
+    }
+    vault_options = {k: v for k, v in vault_flags.items() if v is not None}
+
     def body() -> int:
         where = "argument 1" if args.scope else "the scope field of --json"
         _check_names(scope_name=(scope, where))
-        if backend == "AZURE_KEYVAULT":
+        if backend != BACKEND_VAULT and vault_options:
+            raise CommandError(
+                "--vault-addr, --mount, --path and --secret-version need --scope-backend-type VAULT"
+            )
+        if backend == BACKEND_VAULT:
+            if dns_name or resource_id:
+                raise CommandError(
+                    "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
+                )
+            create_scope(scope, backend, vault_options)
+        elif backend == "AZURE_KEYVAULT":
             if not dns_name:
                 raise CommandError(
                     "an AZURE_KEYVAULT scope needs --dns-name https://VAULT.vault.azure.net/"
@@ -382,6 +417,8 @@ def _list_scopes(args: argparse.Namespace) -> int:
                         "dns_name": s.options.get("dns_name", ""),
                         "resource_id": s.options.get("resource_id", ""),
                     }
+                elif s.backend == BACKEND_VAULT:
+                    item["vault_metadata"] = dict(s.options)
                 item["name"] = s.name
                 out.append(item)
             _print_json_list(out)
@@ -448,15 +485,15 @@ def _read_value(args: argparse.Namespace) -> str | bytes | None:
 def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
         _check_names(scope_name=(args.scope, "argument 1"), secret_key=(args.key, "argument 2"))
-        store = get_store()
-        # Fail on a missing or read-only scope before asking for the value.
-        info = store.get_scope(args.scope)
-        if info.read_only:
-            raise get_backend(info.backend).read_only_error(info.name, "put a secret")
+        # Fail on a missing or read-only scope before asking for the value; the scope's backend
+        # stores it (the local store, or a remote one such as Vault).
+        scope = open_scope(args.scope)
+        if scope.read_only:
+            raise scope.read_only_error("put a secret")
         value = _read_value(args)
         if value is None:
             return 2
-        store.put_secret(args.scope, args.key, value)
+        scope.put(args.key, value)
         core = value.strip() if isinstance(value, str) else value
         if len(core) < DEFAULT_MIN_LENGTH:
             _warn(
@@ -506,7 +543,7 @@ def _get_secret(args: argparse.Namespace) -> int:
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
         _check_names(scope_name=(args.scope, "argument 1"), secret_key=(args.key, "argument 2"))
-        get_store().delete_secret(args.scope, args.key)
+        delete_secret(args.scope, args.key)
         return 0
 
     return _run(args, body)

@@ -4,7 +4,8 @@ Every scope is recorded in one local store (``REDACTOR_HOME``) with its backend 
 Databricks; the backend holds the values:
 
 - ``DATABRICKS`` (local) scopes: values encrypted in the store itself (:mod:`.local`);
-- ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`).
+- ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`);
+- ``VAULT`` scopes: the fields of one KV v2 secret in HashiCorp Vault or OpenBao (:mod:`.vault`).
 
 Backends implement one interface (:mod:`.backend`) and are registered here by type; the
 functions below (:mod:`.access`) go through whichever backend holds a scope. A new backend is
@@ -55,6 +56,7 @@ from redactor.sources.scopes.errors import (
     LimitExceededError,
     MasterKeyError,
     NewerFormatError,
+    PermissionDeniedError,
     ReadOnlyScopeError,
     ScopeExistsError,
     ScopeNotFoundError,
@@ -76,10 +78,12 @@ from redactor.sources.scopes.local import (
     default_home,
 )
 from redactor.sources.scopes.local.keys import ENV_MASTER_KEY, ENV_PASSPHRASE, parse_master_key
+from redactor.sources.scopes.vault import BACKEND_VAULT, VaultBackend
 
 __all__ = [
     "BACKEND_AZURE_KEYVAULT",
     "BACKEND_LOCAL",
+    "BACKEND_VAULT",
     "ENV_MASTER_KEY",
     "ENV_PASSPHRASE",
     "MAX_SECRETS_PER_SCOPE",
@@ -95,6 +99,7 @@ __all__ = [
     "LocalStore",
     "MasterKeyError",
     "NewerFormatError",
+    "PermissionDeniedError",
     "ReadOnlyScopeError",
     "Scope",
     "ScopeBackend",
@@ -112,6 +117,7 @@ __all__ = [
     "StoreMissingError",
     "TamperedError",
     "UnsafePermissionsError",
+    "VaultBackend",
     "WrongMasterKeyError",
     "backend_names",
     "create_scope",
@@ -134,3 +140,4 @@ __all__ = [
 # The backends, by the type the catalogue records; the local store first (the default).
 register_backend(LocalBackend())
 register_backend(AzureKeyVaultBackend())
+register_backend(VaultBackend())

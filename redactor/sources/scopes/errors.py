@@ -17,6 +17,7 @@ __all__ = [
     "LimitExceededError",
     "MasterKeyError",
     "NewerFormatError",
+    "PermissionDeniedError",
     "ReadOnlyScopeError",
     "ScopeExistsError",
     "ScopeNotFoundError",
@@ -58,8 +59,8 @@ class LimitExceededError(SecretsError):
 class ScopeNotFoundError(SecretsError, LookupError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
 
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"secret scope {scope!r} does not exist")
+    def __init__(self, scope: str, detail: str = "") -> None:
+        super().__init__(f"secret scope {scope!r} does not exist{detail}")
         self.scope = scope
 
 
@@ -79,6 +80,19 @@ class SecretDisabledError(SecretsError, LookupError):
 
     def __init__(self, scope: str, key: str) -> None:
         super().__init__(f"secret {key!r} in scope {scope!r} is disabled in its Azure Key Vault")
+        self.scope = scope
+        self.key = key
+
+
+class PermissionDeniedError(SecretsError):
+    """A remote backend's access control (Vault policies, workspace ACLs) refused the request.
+
+    The message names the scope, the key and where the server looked, never a value."""
+
+    error_code = "PERMISSION_DENIED"
+
+    def __init__(self, message: str, *, scope: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
         self.scope = scope
         self.key = key
 
