@@ -4,7 +4,8 @@ Every scope is recorded in one local store (``REDACTOR_HOME``) with its backend 
 Databricks; the backend holds the values:
 
 - ``DATABRICKS`` (local) scopes: values encrypted in the store itself (:mod:`.local`);
-- ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`).
+- ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`);
+- ``DATABRICKS_WORKSPACE`` scopes: values in a scope of a Databricks workspace (:mod:`.databricks`).
 
 Backends implement one interface (:mod:`.backend`) and are registered here by type; the
 functions below (:mod:`.access`) go through whichever backend holds a scope. A new backend is
@@ -40,6 +41,10 @@ from redactor.sources.scopes.backend import (
     register_backend,
     validate_name,
 )
+from redactor.sources.scopes.databricks import (
+    BACKEND_DATABRICKS_WORKSPACE,
+    DatabricksWorkspaceBackend,
+)
 from redactor.sources.scopes.dbutils import (
     DBUtils,
     SecretMetadata,
@@ -54,6 +59,7 @@ from redactor.sources.scopes.errors import (
     LimitExceededError,
     MasterKeyError,
     NewerFormatError,
+    PermissionDeniedError,
     ReadOnlyScopeError,
     ScopeExistsError,
     ScopeNotFoundError,
@@ -76,6 +82,7 @@ from redactor.sources.scopes.local.keys import ENV_MASTER_KEY, ENV_PASSPHRASE, p
 
 __all__ = [
     "BACKEND_AZURE_KEYVAULT",
+    "BACKEND_DATABRICKS_WORKSPACE",
     "BACKEND_LOCAL",
     "ENV_MASTER_KEY",
     "ENV_PASSPHRASE",
@@ -84,6 +91,7 @@ __all__ = [
     "AzureKeyVaultBackend",
     "BackendError",
     "DBUtils",
+    "DatabricksWorkspaceBackend",
     "InvalidNameError",
     "InvalidValueError",
     "LimitExceededError",
@@ -91,6 +99,7 @@ __all__ = [
     "LocalStore",
     "MasterKeyError",
     "NewerFormatError",
+    "PermissionDeniedError",
     "ReadOnlyScopeError",
     "Scope",
     "ScopeBackend",
@@ -128,3 +137,4 @@ __all__ = [
 # The backends, by the type the catalogue records; the local store first (the default).
 register_backend(LocalBackend())
 register_backend(AzureKeyVaultBackend())
+register_backend(DatabricksWorkspaceBackend())

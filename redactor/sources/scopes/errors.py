@@ -16,6 +16,7 @@ __all__ = [
     "LimitExceededError",
     "MasterKeyError",
     "NewerFormatError",
+    "PermissionDeniedError",
     "ReadOnlyScopeError",
     "ScopeExistsError",
     "ScopeNotFoundError",
@@ -55,8 +56,8 @@ class LimitExceededError(SecretsError):
 class ScopeNotFoundError(SecretsError, LookupError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
 
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"secret scope {scope!r} does not exist")
+    def __init__(self, scope: str, detail: str = "") -> None:
+        super().__init__(f"secret scope {scope!r} does not exist{detail}")
         self.scope = scope
 
 
@@ -76,6 +77,20 @@ class SecretDisabledError(SecretsError, LookupError):
 
     def __init__(self, scope: str, key: str) -> None:
         super().__init__(f"secret {key!r} in scope {scope!r} is disabled in its Azure Key Vault")
+        self.scope = scope
+        self.key = key
+
+
+class PermissionDeniedError(SecretsError):
+    """A remote backend (a Databricks workspace's scope ACL, a Vault policy) refused the caller.
+
+    ``key`` is None when the refusal concerns the whole scope (listing it)."""
+
+    error_code = "PERMISSION_DENIED"
+
+    def __init__(self, scope: str, key: str | None = None, detail: str = "") -> None:
+        what = f"secret {key!r} in scope {scope!r}" if key is not None else f"scope {scope!r}"
+        super().__init__(f"permission denied on {what}{detail}")
         self.scope = scope
         self.key = key
 
