@@ -22,14 +22,17 @@ from redactor.sources.scopes import (
     MAX_VALUE_BYTES,
     backend_names,
     create_scope,
+    delete_secret,
     get_backend,
     get_store,
     list_scopes,
     list_secrets,
     parse_master_key,
+    put_secret,
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
+from redactor.sources.scopes.databricks import BACKEND_DATABRICKS_WORKSPACE, validate_host
 
 BACKEND_TYPES = tuple(backend_names())  # the registered scope backends, local first
 KEY_SOURCES = ("file", "env", "passphrase")
@@ -70,7 +73,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="create a secret scope",
         description=(
             "Create a local scope, or link an Azure Key Vault with --scope-backend-type "
-            "AZURE_KEYVAULT --dns-name https://VAULT.vault.azure.net/ --resource-id ID."
+            "AZURE_KEYVAULT --dns-name https://VAULT.vault.azure.net/ --resource-id ID, or a "
+            "Databricks workspace scope with --scope-backend-type DATABRICKS --host "
+            "https://WORKSPACE [--profile P] [--remote-scope S] (credentials come from the "
+            "Databricks SDK's unified auth: DATABRICKS_TOKEN, ~/.databrickscfg, OAuth M2M)."
         ),
     )
     c.add_argument("scope", nargs="?", metavar="SCOPE")
@@ -79,6 +85,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--dns-name", metavar="URL", help="the Key Vault's URI (AZURE_KEYVAULT)")
     c.add_argument("--resource-id", metavar="ID", help="the Key Vault's resource ID")
+    c.add_argument("--host", metavar="URL", help="a Databricks workspace's URL (DATABRICKS)")
+    c.add_argument(
+        "--profile", metavar="PROFILE", help="the ~/.databrickscfg profile to sign in with (--host)"
+    )
+    c.add_argument(
+        "--remote-scope",
+        metavar="SCOPE",
+        help="the workspace scope's name, if not SCOPE (--host)",
+    )
     c.add_argument(
         "--initial-manage-principal",
         metavar="PRINCIPAL",
@@ -232,8 +247,32 @@ def _create_scope(args: argparse.Namespace) -> int:
             "--initial-manage-principal is ignored"
         )
 
+    host, profile, remote = args.host, args.profile, args.remote_scope
+    if backend == "DATABRICKS" and host:
+        backend = BACKEND_DATABRICKS_WORKSPACE  # a workspace's scope, not the local store's
+
     def body() -> int:
         validate_name(scope, "scope name")
+        if backend == BACKEND_DATABRICKS_WORKSPACE:
+            if not host:
+                raise CommandError("a Databricks workspace scope needs --host https://WORKSPACE")
+            if dns_name or resource_id:
+                raise CommandError(
+                    "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
+                )
+            options = {"host": validate_host(host)}
+            if profile:
+                options["profile"] = profile
+            if remote:
+                options["remote_scope"] = remote
+            create_scope(scope, backend, options)
+            return 0
+        if profile or remote:
+            raise CommandError(
+                "--profile and --remote-scope need --scope-backend-type DATABRICKS --host URL"
+            )
+        if host:
+            raise CommandError("--host needs --scope-backend-type DATABRICKS")
         if backend == "AZURE_KEYVAULT":
             if not dns_name:
                 raise CommandError(
@@ -265,6 +304,12 @@ def _list_scopes(args: argparse.Namespace) -> int:
                     item["keyvault_metadata"] = {
                         "dns_name": s.options.get("dns_name"),
                         "resource_id": s.options.get("resource_id"),
+                    }
+                elif s.backend == BACKEND_DATABRICKS_WORKSPACE:
+                    item["workspace_metadata"] = {
+                        k: s.options[k]
+                        for k in ("host", "profile", "remote_scope")
+                        if k in s.options
                     }
                 out.append(item)
             print(json.dumps({"scopes": out}, indent=2))
@@ -338,7 +383,7 @@ def _put_secret(args: argparse.Namespace) -> int:
         value = _read_value(args)
         if value is None:
             return 2
-        store.put_secret(args.scope, args.key, value)
+        put_secret(args.scope, args.key, value)  # through the scope's backend
         core = value.strip() if isinstance(value, str) else value
         if len(core) < DEFAULT_MIN_LENGTH:
             _warn(
@@ -377,7 +422,7 @@ def _list_secrets(args: argparse.Namespace) -> int:
 
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        get_store().delete_secret(args.scope, args.key)
+        delete_secret(args.scope, args.key)  # through the scope's backend
         return 0
 
     return _run(args, body)

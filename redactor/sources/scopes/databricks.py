@@ -350,6 +350,9 @@ class WorkspaceScope(Scope):
             return BackendError(
                 f"{self._where} failed on {what}: {code or kind}: {_first_line(exc)}"
             )
+        if isinstance(exc, ValueError) and "json" not in type(exc).__name__.lower():
+            # an OAuth token the SDK could not obtain (invalid_client, a refused refresh, ...)
+            return BackendError(f"cannot sign in to {self._where}: {_first_line(exc)}")
         if isinstance(exc, TimeoutError):
             cause = exc.__cause__ or exc.__context__
             reason = _first_line(cause) if cause is not None else _first_line(exc)
