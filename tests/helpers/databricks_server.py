@@ -172,7 +172,10 @@ class DatabricksServer:
         with self._lock:
             known = self._clients.get(client_id)
         if form.get("grant_type") != ["client_credentials"] or known is None or known[0] != secret:
-            return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed",
+            }
         token = "eyJ" + os.urandom(24).hex()
         with self._lock:
             self._tokens[token] = (known[1], time.time() + 3600)
@@ -234,7 +237,8 @@ class DatabricksServer:
                     )
                 if secret is None:
                     return 404, _error(
-                        "RESOURCE_DOES_NOT_EXIST", f"Secret {key} does not exist in scope {scope.name}"
+                        "RESOURCE_DOES_NOT_EXIST",
+                        f"Secret {key} does not exist in scope {scope.name}",
                     )
                 del scope.secrets[key.lower()]
                 return 200, {}
