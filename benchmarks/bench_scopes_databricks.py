@@ -158,7 +158,9 @@ def main() -> int:
             assert len(got) == 1000
         results["items_1000"] = stats(items)
         show("every value (list + 1,000 gets, cache cold)", results["items_1000"])  # type: ignore[arg-type]
-        print(f"requests per listing: {results['list_1000_requests_each']:.0f} (the API has no paging)")
+        print(
+            f"requests per listing: {results['list_1000_requests_each']:.0f} (the API has no paging)"
+        )
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)

@@ -450,6 +450,10 @@ def test_sign_in_reachability_and_tls_failures_are_clear(
         f"cannot reach Databricks workspace {ws.url} (scope 'kv-scope'): "
     )
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+    retried = (
+        "(gave up after 1 seconds of retries; REDACTOR_DATABRICKS_RETRY_TIMEOUT sets how long)"
+    )
+    assert str(info.value).endswith(retried)
     # unreachable: nothing listens on the port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -460,6 +464,8 @@ def test_sign_in_reachability_and_tls_failures_are_clear(
     assert str(info.value).startswith(
         f"cannot reach Databricks workspace https://127.0.0.1:{port} (scope 'down'): "
     )
+    assert str(info.value).endswith(retried)
+    assert "Connection refused" in str(info.value)
     assert "dapi-whatever" not in str(info.value)
 
 
@@ -474,3 +480,22 @@ def test_options_and_the_import_path() -> None:
     ) == {"host": "https://adb-1.azuredatabricks.net", "profile": "p", "remote_scope": "r"}
     with pytest.raises(InvalidValueError, match="needs the workspace host"):
         backend.check_options("s", {})
+
+
+def test_without_the_sdk_the_extra_is_named(home: Path, ws: DatabricksServer) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['databricks'] = None  # as if databricks-sdk were not installed\n"
+        "from redactor.cli.main import main\n"
+        "sys.exit(main(['secrets', 'list-secrets', 'kv-scope']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        "redactor: error: Databricks workspace scopes need the Databricks SDK: pip install "
+        "'redactor[databricks]'\n",
+    )
+    assert ws.requests == []

@@ -356,9 +356,10 @@ class WorkspaceScope(Scope):
         if isinstance(exc, TimeoutError):
             cause = exc.__cause__ or exc.__context__
             reason = _first_line(cause) if cause is not None else _first_line(exc)
+            retry = _seconds(ENV_RETRY_TIMEOUT, DEFAULT_RETRY_TIMEOUT)
             return BackendError(
-                f"cannot reach {self._where}: {reason} (gave up after "
-                f"{ENV_RETRY_TIMEOUT} seconds of retries)"
+                f"cannot reach {self._where}: {reason} (gave up after {retry:g} seconds of "
+                f"retries; {ENV_RETRY_TIMEOUT} sets how long)"
             )
         if isinstance(exc, OSError):  # requests' ConnectionError and SSLError are OSErrors
             return BackendError(f"cannot reach {self._where}: {_first_line(exc)}")
