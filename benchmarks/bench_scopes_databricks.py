@@ -18,7 +18,9 @@ figure but the cached get):
 * cached get: the same key again (in-memory cache, no request);
 * list: ``list_secrets`` on the 1,000-secret scope. The secrets list API has no paging: one
   request answers the whole scope (1,000 entries at most), which the SDK returns as one list;
-* every value: ``scope_items`` (what ``--scope`` reads): the listing and 1,000 gets.
+* every value: ``scope_items`` (what ``--scope`` reads): the listing and 1,000 gets;
+* every value again with each answer delayed by ``--latency`` ms (20 by default, a remote
+  workspace's round trip), one get at a time and ``ITEMS_WORKERS`` at a time.
 
 Figures go to benchmarks/results/bench_scopes_databricks.json.
 """
@@ -74,6 +76,9 @@ def main() -> int:
     parser.add_argument("--cached", type=int, default=10000, help="cached gets")
     parser.add_argument("--lists", type=int, default=20, help="listings of the 1,000 secrets")
     parser.add_argument("--items", type=int, default=3, help="reads of every value")
+    parser.add_argument(
+        "--latency", type=float, default=20.0, help="simulated round trip (ms) for the last test"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, DatabricksServer(Path(tmp)) as ws:
@@ -161,6 +166,22 @@ def main() -> int:
         print(
             f"requests per listing: {results['list_1000_requests_each']:.0f} (the API has no paging)"
         )
+
+        # A remote workspace: every answer delayed by --latency ms; every value read one request at
+        # a time, then ITEMS_WORKERS at a time (what items() does).
+        ws.latency = args.latency / 1000
+        workers = databricks.ITEMS_WORKERS
+        for label, n in (("sequential", 1), (f"{workers} at a time", workers)):
+            databricks.ITEMS_WORKERS = n
+            databricks.clear_cache()
+            t = time.perf_counter()
+            got = list(scope_items("bench"))
+            elapsed = time.perf_counter() - t
+            assert len(got) == 1000
+            results[f"items_1000_latency_{n}_workers_s"] = elapsed
+            print(f"every value, {args.latency:g} ms round trip, {label}: {elapsed:.2f} s")
+        databricks.ITEMS_WORKERS = workers
+        ws.latency = 0.0
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)

@@ -75,6 +75,7 @@ class DatabricksServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        self.latency = 0.0  # seconds added to every /api/ answer (a remote workspace's round trip)
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -339,6 +340,8 @@ def _handler(server: DatabricksServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 return self._send(400, _error("MALFORMED_REQUEST", "Invalid JSON"))
             status, payload = server.handle(method, path, query, body, principal)
+            if server.latency:
+                time.sleep(server.latency)
             self._send(status, payload)
 
         def do_GET(self) -> None:

@@ -88,6 +88,7 @@ INSTALL_HINT = (
     "Databricks workspace scopes need the Databricks SDK: pip install 'redactor[databricks]'"
 )
 OPTIONS = ("host", "profile", "remote_scope")
+ITEMS_WORKERS = 8  # concurrent gets when a whole scope is read (items(), --scope)
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, int], Any] = {}
@@ -418,14 +419,27 @@ class WorkspaceScope(Scope):
         return sorted(out, key=lambda s: s.key.lower())
 
     def items(self) -> builtins.list[tuple[str, str | bytes]]:
-        """Every ``(key, value)``; a secret deleted between the listing and its read is skipped."""
-        out: builtins.list[tuple[str, str | bytes]] = []
-        for info in self.list():
+        """Every ``(key, value)``; a secret deleted between the listing and its read is skipped.
+
+        The API has no batch read, so a scope of N secrets is N requests; they run
+        ``ITEMS_WORKERS`` at a time, which hides the round trip to a remote workspace (the SDK's
+        connection pool holds 20; throttling answers, 429, are retried by the SDK)."""
+
+        def one(key: str) -> tuple[str, str | bytes] | None:
             try:
-                out.append((info.key, self.get(info.key)))
+                return (key, self.get(key))
             except SecretNotFoundError:
-                continue
-        return out
+                return None
+
+        keys = [info.key for info in self.list()]
+        if len(keys) <= 1:
+            found = [one(k) for k in keys]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(ITEMS_WORKERS, len(keys))) as pool:
+                found = builtins.list(pool.map(one, keys))
+        return [item for item in found if item is not None]
 
     def put(self, key: str, value: str | bytes) -> None:
         """Create or overwrite ``key`` in the workspace (needs WRITE or MANAGE there)."""
