@@ -215,6 +215,20 @@ def test_create_scope_options_are_checked(tmp_path: Path, monkeypatch: pytest.Mo
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert (proc.returncode, proc.stderr) == (2, f"redactor: error: {message}\n"), args
+    proc = subprocess.run(
+        [sys.executable, "-m", "redactor", "secrets", "create-scope", "ok", "--host",
+         "https://h.example", "--initial-manage-principal", "users"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (
+        0,
+        "redactor: warning: a workspace scope's ACLs are the workspace's (set them there, e.g. "
+        "databricks secrets put-acl): --initial-manage-principal is ignored\n",
+    )
+    assert [
+        (s.name, s.backend, s.options) for s in LocalStore(env["REDACTOR_HOME"]).list_scopes()
+    ] == [("ok", "DATABRICKS_WORKSPACE", {"host": "https://h.example"})]
+    LocalStore(env["REDACTOR_HOME"]).delete_scope("ok")
     with pytest.raises(InvalidValueError, match="takes host, profile and remote_scope, not token"):
         create_scope("y", "DATABRICKS_WORKSPACE", {"host": "https://h.example", "token": "t"})
     assert LocalStore(os.environ["REDACTOR_HOME"]).list_scopes() == []

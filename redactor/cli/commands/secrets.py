@@ -241,15 +241,19 @@ def _create_scope(args: argparse.Namespace) -> int:
         raise CommandError(
             f"unknown scope backend type {backend!r}: use {' or '.join(BACKEND_TYPES)}"
         )
-    if principal:
+    host, profile, remote = args.host, args.profile, args.remote_scope
+    if backend == "DATABRICKS" and host:
+        backend = BACKEND_DATABRICKS_WORKSPACE  # a workspace's scope, not the local store's
+    if principal and backend == BACKEND_DATABRICKS_WORKSPACE:
+        _warn(
+            "a workspace scope's ACLs are the workspace's (set them there, e.g. databricks "
+            "secrets put-acl): --initial-manage-principal is ignored"
+        )
+    elif principal:
         _warn(
             "the local store has no ACLs (its file permissions protect it): "
             "--initial-manage-principal is ignored"
         )
-
-    host, profile, remote = args.host, args.profile, args.remote_scope
-    if backend == "DATABRICKS" and host:
-        backend = BACKEND_DATABRICKS_WORKSPACE  # a workspace's scope, not the local store's
 
     def body() -> int:
         validate_name(scope, "scope name")
