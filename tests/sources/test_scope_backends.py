@@ -107,7 +107,7 @@ def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
 
 
 def test_the_built_in_backends_are_registered_local_first() -> None:
-    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "VAULT")
+    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "VAULT", "DATABRICKS_WORKSPACE")
     assert (get_backend("DATABRICKS").read_only, get_backend("AZURE_KEYVAULT").read_only) == (
         False,
         True,
@@ -122,7 +122,13 @@ def test_the_built_in_backends_are_registered_local_first() -> None:
 def test_a_new_backend_is_one_class_and_one_registration(
     home: Path, memory: MemoryBackend, fresh_redactor: Redactor
 ) -> None:
-    assert backend_names() == ("DATABRICKS", "AZURE_KEYVAULT", "VAULT", "MEMORY")
+    assert backend_names() == (
+        "DATABRICKS",
+        "AZURE_KEYVAULT",
+        "VAULT",
+        "DATABRICKS_WORKSPACE",
+        "MEMORY",
+    )
     info = create_scope("Mem", "MEMORY", {"vault": "v1"})
     assert (info.name, info.backend, info.options, info.read_only) == (
         "Mem",
@@ -215,7 +221,8 @@ def test_a_scope_of_a_backend_this_redactor_does_not_know(home: Path) -> None:
     with pytest.raises(
         NewerFormatError,
         match="scope 'Vault' has backend type 'HASHICORP_VAULT', which this redactor does not "
-        r"know \(known: DATABRICKS, AZURE_KEYVAULT, VAULT\): upgrade redactor",
+        r"know \(known: DATABRICKS, AZURE_KEYVAULT, VAULT, DATABRICKS_WORKSPACE\): upgrade "
+        r"redactor",
     ):
         get_secret("vault", "k")
     with pytest.raises(ReadOnlyScopeError, match="its values are not in this store"):

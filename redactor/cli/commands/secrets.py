@@ -38,6 +38,7 @@ from redactor.sources.scopes import (
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
+from redactor.sources.scopes.databricks import BACKEND_DATABRICKS_WORKSPACE, validate_host
 from redactor.sources.scopes.local import keys as local_keys
 from redactor.sources.scopes.local.status import store_status
 from redactor.sources.scopes.vault import BACKEND_VAULT
@@ -87,7 +88,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "AZURE_KEYVAULT --dns-name https://VAULT.vault.azure.net/ --resource-id ID, or a "
             "secret in a HashiCorp Vault / OpenBao KV v2 mount with --scope-backend-type VAULT "
             "--vault-addr URL --mount M [--path P] [--secret-version N] (credentials from the "
-            "environment: VAULT_TOKEN, AppRole or JWT)."
+            "environment: VAULT_TOKEN, AppRole or JWT), or a Databricks workspace scope with "
+            "--scope-backend-type DATABRICKS --host https://WORKSPACE [--profile P] "
+            "[--remote-scope S] (credentials from the Databricks SDK's unified auth: "
+            "DATABRICKS_TOKEN, ~/.databrickscfg, OAuth M2M)."
         ),
     )
     c.add_argument("scope", nargs="?", metavar="SCOPE")
@@ -96,6 +100,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--dns-name", metavar="URL", help="the Key Vault's URI (AZURE_KEYVAULT)")
     c.add_argument("--resource-id", metavar="ID", help="the Key Vault's resource ID")
+    c.add_argument("--host", metavar="URL", help="a Databricks workspace's URL (DATABRICKS)")
+    c.add_argument(
+        "--profile", metavar="PROFILE", help="the ~/.databrickscfg profile to sign in with (--host)"
+    )
+    c.add_argument(
+        "--remote-scope",
+        metavar="SCOPE",
+        help="the workspace scope's name, if not SCOPE (--host)",
+    )
     c.add_argument(
         "--vault-addr",
         metavar="URL",
@@ -356,7 +369,15 @@ def _create_scope(args: argparse.Namespace) -> int:
         raise CommandError(
             f"unknown scope backend type {backend!r}: use {' or '.join(BACKEND_TYPES)}"
         )
-    if principal:
+    host, profile, remote = args.host, args.profile, args.remote_scope
+    if backend == "DATABRICKS" and host:
+        backend = BACKEND_DATABRICKS_WORKSPACE  # a workspace's scope, not the local store's
+    if principal and backend == BACKEND_DATABRICKS_WORKSPACE:
+        _warn(
+            "a workspace scope's ACLs are the workspace's (set them there, e.g. databricks "
+            "secrets put-acl): --initial-manage-principal is ignored"
+        )
+    elif principal:
         _warn(
             "the local store has no ACLs (its file permissions protect it): "
             "--initial-manage-principal is ignored"
@@ -377,12 +398,28 @@ def _create_scope(args: argparse.Namespace) -> int:
             raise CommandError(
                 "--vault-addr, --mount, --path and --secret-version need --scope-backend-type VAULT"
             )
-        if backend == BACKEND_VAULT:
-            if dns_name or resource_id:
+        if backend != BACKEND_DATABRICKS_WORKSPACE:
+            if profile or remote:
                 raise CommandError(
-                    "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
+                    "--profile and --remote-scope need --scope-backend-type DATABRICKS --host URL"
                 )
+            if host:
+                raise CommandError("--host needs --scope-backend-type DATABRICKS")
+        if backend in (BACKEND_VAULT, BACKEND_DATABRICKS_WORKSPACE) and (dns_name or resource_id):
+            raise CommandError(
+                "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"
+            )
+        if backend == BACKEND_VAULT:
             create_scope(scope, backend, vault_options)
+        elif backend == BACKEND_DATABRICKS_WORKSPACE:
+            if not host:
+                raise CommandError("a Databricks workspace scope needs --host https://WORKSPACE")
+            options = {"host": validate_host(host)}
+            if profile:
+                options["profile"] = profile
+            if remote:
+                options["remote_scope"] = remote
+            create_scope(scope, backend, options)
         elif backend == "AZURE_KEYVAULT":
             if not dns_name:
                 raise CommandError(
@@ -419,6 +456,12 @@ def _list_scopes(args: argparse.Namespace) -> int:
                     }
                 elif s.backend == BACKEND_VAULT:
                     item["vault_metadata"] = dict(s.options)
+                elif s.backend == BACKEND_DATABRICKS_WORKSPACE:
+                    item["workspace_metadata"] = {
+                        k: s.options[k]
+                        for k in ("host", "profile", "remote_scope")
+                        if k in s.options
+                    }
                 item["name"] = s.name
                 out.append(item)
             _print_json_list(out)

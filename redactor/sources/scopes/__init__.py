@@ -6,6 +6,7 @@ Databricks; the backend holds the values:
 - ``DATABRICKS`` (local) scopes: values encrypted in the store itself (:mod:`.local`);
 - ``AZURE_KEYVAULT`` scopes: values read from the vault (:mod:`.azure`);
 - ``VAULT`` scopes: the fields of one KV v2 secret in HashiCorp Vault or OpenBao (:mod:`.vault`).
+- ``DATABRICKS_WORKSPACE`` scopes: values in a scope of a Databricks workspace (:mod:`.databricks`).
 
 Backends implement one interface (:mod:`.backend`) and are registered here by type; the
 functions below (:mod:`.access`) go through whichever backend holds a scope. A new backend is
@@ -40,6 +41,10 @@ from redactor.sources.scopes.backend import (
     get_backend,
     register_backend,
     validate_name,
+)
+from redactor.sources.scopes.databricks import (
+    BACKEND_DATABRICKS_WORKSPACE,
+    DatabricksWorkspaceBackend,
 )
 from redactor.sources.scopes.dbutils import (
     DBUtils,
@@ -82,6 +87,7 @@ from redactor.sources.scopes.vault import BACKEND_VAULT, VaultBackend
 
 __all__ = [
     "BACKEND_AZURE_KEYVAULT",
+    "BACKEND_DATABRICKS_WORKSPACE",
     "BACKEND_LOCAL",
     "BACKEND_VAULT",
     "ENV_MASTER_KEY",
@@ -91,6 +97,7 @@ __all__ = [
     "AzureKeyVaultBackend",
     "BackendError",
     "DBUtils",
+    "DatabricksWorkspaceBackend",
     "InvalidNameError",
     "InvalidValueError",
     "KdfParamsError",
@@ -141,3 +148,4 @@ __all__ = [
 register_backend(LocalBackend())
 register_backend(AzureKeyVaultBackend())
 register_backend(VaultBackend())
+register_backend(DatabricksWorkspaceBackend())
