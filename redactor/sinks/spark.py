@@ -216,7 +216,9 @@ def resolve_spark_conf(
     ``spark.redaction.regex`` (by default names holding ``secret``, ``password``, ``token`` or
     ``access.key``), exactly as on Databricks.
     """
-    items: list[tuple[str, Any]] = list(conf.getAll() if hasattr(conf, "getAll") else conf.items())
+    items: list[tuple[str, Any]] = list(
+        conf.items() if isinstance(conf, Mapping) else conf.getAll()
+    )
     resolver = Resolver()
     resolved = [
         (k, resolver.value(v, f"Spark property {k}", k) if isinstance(v, str) else v)
@@ -224,7 +226,7 @@ def resolve_spark_conf(
     ]
     resolver.check()
     resolver.register(redactor)
-    if not hasattr(conf, "getAll"):
+    if isinstance(conf, Mapping):
         return dict(resolved)
     for (key, old), (_, new) in zip(items, resolved):
         if new is not old:

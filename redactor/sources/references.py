@@ -96,7 +96,9 @@ class Failure:
     def __str__(self) -> str:
         if self.scope is None:
             return f"{self.where}: {self.reason}"
-        return f"{self.where}: cannot resolve {{{{secrets/{self.scope}/{self.key}}}}}: {self.reason}"
+        return (
+            f"{self.where}: cannot resolve {{{{secrets/{self.scope}/{self.key}}}}}: {self.reason}"
+        )
 
 
 class UnresolvedReferenceError(SourceError, LookupError):
@@ -213,7 +215,8 @@ class Resolver:
         out: list[str] = []
         last = 0
         ok = not bad
-        for ref in sorted([*refs, *bad], key=lambda r: r if isinstance(r, int) else r.start):
+        found: list[Reference | int] = [*refs, *bad]
+        for ref in sorted(found, key=lambda r: r if isinstance(r, int) else r.start):
             if isinstance(ref, int):  # failures are listed in the order they stand in the value
                 message = f"malformed secret reference at character {ref}: {_HOW}"
                 self.failures.append(Failure(where, None, None, message))
@@ -264,7 +267,9 @@ def _walk(resolver: Resolver, value: Any, where: str) -> Any:
     if isinstance(value, str):
         return resolver.value(value, where)
     if isinstance(value, Mapping):
-        return {k: _walk(resolver, v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        return {
+            k: _walk(resolver, v, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         items = [_walk(resolver, v, f"{where}[{i}]") for i, v in enumerate(value)]
         return type(value)(items) if isinstance(value, tuple) else items
@@ -294,15 +299,21 @@ def resolve(value: T, *, redactor: Redactor | None = None, name: str | None = No
         out = _walk(resolver, value, name or "")
     resolver.check()
     resolver.register(redactor)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def resolve_environment(
-    environ: Mapping[str, str], env_files: Sequence[Path] = (), resolver: Resolver | None = None
+    environ: Mapping[str, str],
+    env_files: Sequence[Path] = (),
+    resolver: Resolver | None = None,
+    *,
+    run_env: Sequence[tuple[str, str]] = (),
+    run_env_from: str = "[tool.redactor] run-env",
 ) -> tuple[dict[str, str], Resolver]:
-    """A command's environment: ``environ``, then each dotenv file's variables over it (a later
-    file wins, as ``docker run --env-file`` and ``op run --env-file`` do), with every reference
-    resolved. Returns it with the :class:`Resolver`, whose ``secrets`` the caller registers before
+    """A command's environment: ``environ``, then the ``run-env`` variables of ``[tool.redactor]``
+    (``run_env_from`` names where they were read), then each dotenv file's variables over both (a
+    later file wins, as ``docker run --env-file`` and ``op run --env-file`` do), with every
+    reference resolved. Returns it with the :class:`Resolver`, whose ``secrets`` the caller registers before
     the command starts; raises :class:`UnresolvedReferenceError` naming each variable, scope and
     key that failed (a file that cannot be read or parsed is a ConfigError naming its lines).
 
@@ -311,21 +322,29 @@ def resolve_environment(
     resolver = resolver or Resolver()
     source: dict[str, str] = {}
     merged = dict(environ)
+    for name, value in run_env:
+        merged[name] = value
+        source[name] = run_env_from
     for path in env_files:
         for name, value in dotenv_bindings(path, "env file"):
             merged[name] = value
-            source[name] = str(path)
+            source[name] = f"env file {path}"
     out: dict[str, str] = {}
     for name, value in merged.items():
         if OPENING not in value:
             out[name] = value
             continue
-        where = f"variable {name}" + (f" (env file {source[name]})" if name in source else "")
+        where = f"variable {name}" + (f" ({source[name]})" if name in source else "")
         resolved = resolver.value(value, where, name)
         if resolved is not value and "\0" in resolved:
             resolver.failures.append(
-                Failure(where, None, None, "a secret it references holds a NUL character, "
-                        "which an environment variable cannot hold")
+                Failure(
+                    where,
+                    None,
+                    None,
+                    "a secret it references holds a NUL character, "
+                    "which an environment variable cannot hold",
+                )
             )
         out[name] = resolved
     resolver.check()

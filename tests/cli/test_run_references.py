@@ -73,7 +73,9 @@ def test_the_child_sees_the_resolved_environment_and_its_output_is_redacted(
 ) -> None:
     env = _base_env(home)
     env["DB_PASSWORD"] = "{{secrets/kv-scope/sql-db-password}}"
-    env["DB_URL"] = "jdbc:sqlserver://db;user={{secrets/kv-scope/sql-db-user}};password={{secrets/kv-scope/sql-db-password}}"
+    env["DB_URL"] = (
+        "jdbc:sqlserver://db;user={{secrets/kv-scope/sql-db-user}};password={{secrets/kv-scope/sql-db-password}}"
+    )
     env["PLAIN"] = "nothing secret here"
     result, seen = run_child(tmp_path, env, ["DB_PASSWORD", "DB_URL", "PLAIN"])
     assert (result.returncode, result.stderr) == (0, "")
@@ -94,7 +96,9 @@ def test_env_files_add_variables_later_ones_win_and_references_alone_are_enough(
     (tmp_path / "base.env").write_text(
         "# app settings\nexport APP_USER={{secrets/kv-scope/sql-db-user}}\nMODE=dev\n"
     )
-    (tmp_path / "prod.env").write_text("MODE=prod\nAPP_PASSWORD='{{secrets/kv-scope/sql-db-password}}'\n")
+    (tmp_path / "prod.env").write_text(
+        "MODE=prod\nAPP_PASSWORD='{{secrets/kv-scope/sql-db-password}}'\n"
+    )
     env = _base_env(home)
     env["MODE"] = "inherited"
     result, seen = run_child(
@@ -208,7 +212,9 @@ _VALUE = st.text(_ALPHABET, min_size=8, max_size=24).filter(lambda v: v.strip() 
 _LITERAL = st.text(_ALPHABET, max_size=10)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     values=st.lists(_VALUE, min_size=2, max_size=2, unique=True),
     prefix=_LITERAL,
@@ -236,3 +242,35 @@ def test_every_resolved_value_is_hidden_in_the_childs_output(
     assert result.stdout == oracle.redact(printed)
     for value in (values[0], values[1], parts):
         assert value not in result.stdout
+
+
+def test_run_env_in_pyproject_holds_references_and_env_files_win(
+    tmp_path: Path, home: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.redactor.run-env]\n"
+        'DB_URL = "jdbc:x;password={{secrets/kv-scope/sql-db-password}}"\n'
+        'MODE = "from-pyproject"\n'
+        'MISSING = "{{secrets/kv-scope/not-there}}"\n'
+    )
+    (tmp_path / "fix.env").write_text("MISSING=overridden\nMODE=from-env-file\n")
+    seen_file = tmp_path / "seen.json"
+    result = subprocess.run(
+        [*REDACTOR, "run", "--env-file", "fix.env", "--", *py(CHILD), "DB_URL,MODE", str(seen_file)],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_base_env(home), cwd=tmp_path,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
+    seen = json.loads(seen_file.read_text(encoding="utf-8"))
+    assert seen == {"DB_URL": f"jdbc:x;password={PASSWORD}", "MODE": "from-env-file"}
+    assert result.stdout == "DB_URL=<[REDACTED]>\nMODE=<from-env-file>\n"
+    # Without the file's fix, the pyproject's reference fails, naming where it was written.
+    result = subprocess.run(
+        [*REDACTOR, "run", "--", "true"],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_base_env(home), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"redactor: error: variable MISSING ([tool.redactor] run-env in {tmp_path / 'pyproject.toml'}"
+        "): cannot resolve {{secrets/kv-scope/not-there}}: secret 'not-there' does not exist in "
+        "scope 'kv-scope'\n"
+    )

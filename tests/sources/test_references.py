@@ -218,7 +218,9 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 _SEGMENTS = st.lists(st.one_of(_TEXT, st.sampled_from(KEYS).map(lambda k: ("ref", k))), max_size=6)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     values=st.lists(
         st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30),
@@ -232,7 +234,9 @@ def test_any_value_with_references_resolves_exactly(
 ) -> None:
     for key, value in zip(KEYS, values):
         store.put_secret("kv-scope", key, value)
-    given = "".join(f"{{{{secrets/kv-scope/{s[1]}}}}}" if isinstance(s, tuple) else s for s in segments)
+    given = "".join(
+        f"{{{{secrets/kv-scope/{s[1]}}}}}" if isinstance(s, tuple) else s for s in segments
+    )
     refs = [s for s in segments if isinstance(s, tuple)]
     # Literal text that itself spells an opening is not a reference to test here.
     assume(given.count(OPENING) == len(refs))

@@ -104,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("no command given: redactor run [SOURCES] -- CMD [ARGS ...]")
     # References are resolved first: a failure stops us before anything runs, and the sources
     # (--secret-env NAME of a variable that held a reference) see the resolved environment.
-    environ, resolver = resolve_environment(os.environ, args.env_file)
+    cfg = settings_from_args(args)
+    where = f"[tool.redactor] run-env in {cfg.pyproject}"
+    environ, resolver = resolve_environment(
+        os.environ, args.env_file, run_env=cfg.run_env, run_env_from=where
+    )
     with _environment(environ):
         if resolver.secrets:
             redactor = _redactor_with_references(args, resolver.secrets)
