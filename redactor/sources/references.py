@@ -175,10 +175,13 @@ class Resolver:
     ``fetch(scope, key)`` defaults to the secret scopes; a test or an embedding may pass another.
     Nothing is registered here: :meth:`register` does it once every value resolved."""
 
-    fetch: Callable[[str, str], str | bytes] | None = None
-    secrets: list[tuple[str, str]] = field(default_factory=list)
+    fetch: Callable[[str, str], str | bytes] | None = field(default=None, repr=False)
+    # Values: never in the repr, so that printing or logging a resolver shows no secret.
+    secrets: list[tuple[str, str]] = field(default_factory=list, repr=False)
     failures: list[Failure] = field(default_factory=list)
-    _cache: dict[tuple[str, str], str | Failure] = field(default_factory=dict)
+    _cache: dict[tuple[str, str], str | Failure] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def _get(self, ref: Reference, where: str) -> str | None:
         ident = (ref.scope.lower(), ref.key)
@@ -335,7 +338,7 @@ def resolve_environment(
             out[name] = value
             continue
         where = f"variable {name}" + (f" ({source[name]})" if name in source else "")
-        resolved = resolver.value(value, where, name)
+        resolved = resolver.value(value, where, f"env/{name}")  # as --secret-env names it
         if resolved is not value and "\0" in resolved:
             resolver.failures.append(
                 Failure(

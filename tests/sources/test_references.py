@@ -165,7 +165,7 @@ def test_the_environment_and_env_files(store: LocalStore, tmp_path: Path) -> Non
     }
     assert resolver.secrets == [
         ("kv-scope/sql-db-password", PASSWORD),
-        ("DB_URL", f"jdbc:x;password={PASSWORD}"),
+        ("env/DB_URL", f"jdbc:x;password={PASSWORD}"),
         ("kv-scope/sql-db-user", USER),
     ]
 
@@ -209,6 +209,7 @@ def test_each_scope_and_key_is_fetched_once() -> None:
         resolver.value("{{secrets/s/k}}-{{secrets/S/k}}", f"v{i}")
     assert calls == [("s", "k")]
     assert [n for n, _ in resolver.secrets] == ["s/k", "v0", "v1", "v2"]
+    assert repr(resolver) == "Resolver(failures=[])"  # never a value
 
 
 # -- property: any value with references resolves exactly, from a real local store -------------
