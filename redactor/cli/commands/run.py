@@ -133,10 +133,14 @@ def _redactor_with_references(args: argparse.Namespace, secrets: list[tuple[str,
     that give nothing still stop the command (fail closed, as without references). So do
     references whose every value is too short to redact, with nothing else to hide."""
     cfg = settings_from_args(args)
-    require = not cfg.empty and not getattr(args, "add_mask_only", False)
-    _, redactor = load_secrets(cfg, require=require)
+    add_mask_only = getattr(args, "add_mask_only", False)
+    _, redactor = load_secrets(cfg, require=not cfg.empty and not add_mask_only)
     refused = [name for name, value in secrets if not register_once(value, name, redactor)]
-    if len(refused) == len(secrets) and not len(redactor) and not cfg.allow_empty:
+    if (
+        len(refused) == len(secrets)
+        and not len(redactor)
+        and not (cfg.allow_empty or add_mask_only)
+    ):
         raise ConfigError(
             "the secret references resolved to values too short to redact ("
             + ", ".join(refused)
