@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redactor.engine.default import register_once
-from redactor.errors import SourceError
+from redactor.errors import RedactorError, SourceError
 from redactor.sources.channel import ChannelError, announce
 from redactor.sources.dotenv import dotenv_bindings
 
@@ -45,7 +45,6 @@ __all__ = [
     "Resolver",
     "UnresolvedReferenceError",
     "find_references",
-    "has_reference",
     "resolve",
     "resolve_environment",
 ]
@@ -116,11 +115,6 @@ class UnresolvedReferenceError(SourceError, LookupError):
         super().__init__(message)
 
 
-def has_reference(value: object) -> bool:
-    """Whether ``value`` is a string that holds ``{{secrets/`` (a reference, or a malformed one)."""
-    return isinstance(value, str) and OPENING in value
-
-
 def find_references(value: str) -> tuple[list[Reference], list[int]]:
     """The well-formed references in ``value``, and the offsets of every ``{{secrets/`` that does
     not start one (malformed: a missing brace, a space, a third path part...)."""
@@ -157,10 +151,10 @@ def _fetch_from_scopes() -> Callable[[str, str], str | bytes]:
 
 
 def _reason(exc: BaseException) -> str:
-    """Why a fetch failed, without a value: the scopes' own errors say it (they name scopes and
-    keys only); anything else by kind, without its message or chain, which might quote a
-    response or a file."""
-    if isinstance(exc, SourceError):
+    """Why a fetch failed, without a value: the project's own errors say it (they name scopes,
+    keys and files only); anything else by kind, without its message or chain, which might quote
+    a response or a file."""
+    if isinstance(exc, RedactorError):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
