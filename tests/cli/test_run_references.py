@@ -274,3 +274,22 @@ def test_run_env_in_pyproject_holds_references_and_env_files_win(
         "): cannot resolve {{secrets/kv-scope/not-there}}: secret 'not-there' does not exist in "
         "scope 'kv-scope'\n"
     )
+
+
+def test_our_own_environment_comes_back_after_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from redactor.cli.commands.run import _environment
+
+    monkeypatch.setenv("REFS_KEPT", "{{secrets/s/k}}")
+    monkeypatch.setenv("REFS_DROPPED", "x")
+    before = dict(os.environ)
+    wanted = {k: v for k, v in before.items() if k != "REFS_DROPPED"}
+    wanted.update(REFS_KEPT="resolved-value-123", REFS_NEW="added")
+    with _environment(wanted):
+        assert dict(os.environ) == wanted
+        # a child started now inherits exactly this
+        out = subprocess.run(
+            ["sh", "-c", 'printf "%s|%s|%s" "$REFS_KEPT" "$REFS_NEW" "${REFS_DROPPED-unset}"'],
+            capture_output=True, text=True, timeout=TIMEOUT, check=True,
+        ).stdout  # fmt: skip
+        assert out == "resolved-value-123|added|unset"
+    assert dict(os.environ) == before
