@@ -1,8 +1,9 @@
 """redactor: keep every secret value a process has fetched out of everything it prints.
 
 The public surface is small: the engine (:class:`Redactor`), the process-wide default instance
-(:func:`add_secret`, :func:`redact`, :func:`get_redactor`) and the encoder registry. Hooks and
-integrations live in their own modules and depend only on these.
+(:func:`add_secret`, :func:`redact`, :func:`get_redactor`), the encoder registry and
+:func:`resolve` for ``{{secrets/scope/key}}`` references. Hooks and integrations live in their own
+modules and depend only on these.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ _LAZY = {
     "uninstall": "redactor.sinks.stdio",
     "RedactingFilter": "redactor.sinks.logging",
     "structlog_processor": "redactor.sinks.structlog",
+    "resolve": "redactor.sources.references",
+    "UnresolvedReferenceError": "redactor.sources.references",
 }
 
 
@@ -59,6 +62,7 @@ __all__ = [
     "SilenceTimer",
     "Stream",
     "StreamRedactor",
+    "UnresolvedReferenceError",
     "add_secret",
     "dbutils",
     "default_encodings",
@@ -69,6 +73,7 @@ __all__ = [
     "redact_value",
     "register_encoding",
     "registry",
+    "resolve",
     "set_redactor",
     "structlog_processor",
     "uninstall",

@@ -217,6 +217,16 @@ OPTIONS: tuple[Option, ...] = (
         source=False,
         cli=False,
     ),
+    Option(
+        "run-env",
+        "env",
+        (),
+        'variables `redactor run` sets for its command, as a table (NAME = "value"); values may '
+        "hold {{secrets/SCOPE/KEY}} references, resolved and redacted like the environment's "
+        "(docs/secrets.md); --env-file files win over it",
+        source=False,
+        cli=False,
+    ),
 )
 BY_KEY = {o.key: o for o in OPTIONS}
 BY_KEYWORD = {o.keyword: o for o in OPTIONS}
@@ -246,6 +256,7 @@ class Settings:
     allow_names: tuple[str, ...] = ()
     detect: bool | tuple[str, ...] = True
     detectors: tuple[Detector, ...] = ()
+    run_env: tuple[tuple[str, str], ...] = ()
     pyproject: Path | None = None
 
     def __post_init__(self) -> None:
@@ -258,6 +269,8 @@ class Settings:
             if not isinstance(getattr(self, name), bool):
                 object.__setattr__(self, name, _names(getattr(self, name)))
         object.__setattr__(self, "detectors", tuple(self.detectors))
+        env = self.run_env.items() if isinstance(self.run_env, Mapping) else self.run_env
+        object.__setattr__(self, "run_env", tuple((str(k), str(v)) for k, v in env))
 
     @property
     def empty(self) -> bool:
@@ -423,6 +436,22 @@ def _check(option: Option, value: Any, where: str) -> Any:
         if twice:
             raise ConfigError(f"{where}: kind {twice[0]!r} is defined twice")
         return out
+    if kind == "env":
+        pairs = list(value.items()) if isinstance(value, Mapping) else value
+        if not isinstance(pairs, (list, tuple)) or not all(
+            isinstance(p, tuple) and len(p) == 2 for p in pairs
+        ):
+            raise ConfigError(f'{where} must be a table of NAME = "value" strings')
+        out_env = []
+        for name, text in pairs:
+            if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+                raise ConfigError(f"{where}: {name!r} is not a variable name")
+            if not isinstance(text, str):
+                raise ConfigError(f"{where}: {name} must be a string")
+            if "\0" in text:
+                raise ConfigError(f"{where}: {name} holds a NUL character")
+            out_env.append((name, text))
+        return tuple(out_env)
     if kind == "replacement":
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string")
@@ -477,11 +506,29 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         option = BY_KEY.get(key)
         if option is None:
             raise ConfigError(f"{path}: {TABLE} has an unknown key {key!r}{_suggest(key)}")
+        if option.kind != "env" and _holds_reference(value):
+            raise ConfigError(
+                f"{path}: {TABLE} {key} holds a {{{{secrets/...}}}} reference: {key} takes "
+                "names, paths or settings, never a secret, so it would be read literally; "
+                "references are resolved in `run-env` values (and by `redactor run`, "
+                "redactor.resolve)"
+            )
         checked = _check(option, value, f"{path}: {TABLE} {key}")
         if option.kind == "paths":
             checked = tuple(path.parent / p for p in checked)
         out[option.keyword] = checked
     return out
+
+
+def _holds_reference(value: Any) -> bool:
+    """Whether a [tool.redactor] value holds ``{{secrets/`` anywhere (nested tables too)."""
+    if isinstance(value, str):
+        return "{{secrets/" in value
+    if isinstance(value, Mapping):
+        return any(_holds_reference(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_reference(v) for v in value)
+    return False
 
 
 ENV_DISCOVER = BY_KEY["discover"].env_var or ""

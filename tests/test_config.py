@@ -189,6 +189,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "replacement": "<{name}>",
         "detect": "github-token",
         "detectors": [OWN_TABLE],
+        "env": {"DB_URL": "jdbc:x;password={{secrets/s/k}}"},
     }[option.kind]
     toml = {
         "names": '["abc"]',
@@ -201,6 +202,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "replacement": '"<{name}>"',
         "detect": '"github-token"',
         "detectors": OWN_TOML,
+        "env": '{ DB_URL = "jdbc:x;password={{secrets/s/k}}" }',
     }[option.kind]
     expected = {
         "names": ("abc",),
@@ -213,6 +215,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "replacement": "<{name}>",
         "detect": ("github-token",),
         "detectors": (OWN,),
+        "env": (("DB_URL", "jdbc:x;password={{secrets/s/k}}"),),
     }[option.kind]
     # pyproject key
     write(tmp_path, f"{option.key} = {toml}")
@@ -284,7 +287,7 @@ def test_an_unknown_keyword_is_a_type_error_with_a_suggestion() -> None:
             "colour = true",
             "has an unknown key 'colour'; valid keys: scopes, secret-env, env-pattern, "
             "secrets-file, min-length, encodings, engine, allow-empty, discover, "
-            "replacement, allow, allow-names, detect, detectors",
+            "replacement, allow, allow-names, detect, detectors, run-env",
         ),
         ('allow-empty = "yes"', "allow-empty must be true or false"),
         ("min-length = true", "min-length must be a positive integer"),
@@ -449,3 +452,22 @@ def test_an_unknown_kind_in_detect_is_an_error_with_a_suggestion(tmp_path: Path)
     assert proc.stderr.decode() == (
         "redactor: error: detect: unknown detector 'qqqq' (`redactor detectors` lists them)\n"
     )
+
+
+def test_a_reference_is_resolved_only_where_a_value_may_be_secret(tmp_path: Path) -> None:
+    write(tmp_path, 'run-env = { URL = "x{{secrets/s/k}}" }\nallow = ["ok"]')
+    assert resolve(cwd=tmp_path, environ={}).run_env == (("URL", "x{{secrets/s/k}}"),)
+    path = write(tmp_path, 'secret-env = ["{{secrets/s/k}}"]')
+    with pytest.raises(ConfigError) as info:
+        resolve(cwd=tmp_path, environ={})
+    assert str(info.value) == (
+        f"{path}: [tool.redactor] secret-env holds a {{{{secrets/...}}}} reference: secret-env "
+        "takes names, paths or settings, never a secret, so it would be read literally; "
+        "references are resolved in `run-env` values (and by `redactor run`, redactor.resolve)"
+    )
+    write(tmp_path, 'run-env = { "A=B" = "x" }')
+    with pytest.raises(ConfigError, match="run-env: 'A=B' is not a variable name"):
+        resolve(cwd=tmp_path, environ={})
+    write(tmp_path, "run-env = { A = 1 }")
+    with pytest.raises(ConfigError, match="run-env: A must be a string"):
+        resolve(cwd=tmp_path, environ={})

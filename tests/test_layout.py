@@ -97,6 +97,10 @@ LAZY_BY_DESIGN: dict[tuple[str, str], str] = {
         "the local store's cryptography and SQLite: 25 ms of every command's start-up, "
         "needed only when a scope is configured"
     ),
+    ("redactor.sources.references", "redactor.sources.scopes"): (
+        "the same 25 ms for `redactor run`, needed only when its environment holds a "
+        "{{secrets/...}} reference"
+    ),
 }
 KNOWN_OPTIONAL_AT_MODULE_LEVEL: set[tuple[str, str]] = set()
 

@@ -87,6 +87,10 @@ class RedactPreprocessor(Preprocessor):
     detectors = List(Union([Dict(), Instance(Detector)]), help=BY_KEY["detectors"].help).tag(
         config=True
     )
+    # `redactor run`'s variables: read here only so that every option has its one name everywhere.
+    run_env = Dict(Unicode(), default_value=None, allow_none=True, help=BY_KEY["run-env"].help).tag(
+        config=True
+    )
     redactor = Instance(
         Redactor, allow_none=True, help="Use exactly this redactor (overrides every source)."
     )

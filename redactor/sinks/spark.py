@@ -30,7 +30,7 @@ import os
 import uuid
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from redactor.config import resolve
@@ -38,14 +38,15 @@ from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor, RedactorWarning
 from redactor.sinks.logfiles import FileOutcome, LogFile, scrub_log_file
 from redactor.sources.load import build_redactor
+from redactor.sources.references import Resolver
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark import SparkContext
+    from pyspark import SparkConf, SparkContext
     from pyspark.core.broadcast import Broadcast
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["redact_dataframe", "release_secrets", "scrub_files"]
+__all__ = ["redact_dataframe", "release_secrets", "resolve_spark_conf", "scrub_files"]
 
 
 # -- the driver ---------------------------------------------------------------------------------
@@ -189,6 +190,48 @@ def redact_dataframe(
         # mapInArrow goes through pandas_udf, which checks pandas' version; no pandas is used.
         warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
         return df.mapInArrow(func, df.schema)
+
+
+# -- the configuration ----------------------------------------------------------------------------
+
+
+def resolve_spark_conf(
+    conf: SparkConf | Mapping[str, str], *, redactor: Redactor | None = None
+) -> Any:
+    """``conf`` with every ``{{secrets/scope/key}}`` in its values resolved, before a session
+    starts, as Databricks resolves ``spark.password {{secrets/kv-scope/sql-db-password}}`` at a
+    cluster's start.
+
+    A ``SparkConf`` is changed in place and returned (for ``SparkSession.builder.config(conf=...)``);
+    a mapping comes back as a new dict (for ``.config(map=...)``). Every value fetched is
+    registered first, with ``redactor`` or the process-wide redactor (and so shipped to the
+    executors by :func:`redact_dataframe`), as ``scope/key``; a property that was only partly a
+    reference (a JDBC URL) is registered whole as well, under the property's name. Raises
+    :class:`redactor.UnresolvedReferenceError` naming every property, scope and key that failed,
+    before anything is changed.
+
+    Call it before the session starts: Spark reads its static properties once. The values then
+    live in the driver's and the executors' configuration, where anyone who can read it (the
+    Spark UI's Environment tab, ``spark.conf.get``) sees them unless their names match
+    ``spark.redaction.regex`` (by default names holding ``secret``, ``password``, ``token`` or
+    ``access.key``), exactly as on Databricks.
+    """
+    items: list[tuple[str, Any]] = list(
+        conf.items() if isinstance(conf, Mapping) else conf.getAll()
+    )
+    resolver = Resolver()
+    resolved = [
+        (k, resolver.value(v, f"Spark property {k}", k) if isinstance(v, str) else v)
+        for k, v in items
+    ]
+    resolver.check()
+    resolver.register(redactor)
+    if isinstance(conf, Mapping):
+        return dict(resolved)
+    for (key, old), (_, new) in zip(items, resolved):
+        if new is not old:
+            conf.set(key, new)
+    return conf
 
 
 # -- the executors ------------------------------------------------------------------------------

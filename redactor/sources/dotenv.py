@@ -12,7 +12,7 @@ from dotenv.parser import parse_stream
 
 from redactor.errors import ConfigError
 
-__all__ = ["dotenv_items"]
+__all__ = ["dotenv_bindings", "dotenv_items"]
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -26,22 +26,29 @@ def dotenv_items(path: Path) -> list[tuple[str, str]]:
     which would drop that secret silently. A name without ``=`` is refused too, since in a secrets
     file it is more likely a pasted value than a declaration. Messages give line numbers, never
     a line's content (it may be the value)."""
+    return [(f"{path.name}/{key}", value) for key, value in dotenv_bindings(path) if value]
+
+
+def dotenv_bindings(path: Path, what: str = "secrets file") -> list[tuple[str, str]]:
+    """Every ``(NAME, value)`` of a dotenv file in order, empty values included, read as
+    :func:`dotenv_items` reads them; ``what`` names the file in errors (``env file`` for
+    ``redactor run --env-file``)."""
     try:
         # Read as bytes then decoded, so that a FIFO (--secrets-file <(vault ...)) works too.
         with path.open("rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise ConfigError(f"secrets file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
-        raise ConfigError(f"secrets file {path} is a folder, not a dotenv file") from None
+        raise ConfigError(f"{what} {path} is a folder, not a dotenv file") from None
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        raise ConfigError(f"cannot read secrets file {path}: {why}") from None
+        raise ConfigError(f"cannot read {what} {path}: {why}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = _line_of(data, exc.start)
-        raise ConfigError(f"cannot read secrets file {path}: line {line} is not UTF-8") from None
+        raise ConfigError(f"cannot read {what} {path}: line {line} is not UTF-8") from None
     # Universal newlines, as python-dotenv's own open() gives them.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     bad: list[int] = []
@@ -49,13 +56,13 @@ def dotenv_items(path: Path) -> list[tuple[str, str]]:
     for binding in parse_stream(io.StringIO(text)):
         if binding.error or (binding.key is not None and binding.value is None):
             bad.append(binding.original.line)
-        elif binding.key is not None and binding.value:
+        elif binding.key is not None and binding.value is not None:
             # No interpolation: python-dotenv would expand ${VAR} even inside single quotes.
-            items.append((f"{path.name}/{binding.key}", binding.value))
+            items.append((binding.key, binding.value))
     if bad:
         lines = f"line {bad[0]}" if len(bad) == 1 else "lines " + ", ".join(map(str, bad))
         raise ConfigError(
-            f"cannot parse secrets file {path} at {lines}: not NAME=VALUE (an unclosed quote, "
+            f"cannot parse {what} {path} at {lines}: not NAME=VALUE (an unclosed quote, "
             "text after a closing quote, or no '='); fix or remove "
             + ("it" if len(bad) == 1 else "them")
             + " (the content is not shown)"

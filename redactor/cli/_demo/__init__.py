@@ -18,7 +18,7 @@ from typing import TextIO
 from redactor.errors import CommandError
 
 # Module names under redactor.cli._demo, in the order they run.
-STEPS = ["engine", "scopes", "hooks", "notebook", "ci", "discovery", "detection"]
+STEPS = ["engine", "scopes", "references", "hooks", "notebook", "ci", "discovery", "detection"]
 
 
 class DemoFailure(CommandError):

@@ -12,28 +12,39 @@ Linux, where the sender of a signal can be told, it is not sent a second time.
 
 When the reader of our stdout (or stderr) goes away, the command's pipe for that stream is
 closed too, so the command sees the closed pipe exactly as it would without ``redactor run``.
+
+``{{secrets/SCOPE/KEY}}`` references in our environment and in ``--env-file`` files are resolved
+(:mod:`redactor.sources.references`) and every value registered before the command starts; one
+that cannot be resolved stops us with status 2, the command never started.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import os
 import signal
 import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redactor.cli.commands.filter import redactor_from_args
 from redactor.cli.errors import report_error
 from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
+from redactor.config import settings_from_args
 from redactor.engine.default import (
     CHILD_HIDDEN_VARS,
     register_key_material,
     register_once,
     without_key_material,
 )
-from redactor.errors import CommandError
+from redactor.errors import CommandError, ConfigError
 from redactor.sinks.ci import MaskingFilter, pump
 from redactor.sources.channel import start_carrier
+from redactor.sources.load import load_secrets
+from redactor.sources.references import resolve_environment
 
 if TYPE_CHECKING:
     import subprocess
@@ -59,16 +70,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a command with its stdout and stderr redacted",
         usage=(
-            "redactor run [SOURCES] [--no-add-mask | --add-mask-only] [--pass-store-key] "
-            "-- CMD [ARGS ...]"
+            "redactor run [SOURCES] [--env-file FILE] [--no-add-mask | --add-mask-only] "
+            "[--pass-store-key] -- CMD [ARGS ...]"
         ),
         description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
-        "stdin passed through, and exit with its exit status. " + ADD_MASK_HELP,
+        "stdin passed through, and exit with its exit status. {{secrets/SCOPE/KEY}} references "
+        "in the environment and in --env-file files are resolved for CMD, and their values "
+        "redacted. " + ADD_MASK_HELP,
         epilog="Exit status: CMD's; 128+N if CMD died of signal N; 127 if CMD was not found; "
-        "126 if it could not be executed; 2 on a configuration error. SIGINT and SIGTERM (and "
-        "SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to CMD.",
+        "126 if it could not be executed; 2 on a configuration error or a secret reference that "
+        "cannot be resolved (CMD is not started). SIGINT and SIGTERM (and SIGHUP, SIGQUIT, "
+        "SIGUSR1, SIGUSR2) are forwarded to CMD.",
     )
     add_source_arguments(p)
+    p.add_argument(
+        "--env-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="add the variables of this dotenv file to CMD's environment (repeatable; a later "
+        "file wins over an earlier one and over the inherited environment); values may hold "
+        "{{secrets/SCOPE/KEY}} references, and are not expanded otherwise",
+    )
     add_mask_arguments(p)
     p.add_argument(
         "--pass-store-key",
@@ -91,18 +115,75 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise CommandError("no command given: redactor run [SOURCES] -- CMD [ARGS ...]")
-    redactor = redactor_from_args(args)
-    # The store's key material in our environment (the command inherits it), and secrets that
-    # the command's descendants fetch (registered over the channel before `get` returns), are
-    # redacted from its output too.
-    register_key_material(redactor)
-    carrier = start_carrier(lambda name, value: register_once(value, name, redactor))
+    # References are resolved first: a failure stops us before anything runs, and the sources
+    # (--secret-env NAME of a variable that held a reference) see the resolved environment.
+    cfg = settings_from_args(args)
+    where = f"[tool.redactor] run-env in {cfg.pyproject}"
+    environ, resolver = resolve_environment(
+        os.environ, args.env_file, run_env=cfg.run_env, run_env_from=where
+    )
+    with _environment(environ):
+        if resolver.secrets:
+            redactor = _redactor_with_references(args, resolver.secrets)
+        else:
+            redactor = redactor_from_args(args)
+        # The store's key material in our environment (--pass-store-key lets the command
+        # inherit it), and secrets that the command's descendants fetch (registered over the channel before `get`
+        # returns), are redacted from its output too.
+        register_key_material(redactor)
+        carrier = start_carrier(lambda name, value: register_once(value, name, redactor))
+        try:
+            # After the carrier started: CMD inherits its channel variable, never the key.
+            env = None if args.pass_store_key else without_key_material()
+            return _Runner(redactor, command, add_mask=args.add_mask, env=env).run()
+        finally:
+            if carrier is not None:
+                carrier.close()
+
+
+def _redactor_with_references(args: argparse.Namespace, secrets: list[tuple[str, str]]) -> Redactor:
+    """The redactor of the sources, with every resolved reference registered.
+
+    The references are a source: with them, no other needs to be configured; configured sources
+    that give nothing still stop the command (fail closed, as without references). So do
+    references whose every value is too short to redact, with nothing else to hide."""
+    cfg = settings_from_args(args)
+    add_mask_only = getattr(args, "add_mask_only", False)
+    _, redactor = load_secrets(cfg, require=not cfg.empty and not add_mask_only)
+    refused = [name for name, value in secrets if not register_once(value, name, redactor)]
+    if (
+        len(refused) == len(secrets)
+        and not len(redactor)
+        and not (cfg.allow_empty or add_mask_only)
+    ):
+        raise ConfigError(
+            "the secret references resolved to values too short to redact ("
+            + ", ".join(refused)
+            + f", under min-length {cfg.min_length}); nothing would be hidden. Lower min-length "
+            "or pass --allow-empty"
+        )
+    return redactor
+
+
+@contextlib.contextmanager
+def _environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """Make ``environ`` this process's environment while the command runs, then restore ours.
+
+    The command inherits it however it is started (pipes or a pseudo-terminal), as it inherits
+    the channel's variable; the resolved values are in our memory anyway, to redact them."""
+    saved = dict(os.environ)
+    if saved == environ:
+        yield
+        return
+    for name in [n for n in os.environ if n not in environ]:
+        del os.environ[name]
+    os.environ.update(environ)
     try:
-        env = None if args.pass_store_key else without_key_material()
-        return _Runner(redactor, command, add_mask=args.add_mask, env=env).run()
+        yield
     finally:
-        if carrier is not None:
-            carrier.close()
+        for name in [n for n in os.environ if n not in saved]:
+            del os.environ[name]
+        os.environ.update(saved)
 
 
 class _Runner:
