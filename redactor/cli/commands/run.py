@@ -65,8 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run",
         help="run a command with its stdout and stderr redacted",
-        usage="redactor run [SOURCES] [--no-add-mask | --add-mask-only] [--pty] "
-        "-- CMD [ARGS ...]",
+        usage="redactor run [SOURCES] [--no-add-mask | --add-mask-only] [--pty] -- CMD [ARGS ...]",
         description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
         "stdin passed through, and exit with its exit status. " + ADD_MASK_HELP,
         epilog="Exit status: CMD's; 128+N if CMD died of signal N; 127 if CMD was not found; "
