@@ -15,7 +15,6 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -188,6 +187,39 @@ def test_piped_stdin_is_passed_through_unchanged_with_its_end() -> None:
     assert result.stdout == b"%d\r\n" % len(data) + shown.replace(b"\n", b"\r\n")
 
 
+def test_add_mask_lines_are_honoured_on_the_terminal() -> None:
+    child = "print('::add-mask::runtime-value-77'); print('now runtime-value-77 hidden')"
+    with terminal(run_cmd(*py(child))) as term:
+        code, shown = term.finish()
+    assert code == 0
+    assert shown == b"::add-mask::[REDACTED]\r\nnow [REDACTED] hidden\r\n"
+
+
+def test_closed_stdout_downstream_hangs_up_the_commands_terminal() -> None:
+    # Our reader goes away: the command's terminal is hung up, as closing a terminal window
+    # does, and the command dies of SIGHUP (128 + 1) instead of blocking on a full terminal.
+    child = """
+    import os, sys
+    while True:
+        sys.stdout.write((os.environ["APP_TOKEN"] + " line\\n") * 100)
+    """
+    proc = subprocess.Popen(
+        run_cmd(*py(child)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    head = subprocess.run(
+        ["head", "-c", "10"], stdin=proc.stdout, capture_output=True, timeout=TIMEOUT
+    )
+    proc.stdout.close()
+    assert head.stdout == b"[REDACTED]"
+    assert proc.wait(timeout=TIMEOUT) == 128 + signal.SIGHUP
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+
+
 # -- input, raw mode, window size --------------------------------------------------------------
 
 
@@ -306,9 +338,10 @@ def test_ctrl_c_typed_reaches_the_command_through_its_terminal() -> None:
 def test_ctrl_c_from_our_terminal_without_forwarded_input_reaches_the_command() -> None:
     # Input not forwarded (stdin is /dev/null): our terminal stays cooked and its Ctrl-C signals
     # redactor's process group; the command, in a session of its own, gets it from redactor.
-    with open(os.devnull, "rb") as devnull, terminal(
-        run_cmd(*py(HANDLER_CHILD)), stdin=devnull.fileno()
-    ) as term:
+    with (
+        open(os.devnull, "rb") as devnull,
+        terminal(run_cmd(*py(HANDLER_CHILD)), stdin=devnull.fileno()) as term,
+    ):
         term.read_until(b"ready\r\r\n")  # our cooked terminal adds its own \r to the \r\n
         term.type(b"\x03")
         code, shown = term.finish()
@@ -417,3 +450,19 @@ def test_session_window_size_defaults_without_a_terminal() -> None:
             assert window_size(session.master) == DEFAULT_SIZE
             session.resize()  # nothing to copy from: stays
             assert window_size(session.master) == DEFAULT_SIZE
+
+
+def test_runner_from_a_thread_with_pty(capfd) -> None:
+    # Off the main thread there are no signal handlers (nor SIGWINCH): the portable path.
+    from redactor.cli.commands.run import _Runner
+
+    r = Redactor()
+    r.add(SECRET, "t")
+    codes = []
+    command = py(f"import sys; print(sys.stdout.isatty(), {SECRET!r}, flush=True); sys.exit(4)")
+    runner = _Runner(r, command, add_mask=True, pty=True)
+    thread = threading.Thread(target=lambda: codes.append(runner.run()))
+    thread.start()
+    thread.join(TIMEOUT)
+    assert codes == [4]
+    assert capfd.readouterr().out == "True [REDACTED]\r\n"

@@ -294,10 +294,13 @@ class PtySession:
         whatever reads redactor's terminal next, not swallowed by this thread."""
         if self._input is None:
             return
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
+        with self._lock:
+            if self._closed:  # close() has woken it already (and the wake pipe is gone)
+                return
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
         self._input.join(timeout)
 
     def close(self) -> None:
