@@ -56,7 +56,12 @@ __all__ = ["DEFAULT_SIZE", "PtySession", "copy_window_size", "window_size"]
 #: kernel gives a new pseudo-terminal, makes progress bars and pagers compute zero-wide lines.
 DEFAULT_SIZE = (24, 80)
 
-_READ_SIZE = 65536  # a pseudo-terminal hands out at most 4 KiB per read on Linux; more is free
+# A pseudo-terminal hands out at most 4095 bytes per read here (Linux 6.18, measured over 1 MB),
+# however much is waiting. What is already waiting is read at once, up to _BATCH bytes, and fed
+# to the filter in one piece: each feed has a fixed cost, and batching took 50 MB of command
+# output through the filter in 2.3 s instead of 3.1 s (one run each on a loaded 2-core machine).
+_READ_SIZE = 65536
+_BATCH = 65536
 
 
 def window_size(fd: int) -> tuple[int, int] | None:
@@ -246,15 +251,11 @@ class PtySession:
                     if not ready:
                         write_all(self.out_fd, filt.release())
                         continue
-                try:
-                    data = os.read(master, _READ_SIZE)
-                except OSError as exc:
-                    if exc.errno == errno.EIO:  # Linux: every writer closed the terminal
-                        break
-                    raise
-                if not data:  # the BSDs: end of file
+                data, ended = _read_waiting(master)
+                if data:
+                    write_all(self.out_fd, filt.feed(data))
+                if ended:
                     break
-                write_all(self.out_fd, filt.feed(data))
             write_all(self.out_fd, filt.flush())
         except OutputClosed:
             # Our reader went away: hang up the command's terminal, as closing a terminal
@@ -331,6 +332,27 @@ class PtySession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _read_waiting(master: int) -> tuple[bytes, bool]:
+    """One blocking read, then whatever else is already waiting (up to ``_BATCH`` bytes):
+    ``(data, ended)``, ``ended`` once no process holds the command's side any more (EIO on
+    Linux, end of file on the BSDs)."""
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            data = os.read(master, _READ_SIZE)
+        except OSError as exc:
+            if exc.errno == errno.EIO:
+                return b"".join(pieces), True
+            raise
+        if not data:
+            return b"".join(pieces), True
+        pieces.append(data)
+        size += len(data)
+        if size >= _BATCH or not select.select([master], [], [], 0)[0]:
+            return (pieces[0] if len(pieces) == 1 else b"".join(pieces)), False
 
 
 def _isatty(fd: int) -> bool:
