@@ -15,6 +15,7 @@ import select
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import threading
 import time
@@ -255,6 +256,39 @@ def test_terminal_is_restored_when_the_command_dies_of_a_signal() -> None:
         after = termios.tcgetattr(term.slave)
     assert code == 128 + signal.SIGKILL
     assert shown == b"ready\r\n"
+    assert after == before
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def _wait_for(predicate, timeout: float = TIMEOUT) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_stopped_redactor_gives_the_terminal_back_and_takes_raw_mode_again() -> None:
+    child = "import sys; print('ready', flush=True); print('got', input(), flush=True)"
+    with terminal(run_cmd(*py(child))) as term:
+        before = termios.tcgetattr(term.slave)
+        term.read_until(b"ready\r\n")
+        raw = termios.tcgetattr(term.slave)
+        assert raw != before
+        term.proc.send_signal(signal.SIGTSTP)
+        _wait_for(lambda: _state(term.proc.pid) == "T")
+        assert termios.tcgetattr(term.slave) == before  # what the shell gets back
+        term.proc.send_signal(signal.SIGCONT)
+        _wait_for(lambda: termios.tcgetattr(term.slave) == raw)
+        term.type(b"line\r")
+        code, shown = term.finish()
+        after = termios.tcgetattr(term.slave)
+    assert code == 0
+    assert shown == b"ready\r\nline\r\ngot line\r\n"
     assert after == before
 
 

@@ -53,6 +53,10 @@ _FORWARDED = tuple(
 )
 # With --pty: our terminal's size changed; the command's terminal follows (0 where it does not exist).
 _WINCH = getattr(signal, "SIGWINCH", 0)
+# With --pty: stopped and continued, our terminal leaves raw mode and enters it again.
+_JOB = tuple(getattr(signal, n) for n in ("SIGTSTP", "SIGCONT") if hasattr(signal, n))
+# What --pty handles itself, besides the forwarded signals.
+_PTY_OWN = (_WINCH, *_JOB) if _WINCH else _JOB
 # Once the command has exited, these end the wait for output still held open by its children.
 _STOPPING = tuple(
     s
@@ -199,10 +203,20 @@ class _Runner:
         except OSError:  # pragma: no cover - the group ended in between
             pass
 
-    def _early_handler(self, signum: int, frame: object) -> None:
+    def _pty_signal(self, signum: int) -> None:
+        session = self.session
+        if session is None:
+            return
         if signum == _WINCH:
-            if self.session is not None:
-                self.session.resize()
+            session.resize()
+        elif signum == signal.SIGTSTP:
+            session.suspend()
+        else:
+            session.resume()
+
+    def _early_handler(self, signum: int, frame: object) -> None:
+        if signum in _PTY_OWN:
+            self._pty_signal(signum)
         elif self.proc is None:
             self.early.append(signum)
         else:
@@ -211,7 +225,7 @@ class _Runner:
     def run(self) -> int:
         main = threading.current_thread() is threading.main_thread()
         old = {}
-        handled = self.forwarded + ((_WINCH,) if self.pty and _WINCH else ())
+        handled = self.forwarded + (_PTY_OWN if self.pty else ())
         if main:
             old = {s: signal.signal(s, self._early_handler) for s in handled}
         try:
@@ -248,8 +262,8 @@ class _Runner:
         proc = self.proc
         assert proc is not None
         waited = {*self.forwarded, signal.SIGCHLD}
-        if self.session is not None and _WINCH:
-            waited.add(_WINCH)
+        if self.session is not None:
+            waited.update(_PTY_OWN)
         # Block before the pump threads start so that they inherit the mask: every signal then
         # comes to sigtimedwait below, with the sender's details.
         signal.pthread_sigmask(signal.SIG_BLOCK, waited)
@@ -261,8 +275,8 @@ class _Runner:
                 info = signal.sigtimedwait(waited, 1.0)
                 if info is None or info.si_signo == signal.SIGCHLD:
                     continue
-                if info.si_signo == _WINCH:
-                    self.session.resize()  # type: ignore[union-attr] # (waited only with --pty)
+                if info.si_signo in _PTY_OWN:
+                    self._pty_signal(info.si_signo)
                     continue
                 # si_code > 0 (SI_KERNEL): sent by the kernel, i.e. the terminal's Ctrl-C or
                 # Ctrl-\, which the command in our process group received as well (unless it is

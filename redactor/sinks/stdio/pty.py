@@ -156,6 +156,7 @@ class PtySession:
         self._closed = False
         self._lock = threading.Lock()  # the master is closed once, not under a thread using it
         self._input: threading.Thread | None = None
+        self._saved: list | None = None  # our terminal's modes while it is raw
 
     # -- starting the command ------------------------------------------------------------------
 
@@ -209,22 +210,57 @@ class PtySession:
             yield
             return
         import termios
-        import tty
 
         try:
             saved = termios.tcgetattr(self.stdin_fd)
-            tty.setraw(self.stdin_fd, termios.TCSANOW)
+            self._raw()
         except termios.error:
             yield
             return
+        self._saved = saved
         try:
             yield
         finally:
-            try:
-                # TCSADRAIN: what was written in raw mode goes out first, then the modes change.
-                termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, saved)
-            except termios.error:  # the terminal is gone: nothing to restore
-                pass
+            self._saved = None
+            self._restore(saved)
+
+    def _raw(self) -> None:
+        import termios
+        import tty
+
+        tty.setraw(self.stdin_fd, termios.TCSANOW)
+
+    def _restore(self, saved: list) -> None:
+        import termios
+
+        try:
+            # TCSADRAIN: what was written in raw mode goes out first, then the modes change.
+            termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, saved)
+        except termios.error:  # the terminal is gone: nothing to restore
+            pass
+
+    def suspend(self) -> None:
+        """SIGTSTP (a ``kill -TSTP``, or Ctrl-Z when input is not forwarded): give our terminal
+        back in the modes it had, stop as the default action would, and on SIGCONT go on."""
+        import signal
+
+        saved = self._saved
+        if saved is not None:
+            self._restore(saved)
+        os.kill(os.getpid(), signal.SIGSTOP)
+        self.resume()
+
+    def resume(self) -> None:
+        """SIGCONT: raw mode again if we are in the foreground (a shell puts its own modes back
+        when a job stops, and ``fg`` does not restore the job's)."""
+        if self._saved is None or not _in_foreground(self.stdin_fd):
+            return
+        import termios
+
+        try:
+            self._raw()
+        except termios.error:
+            pass
 
     # -- the threads ---------------------------------------------------------------------------
 
