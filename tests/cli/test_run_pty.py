@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
-from redactor.sinks.stdio.pty import DEFAULT_SIZE, PtySession, window_size
+from redactor.sinks.stdio.pty import DEFAULT_SIZE
 
 SECRET = "hunter2-Sup3r-Secret"
 ENV = {**os.environ, "APP_TOKEN": SECRET}
@@ -383,6 +383,49 @@ def test_ctrl_c_from_our_terminal_without_forwarded_input_reaches_the_command() 
     assert shown == b"ready\r\r\n^Cgot SIGINT [REDACTED]\r\r\n"
 
 
+def test_our_terminal_closing_hangs_up_the_command(tmp_path) -> None:
+    # The window is closed: the kernel sends redactor SIGHUP; the command, in a session of its
+    # own, gets it from redactor (it writes a file, since no terminal is left to read).
+    marker = tmp_path / "hup"
+    child = f"""
+    import os, signal, sys, time
+    def handler(signum, frame):
+        open({str(marker)!r}, "w").write(signal.Signals(signum).name)
+        sys.exit(7)
+    signal.signal(signal.SIGHUP, handler)
+    print("ready", flush=True)
+    time.sleep(120)
+    """
+    master, slave = os.openpty()
+
+    def become_terminal_owner() -> None:
+        os.setsid()
+        fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        run_cmd(*py(child)),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=ENV,
+        preexec_fn=become_terminal_owner,
+    )
+    os.close(slave)
+    try:
+        term = Terminal(proc, master, -1)
+        term.read_until(b"ready\r\n")
+        os.close(master)
+        master = -1
+        assert proc.wait(timeout=TIMEOUT) == 7
+        assert marker.read_text() == "SIGHUP"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if master >= 0:
+            os.close(master)
+
+
 # -- secrets split across writes: a property --------------------------------------------------
 
 SPLIT_CHILD = """
@@ -415,75 +458,6 @@ def test_any_chunking_of_progress_output_through_run_pty(parts: list[str], data)
     r.add(SECRET, "APP_TOKEN")
     assert shown == r.redact(full).encode()
     assert SECRET.encode() not in shown
-
-
-# The same property in-process, with many more chunkings: the session's output thread on a real
-# pseudo-terminal, the test writing the command's side itself and waiting after each write until
-# the thread has read it, so that the thread sees exactly these chunks.
-
-
-def _unread(fd: int) -> int:
-    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-
-
-@settings(max_examples=150, deadline=None)
-@given(parts=st.lists(PIECES, min_size=1, max_size=8), data=st.data())
-def test_any_chunking_through_a_pty_session(parts: list[str], data) -> None:
-    r = Redactor()
-    r.add(SECRET, "APP_TOKEN")
-    full = ("".join(parts) + "SECRET").replace("SECRET", SECRET).encode()
-    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(full) - 1), max_size=10))))
-    out_r, out_w = os.pipe()
-    with open(os.devnull, "rb") as devnull:
-        session = PtySession(r, add_mask=True, stdin_fd=devnull.fileno(), stdout_fd=out_w)
-    slave = session.slave
-    assert slave is not None
-    # The command's side, as the command would open it: raw output (no \n translation here).
-    attrs = termios.tcgetattr(slave)
-    attrs[1] &= ~termios.OPOST
-    termios.tcsetattr(slave, termios.TCSANOW, attrs)
-    command_side = os.dup(slave)
-    session.started()
-    received = bytearray()
-    reader = threading.Thread(target=lambda: _drain(out_r, received))
-    reader.start()
-    try:
-        thread = session.start()
-        for a, b in zip([0, *cuts], [*cuts, len(full)]):
-            os.write(command_side, full[a:b])
-            time.sleep(0.001)  # the kernel hands the bytes to the controller side asynchronously
-            deadline = time.monotonic() + TIMEOUT
-            while _unread(session.master) and time.monotonic() < deadline:
-                time.sleep(0.0005)
-        os.close(command_side)
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
-    finally:
-        session.close()
-        os.close(out_w)
-        reader.join(TIMEOUT)
-        os.close(out_r)
-    assert bytes(received) == r.redact_bytes(full)
-
-
-def _drain(fd: int, into: bytearray) -> None:
-    while chunk := os.read(fd, 65536):
-        into += chunk
-
-
-def test_session_window_size_defaults_without_a_terminal() -> None:
-    r = Redactor()
-    r.add(SECRET, "APP_TOKEN")
-    with open(os.devnull, "rb") as devnull:
-        with PtySession(
-            r, add_mask=True, stdin_fd=devnull.fileno(), stdout_fd=devnull.fileno(),
-            stderr_fd=devnull.fileno(),
-        ) as session:  # fmt: skip
-            assert session.outer is None
-            assert not session.forwards_input
-            assert window_size(session.master) == DEFAULT_SIZE
-            session.resize()  # nothing to copy from: stays
-            assert window_size(session.master) == DEFAULT_SIZE
 
 
 def test_runner_from_a_thread_with_pty(capfd) -> None:
