@@ -205,7 +205,9 @@ class _Runner:
 
     def _pty_signal(self, signum: int) -> None:
         session = self.session
-        if session is None:
+        if session is None:  # not started yet: nothing of ours to restore, stop as by default
+            if signum == getattr(signal, "SIGTSTP", None):
+                os.kill(os.getpid(), signal.SIGSTOP)
             return
         if signum == _WINCH:
             session.resize()
