@@ -152,6 +152,17 @@ def test_command_sees_a_terminal_and_colours_and_progress_are_exact_but_the_secr
     assert shown == PROGRESS_SHOWN
 
 
+def test_output_is_line_buffered_as_on_a_terminal() -> None:
+    # No flush: on a pipe this line would wait in the command's buffer until it exits.
+    child = "import sys; print('waiting for input'); sys.stdin.readline(); print('done')"
+    with terminal(run_cmd(*py(child))) as term:
+        term.read_until(b"waiting for input\r\n")
+        term.type(b"\r")
+        code, shown = term.finish()
+    assert code == 0
+    assert shown == b"waiting for input\r\n\r\ndone\r\n"
+
+
 def test_without_pty_the_command_gets_pipes_even_under_a_terminal() -> None:
     child = "import sys; print(sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty())"
     with terminal(run_cmd(*py(child), pty=False)) as term:
@@ -352,9 +363,11 @@ sys.exit(1)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_sent_to_redactor_are_forwarded(sig: int) -> None:
     with terminal(run_cmd(*py(HANDLER_CHILD))) as term:
+        before = termios.tcgetattr(term.slave)
         term.read_until(b"ready\r\n")
         term.proc.send_signal(sig)
         code, shown = term.finish()
+        assert termios.tcgetattr(term.slave) == before
     assert code == 7
     assert shown == b"ready\r\ngot " + signal.Signals(sig).name.encode() + b" [REDACTED]\r\n"
 
