@@ -299,7 +299,10 @@ class PtySession:
             self.output_closed = True
             self.close()
         except OSError as exc:
+            # Our terminal hung up (EIO), or another error: nothing more can be shown, so the
+            # command's terminal is hung up too, as `redactor run` closes a command's pipe.
             self.errors.append(f"cannot copy the command's terminal: {exc.strerror or exc}")
+            self.close()
 
     def _forward_input(self) -> None:
         """Our terminal's bytes -> the command's terminal, until either end goes or we stop."""
