@@ -16,6 +16,13 @@ closed too, so the command sees the closed pipe exactly as it would without ``re
 ``{{secrets/SCOPE/KEY}}`` references in our environment and in ``--env-file`` files are resolved
 (:mod:`redactor.sources.references`) and every value registered before the command starts; one
 that cannot be resolved stops us with status 2, the command never started.
+
+``--pty`` runs the command on a pseudo-terminal instead (:mod:`redactor.sinks.stdio.pty`): it
+sees a terminal (colours, progress bars, line buffering), stdout and stderr are one stream as on
+a terminal, and the window size follows ours. The command is then in a session of its own, so a
+signal that our terminal sent us (SIGINT from a Ctrl-C when our input is not forwarded, SIGHUP
+when our terminal closes) no longer reaches it directly and is passed on to its terminal's
+foreground process group; one sent by a process goes to the command, as without ``--pty``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +50,7 @@ from redactor.engine.default import (
 )
 from redactor.errors import CommandError, ConfigError
 from redactor.sinks.ci import MaskingFilter, pump
+from redactor.sinks.stdio.pty import PtySession
 from redactor.sources.channel import start_carrier
 from redactor.sources.load import load_secrets
 from redactor.sources.references import resolve_environment
@@ -57,6 +66,12 @@ _FORWARDED = tuple(
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
     if hasattr(signal, name)
 )
+# With --pty: our terminal's size changed; the command's terminal follows (0 where it does not exist).
+_WINCH = getattr(signal, "SIGWINCH", 0)
+# With --pty: stopped and continued, our terminal leaves raw mode and enters it again.
+_JOB = tuple(getattr(signal, n) for n in ("SIGTSTP", "SIGCONT") if hasattr(signal, n))
+# What --pty handles itself, besides the forwarded signals.
+_PTY_OWN = (_WINCH, *_JOB) if _WINCH else _JOB
 # Once the command has exited, these end the wait for output still held open by its children.
 _STOPPING = tuple(
     s
@@ -71,7 +86,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run a command with its stdout and stderr redacted",
         usage=(
             "redactor run [SOURCES] [--env-file FILE] [--no-add-mask | --add-mask-only] "
-            "[--pass-store-key] -- CMD [ARGS ...]"
+            "[--pass-store-key] [--pty] -- CMD [ARGS ...]"
         ),
         description="Run CMD with its stdout and stderr each redacted (kept apart, order kept), "
         "stdin passed through, and exit with its exit status. {{secrets/SCOPE/KEY}} references "
@@ -101,6 +116,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "from its environment; CMD then needs no key unless it opens the local store itself)",
     )
     p.add_argument(
+        "--pty",
+        action="store_true",
+        help="run CMD on a pseudo-terminal, so that it sees a terminal (colours, progress bars, "
+        "line buffering); its stdout and stderr are then one stream, written (redacted) to "
+        "ours, and what is typed at our terminal is forwarded. Without it CMD gets pipes",
+    )
+    p.add_argument(
         "command",
         nargs=argparse.REMAINDER,
         metavar="-- CMD [ARGS ...]",
@@ -128,14 +150,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             redactor = redactor_from_args(args)
         # The store's key material in our environment (--pass-store-key lets the command
-        # inherit it), and secrets that the command's descendants fetch (registered over the channel before `get`
-        # returns), are redacted from its output too.
+        # inherit it), and secrets that the command's descendants fetch (registered over the
+        # channel before `get` returns), are redacted from its output too.
         register_key_material(redactor)
         carrier = start_carrier(lambda name, value: register_once(value, name, redactor))
         try:
             # After the carrier started: CMD inherits its channel variable, never the key.
             env = None if args.pass_store_key else without_key_material()
-            return _Runner(redactor, command, add_mask=args.add_mask, env=env).run()
+            runner = _Runner(redactor, command, add_mask=args.add_mask, env=env, pty=args.pty)
+            return runner.run()
         finally:
             if carrier is not None:
                 carrier.close()
@@ -194,11 +217,14 @@ class _Runner:
         *,
         add_mask: bool,
         env: dict[str, str] | None = None,
+        pty: bool = False,
     ) -> None:
         self.redactor = redactor
         self.env = env  # None: inherit ours
         self.command = command
         self.add_mask = add_mask
+        self.pty = pty
+        self.session: PtySession | None = None  # with --pty, once the command is started
         self.proc: subprocess.Popen[bytes] | None = None
         self.errors: list[str] = []
         self.early: list[int] = []  # signals caught before the command was running
@@ -216,14 +242,17 @@ class _Runner:
         # The name as typed, redacted: a command line should hold no secret, but if it does,
         # this message will not repeat it.
         shown = self.redactor.redact(self.command[0])
+        streams: dict = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        if self.pty:
+            self.session = PtySession(self.redactor, add_mask=self.add_mask)
+            streams = self.session.popen_kwargs()
         try:
-            self.proc = subprocess.Popen(  # stdin is inherited
-                self.command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                bufsize=0,
-                env=self.env,
-            )
+            # stdin is inherited
+            self.proc = subprocess.Popen(self.command, bufsize=0, env=self.env, **streams)
+        except subprocess.SubprocessError:  # the terminal could not be made the command's
+            raise CommandError(
+                f"cannot give {shown} the pseudo-terminal as its terminal", exit_code=126
+            ) from None
         except FileNotFoundError:
             raise CommandError(f"command not found: {shown}", exit_code=127) from None
         except PermissionError:
@@ -232,6 +261,8 @@ class _Runner:
             code = 127 if exc.errno in (errno.ENOENT, errno.ENOTDIR) else 126
             why = exc.strerror or type(exc).__name__
             raise CommandError(f"cannot execute {shown}: {why}", exit_code=code) from None
+        if self.session is not None:
+            self.session.started()
 
     def _pump_thread(self, src, out_fd: int, label: str) -> threading.Thread:
 
@@ -260,8 +291,39 @@ class _Runner:
             except ProcessLookupError:  # pragma: no cover - exited in between
                 pass
 
+    def _forward_from_terminal(self, signum: int) -> None:
+        """A signal our terminal sent us (Ctrl-C, hang-up): with --pty the command is in its own
+        session, out of reach of our terminal, so its terminal's foreground group gets it, as if
+        its own terminal had sent it. Without --pty the command had it already."""
+        session = self.session
+        if session is None or self.proc is None or self.proc.returncode is not None:
+            return
+        group = session.foreground_group()
+        if group is None or group == os.getpgrp():
+            self._forward(signum)
+            return
+        try:
+            os.killpg(group, signum)
+        except OSError:  # pragma: no cover - the group ended in between
+            pass
+
+    def _pty_signal(self, signum: int) -> None:
+        session = self.session
+        if session is None:  # not started yet: nothing of ours to restore, stop as by default
+            if signum == getattr(signal, "SIGTSTP", None):
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return
+        if signum == _WINCH:
+            session.resize()
+        elif signum == signal.SIGTSTP:
+            session.suspend()
+        else:
+            session.resume()
+
     def _early_handler(self, signum: int, frame: object) -> None:
-        if self.proc is None:
+        if signum in _PTY_OWN:
+            self._pty_signal(signum)
+        elif self.proc is None:
             self.early.append(signum)
         else:
             self._forward(signum)
@@ -269,24 +331,33 @@ class _Runner:
     def run(self) -> int:
         main = threading.current_thread() is threading.main_thread()
         old = {}
+        handled = self.forwarded + (_PTY_OWN if self.pty else ())
         if main:
-            old = {s: signal.signal(s, self._early_handler) for s in self.forwarded}
+            old = {s: signal.signal(s, self._early_handler) for s in handled}
         try:
             self._spawn()
             assert self.proc is not None
-            if main and hasattr(signal, "sigtimedwait"):
-                code = self._supervise_sigwait()
-            else:
-                code = self._supervise_handlers()
+            with self.session.raw_input() if self.session is not None else nullcontext():
+                if main and hasattr(signal, "sigtimedwait"):
+                    code = self._supervise_sigwait()
+                else:
+                    code = self._supervise_handlers()
+                if self.session is not None:
+                    self.session.stop_input()
         finally:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
+            if self.session is not None:
+                self.errors.extend(self.session.errors)
+                self.session.close()
         for message in self.errors:
             report_error(message)
         return code
 
     def _start_pumps(self) -> list[threading.Thread]:
         assert self.proc is not None
+        if self.session is not None:
+            return [self.session.start()]
         return [
             self._pump_thread(self.proc.stdout, 1, "stdout"),
             self._pump_thread(self.proc.stderr, 2, "stderr"),
@@ -297,6 +368,8 @@ class _Runner:
         proc = self.proc
         assert proc is not None
         waited = {*self.forwarded, signal.SIGCHLD}
+        if self.session is not None:
+            waited.update(_PTY_OWN)
         # Block before the pump threads start so that they inherit the mask: every signal then
         # comes to sigtimedwait below, with the sender's details.
         signal.pthread_sigmask(signal.SIG_BLOCK, waited)
@@ -308,10 +381,16 @@ class _Runner:
                 info = signal.sigtimedwait(waited, 1.0)
                 if info is None or info.si_signo == signal.SIGCHLD:
                     continue
+                if info.si_signo in _PTY_OWN:
+                    self._pty_signal(info.si_signo)
+                    continue
                 # si_code > 0 (SI_KERNEL): sent by the kernel, i.e. the terminal's Ctrl-C or
-                # Ctrl-\, which the command in our process group received as well.
+                # Ctrl-\, which the command in our process group received as well (unless it is
+                # on a terminal of its own).
                 if info.si_code <= 0:
                     self._forward(info.si_signo)
+                else:
+                    self._forward_from_terminal(info.si_signo)
             # The command is gone; its output may still be in the pipes (or a child of it
             # may hold them open). A signal now means: stop waiting.
             stopped = self._join(

@@ -370,6 +370,15 @@ class MaskingFilter:
         self._at_start, self._swallow, self._mid = True, False, False
         return b"".join(out)
 
+    def release(self) -> bytes:
+        """What the engine holds back, redacted, for when nothing has followed it for a while
+        (a prompt on a terminal), the stream going on afterwards. Nothing while the start of
+        an ``::add-mask::`` command is held: releasing that would let its value, which may
+        still follow, through in clear."""
+        if self._cmd is not None or self._cand or self._swallow:
+            return b""
+        return self._stream.flush()
+
     # -- internals ---------------------------------------------------------------------------
 
     def _release(self, out: list[bytes], release: _Pieces) -> None:
