@@ -3,7 +3,8 @@
 Three parts, along their seams: :mod:`.textio` (the text wrapper, :class:`RedactingTextIO`),
 :mod:`.fdpump` (:class:`FdPump`, the pipe and reader thread behind a file descriptor, and the
 exit hand-over) and :mod:`.state` (:func:`install` / :func:`uninstall`, and what stays in force
-at interpreter exit).
+at interpreter exit). :mod:`.pty` puts a command on a pseudo-terminal whose output it redacts,
+for ``redactor run --pty``; it is imported from there, not re-exported here.
 """
 
 from __future__ import annotations
