@@ -18,7 +18,7 @@ GitHub's and Azure's runners read a step's output with ``ReadLine`` and mask eac
 so a value that spans lines never matches whole: a form holding a line break is handed over line by
 line instead (trimmed, as the runner trims the lines of a multi-line ``add-mask``). The whole value
 is not sent as well, because the runner would then register each of its lines itself, down to a
-lone ``{`` of a JSON secret, which masks every brace in the log (actions/runner#1488); lines
+lone ``{`` of a JSON secret, which masks every brace in the log (actions/runner#326); lines
 shorter than the redactor's ``min_length`` are left out for the same reason.
 
 Forms a runner derives itself from each value it is given (its "value encoders") are not sent:
