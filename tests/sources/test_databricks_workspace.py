@@ -265,6 +265,11 @@ def test_profile_in_a_temporary_home(
     assert dbutils.secrets.get("dev", "sql-db-user") == USER
     assert ws.requests == [("GET", "/api/2.0/secrets/get?key=sql-db-user", "carol@example.com")]
     assert fresh_redactor.secret_names == ["dev/sql-db-user"]
+    # no profile named: the one profile for this host signs in ([DEFAULT] is for another host)
+    create_scope("kv-scope", "DATABRICKS_WORKSPACE", {"host": ws.url})
+    assert get_secret("kv-scope", "api-token") == TOKEN_VALUE
+    assert ws.requests[-1] == ("GET", "/api/2.0/secrets/get?key=api-token", "carol@example.com")
+    ws.requests.clear()
     # a profile for another host is not used: its token would go to this scope's host
     with pytest.raises(BackendError) as info:
         get_secret("wrong", "sql-db-user")
@@ -277,7 +282,22 @@ def test_profile_in_a_temporary_home(
         BackendError, match=r"cannot sign in to .* has no missing profile configured"
     ):
         get_secret("none", "sql-db-user")
-    assert len(ws.requests) == 1
+    assert ws.requests == []
+    # [DEFAULT] for this host wins; it is a profile of its own, not defaults for the others
+    cfg.write_text(
+        f"[DEFAULT]\nhost = {ws.url}\ntoken = {carol}\n\n[x]\nhost = {ws.url}\ntoken = dapi-x\n"
+        "\n[y]\ntoken = dapi-y\n",
+        encoding="utf-8",
+    )
+    create_scope(
+        "y", "DATABRICKS_WORKSPACE", {"host": ws.url, "profile": "y", "remote_scope": "kv-scope"}
+    )
+    databricks.clear_cache()
+    assert get_secret("kv-scope", "sql-db-password") == PASSWORD
+    assert ws.requests == [("GET", "/api/2.0/secrets/get?key=sql-db-password", "carol@example.com")]
+    with pytest.raises(BackendError, match="cannot sign in to") as info:
+        get_secret("y", "sql-db-user")  # [y] names no host and has an unknown token
+    assert "dapi-y" not in str(info.value)
 
 
 def test_oauth_machine_to_machine(
