@@ -67,6 +67,7 @@ OPTIONAL = (
     "hyperscan",
     "zstandard",
     "azure",
+    "databricks",
 )
 # What a plain `pip install redactor` must be able to load without any optional library: the
 # CLI (its main module loads every verb's module to build the parser) and the core Python API.

@@ -218,8 +218,10 @@ def test_the_documented_modules_import_without_their_libraries(
         import sys
         import redactor.logging, redactor.structlog, redactor.jupyter, redactor.spark
         import redactor.secrets, redactor.secrets.azure, redactor.ipython_extension
+        import redactor.secrets.databricks
         from redactor import *
-        optional = {"pyspark", "pyarrow", "pandas", "azure", "zstandard", "hyperscan", "tornado"}
+        optional = {"pyspark", "pyarrow", "pandas", "azure", "zstandard", "hyperscan", "tornado",
+                    "databricks"}
         print(sorted({m.split(".")[0] for m in sys.modules} & optional))
         print(callable(install), callable(structlog_processor), RedactingFilter.__name__)
         """
