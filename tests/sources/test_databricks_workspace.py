@@ -448,6 +448,9 @@ def test_errors_name_scope_and_key_never_a_value(
         for value in (LOCKED_VALUE, "value-never-shown-123", "read-only-value-5150"):
             assert value not in str(info.value)
     assert PermissionDeniedError.error_code == "PERMISSION_DENIED"
+    with pytest.raises(PermissionDeniedError) as denied:
+        get_secret("locked", "k")
+    assert (denied.value.scope, denied.value.key) == ("locked", "k")
     assert fresh_redactor.secret_names == []
 
 

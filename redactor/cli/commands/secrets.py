@@ -23,12 +23,11 @@ from redactor.sources.scopes import (
     backend_names,
     create_scope,
     delete_secret,
-    get_backend,
     get_store,
     list_scopes,
     list_secrets,
+    open_scope,
     parse_master_key,
-    put_secret,
     validate_name,
 )
 from redactor.sources.scopes.azure import validate_vault_url
@@ -379,15 +378,15 @@ def _put_secret(args: argparse.Namespace) -> int:
     def body() -> int:
         validate_name(args.scope, "scope name")
         validate_name(args.key, "secret key")
-        store = get_store()
-        # Fail on a missing or read-only scope before asking for the value.
-        info = store.get_scope(args.scope)
-        if info.read_only:
-            raise get_backend(info.backend).read_only_error(info.name, "put a secret")
+        # Fail on a missing or read-only scope before asking for the value; the scope's backend
+        # stores it (the local store, or a remote one such as Vault).
+        scope = open_scope(args.scope)
+        if scope.read_only:
+            raise scope.read_only_error("put a secret")
         value = _read_value(args)
         if value is None:
             return 2
-        put_secret(args.scope, args.key, value)  # through the scope's backend
+        scope.put(args.key, value)
         core = value.strip() if isinstance(value, str) else value
         if len(core) < DEFAULT_MIN_LENGTH:
             _warn(
@@ -426,7 +425,7 @@ def _list_secrets(args: argparse.Namespace) -> int:
 
 def _delete_secret(args: argparse.Namespace) -> int:
     def body() -> int:
-        delete_secret(args.scope, args.key)  # through the scope's backend
+        delete_secret(args.scope, args.key)
         return 0
 
     return _run(args, body)

@@ -109,6 +109,10 @@ class Scope(abc.ABC):
     def items(self) -> builtins.list[tuple[str, str | bytes]]:
         """Every ``(key, value)``, all fetched before the list is returned."""
 
+    def read_only_error(self, verb: str) -> ReadOnlyScopeError:
+        """The refusal of ``verb`` ("put a secret") when :attr:`read_only` is true."""
+        return self.backend.read_only_error(self.name, verb)
+
     def put(self, key: str, value: str | bytes) -> None:
         """Create or overwrite ``key`` (refused by read-only backends)."""
         raise self.backend.read_only_error(self.name, "put a secret")

@@ -343,10 +343,10 @@ class WorkspaceScope(Scope):
                 return SecretNotFoundError(self.name, key, detail)
             if code == "PERMISSION_DENIED" or kind == "PermissionDenied":
                 return PermissionDeniedError(
-                    self.name,
-                    key,
-                    f" by {self._where}: the workspace's ACL on scope {self.remote_scope!r} does "
-                    f"not let this identity {verb} ({_first_line(exc)})",
+                    f"permission denied on {what} by {self._where}: the workspace's ACL on scope "
+                    f"{self.remote_scope!r} does not let this identity {verb} ({_first_line(exc)})",
+                    scope=self.name,
+                    key=key,
                 )
             if code in ("UNAUTHENTICATED", "401") or kind == "Unauthenticated":
                 return BackendError(f"cannot sign in to {self._where}: {_first_line(exc)}")

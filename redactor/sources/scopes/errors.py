@@ -82,15 +82,14 @@ class SecretDisabledError(SecretsError, LookupError):
 
 
 class PermissionDeniedError(SecretsError):
-    """A remote backend (a Databricks workspace's scope ACL, a Vault policy) refused the caller.
+    """A remote backend's access control (Vault policies, workspace ACLs) refused the request.
 
-    ``key`` is None when the refusal concerns the whole scope (listing it)."""
+    The message names the scope, the key and where the server looked, never a value."""
 
     error_code = "PERMISSION_DENIED"
 
-    def __init__(self, scope: str, key: str | None = None, detail: str = "") -> None:
-        what = f"secret {key!r} in scope {scope!r}" if key is not None else f"scope {scope!r}"
-        super().__init__(f"permission denied on {what}{detail}")
+    def __init__(self, message: str, *, scope: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
         self.scope = scope
         self.key = key
 
