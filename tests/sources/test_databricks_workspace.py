@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from helpers.databricks_server import DatabricksServer
 from helpers.seed import SEED, SEED_REDACTED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
@@ -536,3 +538,27 @@ def test_without_the_sdk_the_extra_is_named(home: Path, ws: DatabricksServer) ->
         "'redactor[databricks]'\n",
     )
     assert ws.requests == []
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=st.one_of(st.text(min_size=1, max_size=300), st.binary(min_size=1, max_size=300)))
+def test_values_round_trip_through_the_base64_api(
+    home: Path, ws: DatabricksServer, value: str | bytes
+) -> None:
+    """Whatever is put comes back as the API stores it: text as that text, bytes as those bytes
+    (or as text when they are UTF-8, since the API does not record which was put)."""
+    put_secret("kv-scope", "round-trip", value)
+    assert ws.value("kv-scope", "round-trip") == (
+        value.encode("utf-8") if isinstance(value, str) else value
+    )
+    expected: str | bytes = value
+    if isinstance(value, bytes):
+        try:
+            expected = value.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    assert get_secret("kv-scope", "round-trip") == expected
