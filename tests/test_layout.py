@@ -68,6 +68,7 @@ OPTIONAL = (
     "zstandard",
     "azure",
     "hvac",
+    "databricks",
 )
 # What a plain `pip install redactor` must be able to load without any optional library: the
 # CLI (its main module loads every verb's module to build the parser) and the core Python API.

@@ -218,10 +218,11 @@ def test_the_documented_modules_import_without_their_libraries(
         import sys
         import redactor.logging, redactor.structlog, redactor.jupyter, redactor.spark
         import redactor.secrets, redactor.secrets.azure, redactor.secrets.vault
+        import redactor.secrets.databricks
         import redactor.ipython_extension
         from redactor import *
         optional = {"pyspark", "pyarrow", "pandas", "azure", "hvac", "requests", "zstandard",
-                    "hyperscan", "tornado"}
+                    "hyperscan", "tornado", "databricks"}
         print(sorted({m.split(".")[0] for m in sys.modules} & optional))
         print(callable(install), callable(structlog_processor), RedactingFilter.__name__)
         """

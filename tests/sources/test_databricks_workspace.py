@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from helpers.databricks_server import DatabricksServer
 from helpers.seed import SEED, SEED_REDACTED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
@@ -265,6 +267,11 @@ def test_profile_in_a_temporary_home(
     assert dbutils.secrets.get("dev", "sql-db-user") == USER
     assert ws.requests == [("GET", "/api/2.0/secrets/get?key=sql-db-user", "carol@example.com")]
     assert fresh_redactor.secret_names == ["dev/sql-db-user"]
+    # no profile named: the one profile for this host signs in ([DEFAULT] is for another host)
+    create_scope("kv-scope", "DATABRICKS_WORKSPACE", {"host": ws.url})
+    assert get_secret("kv-scope", "api-token") == TOKEN_VALUE
+    assert ws.requests[-1] == ("GET", "/api/2.0/secrets/get?key=api-token", "carol@example.com")
+    ws.requests.clear()
     # a profile for another host is not used: its token would go to this scope's host
     with pytest.raises(BackendError) as info:
         get_secret("wrong", "sql-db-user")
@@ -277,7 +284,22 @@ def test_profile_in_a_temporary_home(
         BackendError, match=r"cannot sign in to .* has no missing profile configured"
     ):
         get_secret("none", "sql-db-user")
-    assert len(ws.requests) == 1
+    assert ws.requests == []
+    # [DEFAULT] for this host wins; it is a profile of its own, not defaults for the others
+    cfg.write_text(
+        f"[DEFAULT]\nhost = {ws.url}\ntoken = {carol}\n\n[x]\nhost = {ws.url}\ntoken = dapi-x\n"
+        "\n[y]\ntoken = dapi-y\n",
+        encoding="utf-8",
+    )
+    create_scope(
+        "y", "DATABRICKS_WORKSPACE", {"host": ws.url, "profile": "y", "remote_scope": "kv-scope"}
+    )
+    databricks.clear_cache()
+    assert get_secret("kv-scope", "sql-db-password") == PASSWORD
+    assert ws.requests == [("GET", "/api/2.0/secrets/get?key=sql-db-password", "carol@example.com")]
+    with pytest.raises(BackendError, match="cannot sign in to") as info:
+        get_secret("y", "sql-db-user")  # [y] names no host and has an unknown token
+    assert "dapi-y" not in str(info.value)
 
 
 def test_oauth_machine_to_machine(
@@ -428,6 +450,9 @@ def test_errors_name_scope_and_key_never_a_value(
         for value in (LOCKED_VALUE, "value-never-shown-123", "read-only-value-5150"):
             assert value not in str(info.value)
     assert PermissionDeniedError.error_code == "PERMISSION_DENIED"
+    with pytest.raises(PermissionDeniedError) as denied:
+        get_secret("locked", "k")
+    assert (denied.value.scope, denied.value.key) == ("locked", "k")
     assert fresh_redactor.secret_names == []
 
 
@@ -513,3 +538,27 @@ def test_without_the_sdk_the_extra_is_named(home: Path, ws: DatabricksServer) ->
         "'redactor[databricks]'\n",
     )
     assert ws.requests == []
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=st.one_of(st.text(min_size=1, max_size=300), st.binary(min_size=1, max_size=300)))
+def test_values_round_trip_through_the_base64_api(
+    home: Path, ws: DatabricksServer, value: str | bytes
+) -> None:
+    """Whatever is put comes back as the API stores it: text as that text, bytes as those bytes
+    (or as text when they are UTF-8, since the API does not record which was put)."""
+    put_secret("kv-scope", "round-trip", value)
+    assert ws.value("kv-scope", "round-trip") == (
+        value.encode("utf-8") if isinstance(value, str) else value
+    )
+    expected: str | bytes = value
+    if isinstance(value, bytes):
+        try:
+            expected = value.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    assert get_secret("kv-scope", "round-trip") == expected

@@ -160,19 +160,25 @@ def validate_host(url: str) -> str:
     return f"https://{parts.netloc.lower()}"
 
 
-def _profile_host(profile: str) -> str | None:
-    """The host a ``~/.databrickscfg`` profile names, or None (no file, profile or host): the
-    SDK would otherwise send that profile's token to the scope's host, whatever the profile's."""
+def _config_profiles() -> dict[str, str | None]:
+    """Each profile of ``~/.databrickscfg`` (or ``DATABRICKS_CONFIG_FILE``) and the host it names.
+
+    Read as the SDK reads it: ``[DEFAULT]`` is a profile like the others, not defaults that the
+    other profiles inherit."""
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or "~/.databrickscfg").expanduser()
-    parser = configparser.ConfigParser(interpolation=None)
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
     try:
         parser.read(path, encoding="utf-8")
     except (OSError, configparser.Error):
-        return None
-    if not parser.has_section(profile) and profile != parser.default_section:
-        return None
-    host = parser.get(profile, "host", fallback=None)
-    return host or None
+        return {}
+    return {name: parser.get(name, "host", fallback=None) or None for name in parser.sections()}
+
+
+def _same_host(url: str | None, host: str) -> bool:
+    try:
+        return url is not None and validate_host(url) == host
+    except InvalidValueError:
+        return False
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:
@@ -281,21 +287,26 @@ class WorkspaceScope(Scope):
             from databricks.sdk.config import Config
         except ImportError:
             raise BackendError(INSTALL_HINT) from None
-        if self.profile:
-            named = _profile_host(self.profile)
-            if named is not None:
-                try:
-                    same = validate_host(named) == self.host
-                except InvalidValueError:
-                    same = False
-                if not same:
-                    raise BackendError(
-                        f"profile {self.profile!r} is for {named}, not {self._where}: its "
-                        "credentials are not sent to another host; fix the profile or the scope"
-                    )
+        profiles = _config_profiles()
+        profile = self.profile
+        if profile:
+            named = profiles.get(profile)
+            if named is not None and not _same_host(named, self.host):
+                raise BackendError(
+                    f"profile {profile!r} is for {named}, not {self._where}: its "
+                    "credentials are not sent to another host; fix the profile or the scope"
+                )
+        elif not os.environ.get("DATABRICKS_CONFIG_PROFILE"):
+            # Given a host, the SDK reads no profile at all unless one is named; as the Databricks
+            # CLI does, use the profile for this host: DEFAULT if it is, else the only one.
+            matching = [name for name, url in profiles.items() if _same_host(url, self.host)]
+            if "DEFAULT" in matching:
+                profile = "DEFAULT"
+            elif len(matching) == 1:
+                profile = matching[0]
         kwargs: dict[str, Any] = {"host": self.host, "retry_timeout_seconds": ident[2] or 1}
-        if self.profile:
-            kwargs["profile"] = self.profile
+        if profile:
+            kwargs["profile"] = profile
         try:
             config = Config(product="redactor", product_version=_version(), **kwargs)
             client = WorkspaceClient(config=config)
@@ -331,11 +342,9 @@ class WorkspaceScope(Scope):
                     return ScopeNotFoundError(self.name, detail)
                 return SecretNotFoundError(self.name, key, detail)
             if code == "PERMISSION_DENIED" or kind == "PermissionDenied":
-                target = f"secret {key!r} in scope" if key is not None else "scope"
                 return PermissionDeniedError(
-                    f"permission denied on {target} {self.name!r} by {self._where}: the "
-                    f"workspace's ACL on scope {self.remote_scope!r} does not let this identity "
-                    f"{verb} ({_first_line(exc)})",
+                    f"permission denied on {what} by {self._where}: the workspace's ACL on scope "
+                    f"{self.remote_scope!r} does not let this identity {verb} ({_first_line(exc)})",
                     scope=self.name,
                     key=key,
                 )
