@@ -330,6 +330,10 @@ def test_missing_scope_path_key_and_deleted_version(
     vault_backend.clear_cache()
     with pytest.raises(SecretNotFoundError, match="or that version is deleted"):
         get_secret("app", "present")
+    with pytest.raises(SecretNotFoundError, match="no secret at"):
+        delete_secret("app", "present")
+    put_secret("app", "present", "after-deletion-value")  # a new version over the deleted one
+    assert read(openbao, f"{base}/app") == {"present": "after-deletion-value"}
 
 
 def test_an_unreachable_server(home: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
