@@ -666,3 +666,33 @@ def test_a_mount_that_requires_check_and_set(
         "app", mount_point=f"cas-{base}", raise_on_deleted_version=True
     )["data"]
     assert (stored["data"], stored["metadata"]["version"]) == ({"b": "value-b-1234"}, 3)
+
+
+@pytest.fixture(scope="module")
+def openbao_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoServer]:
+    """A second server, over https with the CA that ``-dev-tls`` generates."""
+    with OpenBaoServer(tmp_path_factory.mktemp("openbao-tls"), tls=True) as server:
+        yield server
+
+
+def test_https_with_the_ca_from_vault_cacert(
+    home: Path, tmp_path: Path, openbao_tls: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bao = openbao_tls
+    write(bao, "tls/app", {"k": "value-over-tls-4411"})
+    link("tls", bao, "tls/app")
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    # the system store does not know the dev CA: the connection is refused, not downgraded
+    with pytest.raises(BackendError) as untrusted:
+        get_secret("tls", "k")
+    assert str(untrusted.value).startswith(
+        f"cannot reach HashiCorp Vault / OpenBao {bao.addr} (scope 'tls'): SSLError: "
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value)
+    monkeypatch.setenv("VAULT_CACERT", str(tmp_path / "missing.pem"))
+    with pytest.raises(
+        BackendError, match=r"^VAULT_CACERT names '.*missing.pem', which does not exist$"
+    ):
+        get_secret("tls", "k")
+    monkeypatch.setenv("VAULT_CACERT", str(bao.ca_path))
+    assert get_secret("tls", "k") == "value-over-tls-4411"
