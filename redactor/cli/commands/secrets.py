@@ -60,8 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "secrets",
         help="manage secret scopes and secrets (Databricks CLI verbs)",
         description=(
-            "Manage secret scopes: local scopes encrypted in $REDACTOR_HOME, and Azure Key "
-            "Vault-backed scopes (read-only). No command prints a secret value."
+            "Manage secret scopes: local scopes encrypted in $REDACTOR_HOME, Azure Key "
+            "Vault-backed scopes (read-only) and HashiCorp Vault / OpenBao-backed scopes. No "
+            "command prints a secret value."
         ),
     )
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
@@ -121,7 +122,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "put-secret",
         help="store a secret (value from stdin or a hidden prompt)",
         description=(
-            "Store a secret in a local scope. The value is read from stdin (all of it, kept "
+            "Store a secret in a local or Vault-backed scope. The value is read from stdin (all of it, kept "
             "exactly; use printf '%s' rather than echo to avoid a trailing newline) or, on a "
             "terminal, from a hidden prompt."
         ),
@@ -144,7 +145,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(lsec)
     lsec.set_defaults(func=_list_secrets)
 
-    ds = verbs.add_parser("delete-secret", help="delete a secret from a local scope")
+    ds = verbs.add_parser(
+        "delete-secret", help="delete a secret from a local or Vault-backed scope"
+    )
     ds.add_argument("scope", metavar="SCOPE")
     ds.add_argument("key", metavar="KEY")
     _common(ds)
@@ -243,7 +246,12 @@ def _create_scope(args: argparse.Namespace) -> int:
         raise CommandError(
             f"unknown scope backend type {backend!r}: use {' or '.join(BACKEND_TYPES)}"
         )
-    if principal:
+    if principal and backend == BACKEND_VAULT:
+        _warn(
+            "a VAULT scope's access is decided by the server's policies: "
+            "--initial-manage-principal is ignored"
+        )
+    elif principal:
         _warn(
             "the local store has no ACLs (its file permissions protect it): "
             "--initial-manage-principal is ignored"
