@@ -16,9 +16,12 @@ from typing import Any
 import pytest
 from helpers.openbao import OpenBaoServer, free_port
 from helpers.seed import SEED, SEED_REDACTED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
+from redactor.sources import scopes
 from redactor.sources.load import SourceConfig, build_redactor
 from redactor.sources.scopes import (
     BackendError,
@@ -696,3 +699,57 @@ def test_https_with_the_ca_from_vault_cacert(
         get_secret("tls", "k")
     monkeypatch.setenv("VAULT_CACERT", str(bao.ca_path))
     assert get_secret("tls", "k") == "value-over-tls-4411"
+
+
+KEYS = st.from_regex(r"[A-Za-z0-9_.@-]{1,40}", fullmatch=True)
+VALUES = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=200)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=KEYS, value=VALUES)
+def test_any_text_round_trips_exactly_and_no_error_shows_it(
+    home: Path,
+    openbao: OpenBaoServer,
+    base: str,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    value: str,
+) -> None:
+    """Whatever text is put (any Unicode but lone surrogates, newlines, NULs, quotes) is read
+    back byte for byte, through the cache and without it."""
+    root(monkeypatch, openbao)
+    name = f"rt-{base}"
+    if name.lower() not in [s.name.lower() for s in scopes.list_scopes()]:
+        link(name, openbao, f"{base}/roundtrip")
+    put_secret(name, key, value)
+    assert get_secret(name, key) == value
+    vault_backend.clear_cache()
+    assert get_secret(name, key) == value
+    assert dict(scope_items(name))[_stored_name(openbao, base, key)] == value
+    with pytest.raises(SecretNotFoundError) as missing:
+        get_secret(name, key + "-absent")
+    assert str(missing.value) == (  # built from names alone: no room for a value
+        f"secret '{key}-absent' does not exist in scope '{name}' (no field '{key}-absent' at "
+        f"HashiCorp Vault / OpenBao {openbao.addr}, secret/data/{base}/roundtrip)"
+    )
+
+
+def _stored_name(openbao: OpenBaoServer, base: str, key: str) -> str:
+    """The field that holds ``key`` (an earlier example may have created it in another case)."""
+    (field,) = [k for k in read(openbao, f"{base}/roundtrip") if k.lower() == key.lower()]
+    return field
+
+
+def test_lone_surrogates_are_refused(
+    home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root(monkeypatch, openbao)
+    link("app", openbao, f"{base}/app")
+    with pytest.raises(InvalidValueError) as refused:
+        put_secret("app", "k", "abc\udc80def")
+    assert str(refused.value) == (
+        "cannot put 'k' in scope 'app': the value is not valid Unicode text (it holds lone "
+        "surrogates)"
+    )

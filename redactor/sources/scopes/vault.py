@@ -668,6 +668,14 @@ class VaultScope(Scope):
                 ) from None
         if not isinstance(value, str):
             raise InvalidValueError(f"the value of {key!r} must be str or bytes")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON would carry it as \udXXX and the server would store U+FFFD instead
+            raise InvalidValueError(
+                f"cannot put {key!r} in scope {self.name!r}: the value is not valid Unicode "
+                "text (it holds lone surrogates)"
+            ) from None
         text = value
         self._write(key, "put", lambda data: _field(data, key) or key, text)
 
