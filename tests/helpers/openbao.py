@@ -114,13 +114,10 @@ class OpenBaoServer:
             assert self.process is not None
             if self.process.poll() is not None:
                 return False
-            context = None
-            if self.tls:
-                if not self.ca_path.exists():
-                    time.sleep(0.02)
-                    continue
-                context = ssl.create_default_context(cafile=str(self.ca_path))
             try:
+                context = None
+                if self.tls:  # the server may still be writing its CA file
+                    context = ssl.create_default_context(cafile=str(self.ca_path))
                 url = f"{self.addr}/v1/sys/health"
                 with urllib.request.urlopen(url, timeout=2, context=context) as r:
                     if r.status == 200:
