@@ -100,10 +100,15 @@ class OpenBaoServer:
                 env=self._env(),
             )  # fmt: skip
             log.close()
-            if self._wait_healthy(timeout=30):
+            healthy = False
+            try:
+                healthy = self._wait_healthy(timeout=30)
+            finally:
+                if not healthy:
+                    self.stop()  # never leave a server behind, whatever went wrong
+            if healthy:
                 self.startup_seconds = time.monotonic() - started
                 return self
-            self.stop()
         raise RuntimeError(
             f"bao server -dev did not become healthy: {(self.directory / 'bao.log').read_text()}"
         )
