@@ -83,19 +83,17 @@ def test_every_verb_on_a_vault_scope(
 ) -> None:
     link(env, "app", openbao, "--path", f"{base}/app")
     r = cli(env, "list-scopes", "-o", "json")
-    assert json.loads(r.stdout) == {
-        "scopes": [
-            {
-                "name": "app",
-                "backend_type": "VAULT",
-                "vault_metadata": {
-                    "vault_addr": openbao.addr,
-                    "mount": "secret",
-                    "path": f"{base}/app",
-                },
-            }
-        ]
-    }
+    assert json.loads(r.stdout) == [
+        {
+            "backend_type": "VAULT",
+            "vault_metadata": {
+                "vault_addr": openbao.addr,
+                "mount": "secret",
+                "path": f"{base}/app",
+            },
+            "name": "app",
+        }
+    ]
     assert cli(env, "list-scopes").stdout == "Scope  Backend Type\napp    VAULT\n"
     r = cli(env, "put-secret", "app", "sql-db-password", stdin=PASSWORD.encode())
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
@@ -106,13 +104,14 @@ def test_every_verb_on_a_vault_scope(
     )["data"]["data"]
     assert stored == {"sql-db-password": PASSWORD, "sql-db-user": USER}
     data = json.loads(cli(env, "list-secrets", "app", "-o", "json").stdout)
-    assert [s["key"] for s in data["secrets"]] == ["sql-db-password", "sql-db-user"]
+    assert [s["key"] for s in data] == ["sql-db-password", "sql-db-user"]
     r = cli(env, "delete-secret", "app", "sql-db-user")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     r = cli(env, "delete-secret", "app", "sql-db-user")
     assert (r.returncode, r.stderr) == (
         2,
-        "redactor: error: secret 'sql-db-user' does not exist in scope 'app' (no field "
+        "Error: RESOURCE_DOES_NOT_EXIST: secret 'sql-db-user' does not exist in scope 'app' "
+        "(no field "
         f"'sql-db-user' at HashiCorp Vault / OpenBao {openbao.addr}, secret/data/{base}/app)\n",
     )
     r = cli(env, "delete-scope", "app")  # forgets the link; the secret stays in Vault
@@ -135,7 +134,8 @@ def test_denials_and_a_pinned_version_from_the_cli(
     r = cli(env, "put-secret", "app", "k", stdin=b"new-value-never-stored", extra=approle)
     assert (r.returncode, r.stdout) == (2, "")
     assert r.stderr == (
-        f"redactor: error: permission denied: cannot write secret 'k' in scope 'app' ({where}): "
+        "Error: PERMISSION_DENIED: "
+        f"permission denied: cannot write secret 'k' in scope 'app' ({where}): "
         "the token's policies do not allow it, or the token is invalid or expired (1 error "
         "occurred: * permission denied)\n"
     )
@@ -148,7 +148,7 @@ def test_denials_and_a_pinned_version_from_the_cli(
     r = cli(env, "put-secret", "pinned", "k", stdin=None)
     assert (r.returncode, r.stderr) == (
         2,
-        "redactor: error: cannot put a secret in scope 'pinned': it reads version 1 of "
+        "Error: BAD_REQUEST: cannot put a secret in scope 'pinned': it reads version 1 of "
         f"secret/{base}/app, pinned, and is read-only here; link a scope without "
         "--secret-version to change the secret\n",
     )
@@ -159,30 +159,32 @@ def test_denials_and_a_pinned_version_from_the_cli(
 def test_create_scope_flags_are_checked(env: dict[str, str], openbao: OpenBaoServer) -> None:
     cases = [
         (["create-scope", "x", "--mount", "kv"],
-         "--vault-addr, --mount, --path and --secret-version need --scope-backend-type VAULT"),
+         "redactor: error: --vault-addr, --mount, --path and --secret-version need --scope-backend-type VAULT"),
         (["create-scope", "x", "--scope-backend-type", "VAULT"],
-         "a VAULT scope needs the server's address: --vault-addr https://vault.example.com:8200 "
+         "Error: INVALID_PARAMETER_VALUE: a VAULT scope needs the server's address: --vault-addr https://vault.example.com:8200 "
          "(or VAULT_ADDR)"),
         (["create-scope", "x", "--scope-backend-type", "VAULT", "--vault-addr", openbao.addr,
           "--dns-name", "https://v.vault.azure.net/"],
-         "--dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"),
+         "redactor: error: --dns-name and --resource-id need --scope-backend-type AZURE_KEYVAULT"),
         (["create-scope", "x", "--scope-backend-type", "VAULT", "--vault-addr",
           "http://vault.example.com"],
-         "the Vault address 'http://vault.example.com' is plain http:// to another host, where "
+         "Error: INVALID_PARAMETER_VALUE: the Vault address 'http://vault.example.com' is plain http:// to another host, where "
          "the token could be read on the way: use https:// (http:// is accepted only on "
          "127.0.0.1, localhost and ::1)"),
     ]  # fmt: skip
     for args, message in cases:
         r = cli(env, *args)
-        assert (r.returncode, r.stderr) == (2, f"redactor: error: {message}\n"), args
+        assert (r.returncode, r.stderr) == (2, f"{message}\n"), args
     r = cli(
         env, "create-scope", "x", "--scope-backend-type", "VAULT",
         extra={"VAULT_ADDR": openbao.addr},
     )  # fmt: skip
     assert (r.returncode, r.stderr) == (0, "")
-    assert json.loads(cli(env, "list-scopes", "-o", "json").stdout)["scopes"][0][
-        "vault_metadata"
-    ] == {"vault_addr": openbao.addr, "mount": "secret", "path": "x"}
+    assert json.loads(cli(env, "list-scopes", "-o", "json").stdout)[0]["vault_metadata"] == {
+        "vault_addr": openbao.addr,
+        "mount": "secret",
+        "path": "x",
+    }
     r = cli(
         env, "create-scope", "y", "--scope-backend-type", "VAULT", "--vault-addr", openbao.addr,
         "--initial-manage-principal", "users",

@@ -141,15 +141,13 @@ def test_seed_example_in_a_process_after_the_cli_linked_the_scope(
     r = cli("list-scopes")
     assert r.stdout == "Scope     Backend Type\nkv-scope  DATABRICKS_WORKSPACE\n"
     r = cli("list-scopes", "-o", "json")
-    assert json.loads(r.stdout) == {
-        "scopes": [
-            {
-                "name": "kv-scope",
-                "backend_type": "DATABRICKS_WORKSPACE",
-                "workspace_metadata": {"host": ws.url},
-            }
-        ]
-    }
+    assert json.loads(r.stdout) == [
+        {
+            "backend_type": "DATABRICKS_WORKSPACE",
+            "workspace_metadata": {"host": ws.url},
+            "name": "kv-scope",
+        }
+    ]
     r = cli("list-secrets", "kv-scope")
     assert r.returncode == 0, r.stderr
     assert [line.split()[0] for line in r.stdout.splitlines()] == [
@@ -180,7 +178,8 @@ def test_seed_example_in_a_process_after_the_cli_linked_the_scope(
     r = cli("put-secret", "ro", "k", stdin=b"attempted-value-0001")
     assert (r.returncode, r.stderr) == (
         2,
-        "redactor: error: permission denied on secret 'k' in scope 'ro' by Databricks workspace "
+        "Error: PERMISSION_DENIED: permission denied on secret 'k' in scope 'ro' by Databricks "
+        "workspace "
         f"{ws.url} (scope 'ro', workspace scope 'read-only'): the workspace's ACL on scope "
         "'read-only' does not let this identity put (User alice@example.com does not have WRITE "
         "permission on scope read-only to perform this action.)\n",
@@ -197,26 +196,28 @@ def test_create_scope_options_are_checked(tmp_path: Path, monkeypatch: pytest.Mo
     env = dict(os.environ)
     cases = [
         (["x", "--scope-backend-type", "DATABRICKS_WORKSPACE"],
-         "a Databricks workspace scope needs --host https://WORKSPACE"),
+         "redactor: error: a Databricks workspace scope needs --host https://WORKSPACE"),
         (["x", "--scope-backend-type", "DATABRICKS", "--host", "http://adb-1.azuredatabricks.net"],
-         "the workspace host must be an https:// URL such as "
+         "Error: INVALID_PARAMETER_VALUE: the workspace host must be an https:// URL such as "
          "https://adb-1234567890123456.7.azuredatabricks.net, not 'http://adb-1.azuredatabricks.net'"),
         (["x", "--scope-backend-type", "DATABRICKS", "--host", "https://h.example/api"],
-         "the workspace host must be the workspace's base URL (https://WORKSPACE), not "
+         "Error: INVALID_PARAMETER_VALUE: the workspace host must be the workspace's base URL (https://WORKSPACE), not "
          "'https://h.example/api'"),
         (["x", "--profile", "p"],
-         "--profile and --remote-scope need --scope-backend-type DATABRICKS --host URL"),
+         "redactor: error: --profile and --remote-scope need --scope-backend-type DATABRICKS "
+         "--host URL"),
         (["x", "--scope-backend-type", "AZURE_KEYVAULT", "--host", "https://h.example"],
-         "--host needs --scope-backend-type DATABRICKS"),
+         "redactor: error: --host needs --scope-backend-type DATABRICKS"),
         (["x", "--host", "https://h.example", "--remote-scope", "bad/name"],
-         "invalid remote scope name 'bad/name': use 1 to 128 letters, digits, '-', '_', '.' or '@'"),
+         "Error: INVALID_PARAMETER_VALUE: invalid remote scope name: use letters, digits, '-', "
+         "'_', '.', '@' (at most 128)"),
     ]  # fmt: skip
     for args, message in cases:
         proc = subprocess.run(
             [sys.executable, "-m", "redactor", "secrets", "create-scope", *args],
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        assert (proc.returncode, proc.stderr) == (2, f"redactor: error: {message}\n"), args
+        assert (proc.returncode, proc.stderr) == (2, f"{message}\n"), args
     proc = subprocess.run(
         [sys.executable, "-m", "redactor", "secrets", "create-scope", "ok", "--host",
          "https://h.example", "--initial-manage-principal", "users"],
@@ -534,7 +535,8 @@ def test_without_the_sdk_the_extra_is_named(home: Path, ws: DatabricksServer) ->
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         2,
         "",
-        "redactor: error: Databricks workspace scopes need the Databricks SDK: pip install "
+        "Error: TEMPORARILY_UNAVAILABLE: Databricks workspace scopes need the Databricks SDK: "
+        "pip install "
         "'redactor[databricks]'\n",
     )
     assert ws.requests == []
