@@ -94,6 +94,11 @@ WELL_KNOWN_ENV: frozenset[str] = frozenset(
         "TWINE_PASSWORD",
         "CI_JOB_TOKEN",
         "SLACK_BOT_TOKEN",
+        # what a Vault / OpenBao scope signs in with besides VAULT_TOKEN (which *_TOKEN takes)
+        "VAULT_SECRET_ID",
+        "BAO_SECRET_ID",
+        "VAULT_JWT",
+        "BAO_JWT",
     }
 )
 

@@ -544,6 +544,16 @@ def test_env_constants_cover_the_issue() -> None:
     assert "GOOGLE_APPLICATION_CREDENTIALS" in ENV_ALLOW
 
 
+def test_vault_sign_in_variables_are_discovered() -> None:
+    """A Vault scope's AppRole secret id and JWT (VAULT_TOKEN is a *_TOKEN already)."""
+    env = {"VAULT_SECRET_ID": "s1", "BAO_JWT": "j1", "VAULT_ROLE_ID": "r1", "VAULT_TOKEN": "t1"}
+    assert run("env", Path("/x"), env) == [
+        ("env:BAO_JWT", "j1"),
+        ("env:VAULT_SECRET_ID", "s1"),
+        ("env:VAULT_TOKEN", "t1"),
+    ]
+
+
 def test_well_known_names_win_over_the_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(discovery, "ENV_ALLOW", ("*",))
     assert run("env", Path("/x"), {"DATABRICKS_TOKEN": "d", "MY_TOKEN": "m"}) == [
