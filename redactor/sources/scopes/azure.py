@@ -40,7 +40,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from redactor.sources.scopes.backend import Scope, ScopeBackend, ScopeInfo, SecretInfo
+from redactor.sources.scopes.backend import (
+    Scope,
+    ScopeBackend,
+    ScopeInfo,
+    SecretInfo,
+    env_seconds,
+)
 from redactor.sources.scopes.errors import (
     BackendError,
     InvalidNameError,
@@ -114,18 +120,7 @@ def reset() -> None:
 
 
 def _ttl() -> float:
-    if _cache_ttl is not None:
-        return _cache_ttl
-    raw = os.environ.get(ENV_CACHE_TTL, "").strip()
-    if not raw:
-        return math.inf
-    try:
-        ttl = float(raw)
-    except ValueError:
-        raise BackendError(f"{ENV_CACHE_TTL} must be a number of seconds, not {raw!r}") from None
-    if ttl < 0 or math.isnan(ttl):
-        raise BackendError(f"{ENV_CACHE_TTL} must be >= 0")
-    return ttl
+    return _cache_ttl if _cache_ttl is not None else env_seconds(ENV_CACHE_TTL, math.inf)
 
 
 def validate_vault_url(url: str) -> str:

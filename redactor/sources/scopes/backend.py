@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import abc
 import builtins
+import math
+import os
 import re
 import threading
 from collections.abc import Mapping
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from redactor.sources.scopes.errors import (
+    BackendError,
     InvalidNameError,
     InvalidValueError,
     NewerFormatError,
@@ -36,6 +39,7 @@ __all__ = [
     "ScopeInfo",
     "SecretInfo",
     "backend_names",
+    "env_seconds",
     "get_backend",
     "register_backend",
     "validate_name",
@@ -47,6 +51,22 @@ __all__ = [
 # ("alphanumeric characters, dashes, underscores, and periods"); both at most 128 characters.
 NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+def env_seconds(variable: str, default: float) -> float:
+    """A duration in seconds from the environment (a remote backend's cache TTL, its retry
+    budget): ``default`` when unset, a :class:`BackendError` naming the variable when it is not
+    a number >= 0."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BackendError(f"{variable} must be a number of seconds, not {raw!r}") from None
+    if value < 0 or math.isnan(value):
+        raise BackendError(f"{variable} must be >= 0")
+    return value
 
 
 def validate_name(name: object, what: str = "name", where: str = "") -> str:

@@ -52,6 +52,7 @@ from redactor.sources.scopes.backend import (
     ScopeBackend,
     ScopeInfo,
     SecretInfo,
+    env_seconds,
     validate_name,
 )
 from redactor.sources.scopes.errors import (
@@ -128,21 +129,8 @@ def reset() -> None:
         _cache.clear()
 
 
-def _seconds(env: str, default: float) -> float:
-    raw = os.environ.get(env, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BackendError(f"{env} must be a number of seconds, not {raw!r}") from None
-    if value < 0 or math.isnan(value):
-        raise BackendError(f"{env} must be >= 0")
-    return value
-
-
 def _ttl() -> float:
-    return _cache_ttl if _cache_ttl is not None else _seconds(ENV_CACHE_TTL, math.inf)
+    return _cache_ttl if _cache_ttl is not None else env_seconds(ENV_CACHE_TTL, math.inf)
 
 
 def validate_host(url: str) -> str:
@@ -276,7 +264,7 @@ class WorkspaceScope(Scope):
     # -- the SDK client ---------------------------------------------------------------------------
 
     def _client(self) -> Any:
-        retry = _seconds(ENV_RETRY_TIMEOUT, DEFAULT_RETRY_TIMEOUT)
+        retry = env_seconds(ENV_RETRY_TIMEOUT, DEFAULT_RETRY_TIMEOUT)
         ident = (self.host, self.profile or "", math.ceil(min(retry, 86400.0)))
         with _lock:
             client = _clients.get(ident)
@@ -368,7 +356,7 @@ class WorkspaceScope(Scope):
         if isinstance(exc, TimeoutError):
             cause = exc.__cause__ or exc.__context__
             reason = _first_line(cause) if cause is not None else _first_line(exc)
-            retry = _seconds(ENV_RETRY_TIMEOUT, DEFAULT_RETRY_TIMEOUT)
+            retry = env_seconds(ENV_RETRY_TIMEOUT, DEFAULT_RETRY_TIMEOUT)
             return BackendError(
                 f"cannot reach {self._where}: {reason} (gave up after {retry:g} seconds of "
                 f"retries; {ENV_RETRY_TIMEOUT} sets how long)"
