@@ -585,7 +585,11 @@ def read_config(path: Path) -> dict[str, Any]:
         table = data.get("tool", {}).get("redactor", {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {TABLE} must be a table")
-        owner, prefix, tables = f"{path}: {TABLE}", f"{path}: {TABLE} ", "[[tool.redactor.detectors]]"
+        owner, prefix, tables = (
+            f"{path}: {TABLE}",
+            f"{path}: {TABLE} ",
+            "[[tool.redactor.detectors]]",
+        )
     else:
         table = data
         owner, prefix, tables = f"{path}", f"{path}: ", "[[detectors]]"

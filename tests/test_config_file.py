@@ -100,7 +100,11 @@ def test_tables_are_top_level_tables(tmp_path: Path) -> None:
     assert s.run_env == (("DB_URL", "jdbc:x;password={{secrets/kv/db}}"), ("MODE", "ci"))
     assert s.detectors == (
         Detector(
-            kind="acme-key", anchors=("acme_",), pattern="acme_[0-9a-f]{32}", max_length=37, source=""
+            kind="acme-key",
+            anchors=("acme_",),
+            pattern="acme_[0-9a-f]{32}",
+            max_length=37,
+            source="",
         ),
     )
 
