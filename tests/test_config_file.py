@@ -428,3 +428,16 @@ def test_the_save_hook_reads_the_file_above_the_notebook(project: Path) -> None:
     on_disk = json.loads((project / "a" / "nb.ipynb").read_text(encoding="utf-8"))
     assert on_disk["cells"][1]["outputs"][0]["text"] == ["connecting [REDACTED]\n", "connected\n"]
     assert TOKEN not in json.dumps(on_disk)
+
+
+def test_the_configuration_table_names_the_file_and_the_variable() -> None:
+    from redactor.config import option_table
+
+    rows = option_table().splitlines()
+    assert rows[0].startswith("| key (`[tool.redactor]` or `.redactor.toml`) | command line |")
+    assert rows[2].startswith(
+        "| - | `--config PATH`, `--no-config` | `REDACTOR_CONFIG` | `config`, `use_config` | "
+        "`use_pyproject` | the nearest config file | the config file the keys below are read from"
+    )
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert "\n## The config file\n" in page and rows[2] in page
