@@ -1,17 +1,18 @@
 """One configuration: every option declared once, resolved once into a :class:`Settings`.
 
 Each option has one name, its ``[tool.redactor]`` key in ``pyproject.toml`` (kebab-case, what
-users already write); every other surface is a mechanical transform of it: ``secrets-file`` is
+users already write; the same key at the top level of a ``.redactor.toml``); every other surface is a mechanical transform of it: ``secrets-file`` is
 the flag ``--secrets-file``, the Python keyword and nbconvert trait ``secrets_file`` and, for the
 options read from the environment (only ``engine`` today), ``REDACTOR_ENGINE``. The full table,
 generated from :data:`OPTIONS` by :func:`option_table`, is in ``docs/configuration.md``.
 
-Layers, lowest first: the defaults < ``[tool.redactor]`` in the nearest ``pyproject.toml`` (or
-the one given; none with ``--no-config``) < the environment (``REDACTOR_ENGINE``) < command-line
-flags, nbconvert traits or keyword arguments. Lists (the secret sources) add up across layers, so
+Layers, lowest first: the defaults < the config file (the one given with ``--config``, else the
+one ``REDACTOR_CONFIG`` names, else the nearest ``.redactor.toml`` or ``pyproject.toml`` with a
+``[tool.redactor]`` table; none with ``--no-config``) < the environment (``REDACTOR_ENGINE``) <
+command-line flags, nbconvert traits or keyword arguments. Lists (the secret sources) add up across layers, so
 a flag adds a source to those of ``pyproject.toml``; single values are replaced by the higher
-layer. An unknown key or a wrong type under ``[tool.redactor]`` is a :class:`ConfigError` naming
-the file and, for a misspelt key, the nearest valid one.
+layer. An unknown key or a wrong type in the config file is a :class:`ConfigError` naming the file
+and, for a misspelt key, the nearest valid one.
 """
 
 from __future__ import annotations
@@ -43,22 +44,31 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
+    "CONFIG_NAME",
+    "ENV_CONFIG",
     "ENV_DETECT",
     "ENV_DISCOVER",
     "OPTIONS",
     "ConfigError",
     "Option",
     "Settings",
+    "config_path",
+    "describe_key",
     "detect_from_environment",
     "discover_from_environment",
+    "find_config",
     "find_pyproject",
+    "is_pyproject",
     "option_table",
+    "read_config",
     "read_pyproject",
     "resolve",
     "settings_from_args",
 ]
 
 TABLE = "[tool.redactor]"
+CONFIG_NAME = ".redactor.toml"  # the file of its own: the keys of [tool.redactor], at the top level
+ENV_CONFIG = "REDACTOR_CONFIG"  # names the config file explicitly
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
         "secrets-file",
         "paths",
         (),
-        "dotenv files whose values are secrets, read without interpolation (in pyproject.toml, "
+        "dotenv files whose values are secrets, read without interpolation (in a config file, "
         "relative to that file)",
         "PATH",
         deprecated=("secrets_files",),
@@ -239,7 +249,8 @@ class Settings:
     """Every option, resolved. Field names are the options' Python keywords.
 
     Lists are stored as tuples (and accepted as any iterable); ``engine`` None means "not chosen
-    anywhere", which the engine resolves to ``auto``; ``pyproject`` is the file read, if any.
+    anywhere", which the engine resolves to ``auto``; ``pyproject`` is the config file read, if
+    any: a ``pyproject.toml`` or a ``.redactor.toml`` (the name predates the second).
     """
 
     scopes: tuple[str, ...] = ()
@@ -386,7 +397,9 @@ assert [f.name for f in fields(Settings)][:-1] == [o.keyword for o in OPTIONS]
 # -- checking one value ---------------------------------------------------------------------------
 
 
-def _check(option: Option, value: Any, where: str) -> Any:
+def _check(
+    option: Option, value: Any, where: str, tables: str = "[[tool.redactor.detectors]]"
+) -> Any:
     """``value`` as the option stores it, or ConfigError saying ``where`` and what is expected.
 
     ``where`` names the surface (``path: [tool.redactor] key``, ``keyword=``); never the value,
@@ -429,7 +442,7 @@ def _check(option: Option, value: Any, where: str) -> Any:
         if isinstance(value, (Mapping, Detector)):
             value = [value]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list of tables ([[tool.redactor.detectors]])")
+            raise ConfigError(f"{where} must be a list of tables ({tables})")
         out = tuple(detector_from_table(t, f"{where}: entry {i}") for i, t in enumerate(value, 1))
         kinds = [d.kind for d in out]
         twice = sorted({k for k in kinds if kinds.count(k) > 1})
@@ -471,13 +484,70 @@ def _check(option: Option, value: Any, where: str) -> Any:
 
 
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start``."""
+    """The nearest pyproject.toml at or above ``start``, whatever it holds (see
+    :func:`find_config` for the file the settings are read from)."""
     start = start.resolve()
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             return candidate
     return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The config file nearest to ``start``: in each folder from ``start`` up, a ``.redactor.toml``
+    (whatever it holds), else a ``pyproject.toml`` that has a ``[tool.redactor]`` table.
+
+    Ruff's rule for ``.ruff.toml`` and ``pyproject.toml``, which users of Python tools already
+    know: the tool's own file wins over ``pyproject.toml`` in the same folder (the two are never
+    merged), and a ``pyproject.toml`` without the tool's table is passed over, so a sub-project's
+    ``pyproject.toml`` does not hide the ``.redactor.toml`` at the root of the repository (hiding
+    it would read no sources, and the save hook would then save notebooks unscrubbed). A
+    ``pyproject.toml`` that is not valid TOML is an error rather than passed over: it may hold the
+    table that was meant."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        own = folder / CONFIG_NAME
+        if own.is_file():
+            return own
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _has_table(candidate):
+            return candidate
+    return None
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def _has_table(pyproject: Path) -> bool:
+    tool = _load(pyproject).get("tool")
+    return isinstance(tool, dict) and "redactor" in tool
+
+
+def config_path(
+    config: Path | str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path | None:
+    """The config file to read: ``config`` (``--config``) if given, else the one
+    ``REDACTOR_CONFIG`` names (ConfigError if there is no such file: a typo there must not
+    silently read no sources), else :func:`find_config` from ``cwd`` (default: the working
+    directory). ``--no-config`` is the caller's: it does not call this."""
+    if config is not None:
+        return Path(config)
+    named = (os.environ if environ is None else environ).get(ENV_CONFIG, "").strip()
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise ConfigError(f"{ENV_CONFIG} names {path}, which {what}")
+        return path
+    return find_config(cwd or Path.cwd())
 
 
 def _suggest(key: str) -> str:
@@ -487,37 +557,67 @@ def _suggest(key: str) -> str:
     return f"; valid keys: {', '.join(BY_KEY)}"
 
 
-def read_pyproject(path: Path) -> dict[str, Any]:
-    """The checked ``[tool.redactor]`` table of ``path``, keyed by Python keyword.
+def is_pyproject(path: Path) -> bool:
+    """Whether ``path`` is read as a ``pyproject.toml`` (its ``[tool.redactor]`` table) rather
+    than as a ``.redactor.toml`` (keys at the top level): by its name, as ruff does for
+    ``--config``."""
+    return Path(path).name == "pyproject.toml"
+
+
+def describe_key(path: Path | None, key: str) -> str:
+    """How messages name ``key`` of the config file ``path``: ``[tool.redactor] run-env in
+    /repo/pyproject.toml``, ``run-env in /repo/.redactor.toml``."""
+    if path is None:
+        return f"{TABLE} {key}"
+    return f"{TABLE} {key} in {path}" if is_pyproject(path) else f"{key} in {path}"
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The checked settings of the config file ``path``, keyed by Python keyword: the
+    ``[tool.redactor]`` table of a ``pyproject.toml``, the top level of any other file (a
+    ``.redactor.toml``, or whatever ``--config`` or ``REDACTOR_CONFIG`` names).
 
     Relative ``secrets-file`` paths are made relative to the file, not to the working directory.
     An unknown key (``scope`` for ``scopes``) is an error, since ignoring it would silently
     redact less than the user asked for."""
-    try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    table = data.get("tool", {}).get("redactor", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: {TABLE} must be a table")
+    data = _load(path)
+    if is_pyproject(path):
+        table = data.get("tool", {}).get("redactor", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {TABLE} must be a table")
+        owner, prefix, tables = (
+            f"{path}: {TABLE}",
+            f"{path}: {TABLE} ",
+            "[[tool.redactor.detectors]]",
+        )
+    else:
+        table = data
+        owner, prefix, tables = f"{path}", f"{path}: ", "[[detectors]]"
     out: dict[str, Any] = {}
     for key, value in table.items():
         option = BY_KEY.get(key)
         if option is None:
-            raise ConfigError(f"{path}: {TABLE} has an unknown key {key!r}{_suggest(key)}")
+            if key == "tool" and isinstance(value, dict) and "redactor" in value:
+                raise ConfigError(
+                    f"{path} has a {TABLE} table: in a {CONFIG_NAME} the keys go at the top "
+                    f"level, without it (a file named pyproject.toml is read for {TABLE})"
+                )
+            raise ConfigError(f"{owner} has an unknown key {key!r}{_suggest(key)}")
         if option.kind != "env" and _holds_reference(value):
             raise ConfigError(
-                f"{path}: {TABLE} {key} holds a {{{{secrets/...}}}} reference: {key} takes "
+                f"{prefix}{key} holds a {{{{secrets/...}}}} reference: {key} takes "
                 "names, paths or settings, never a secret, so it would be read literally; "
                 "references are resolved in `run-env` values (and by `redactor run`, "
                 "redactor.resolve)"
             )
-        checked = _check(option, value, f"{path}: {TABLE} {key}")
+        checked = _check(option, value, f"{prefix}{key}", tables)
         if option.kind == "paths":
             checked = tuple(path.parent / p for p in checked)
         out[option.keyword] = checked
     return out
+
+
+read_pyproject = read_config  # the name before .redactor.toml: reads either kind of file
 
 
 def _holds_reference(value: Any) -> bool:
@@ -620,17 +720,18 @@ def resolve(
 ) -> Settings:
     """The settings from every layer: defaults < ``[tool.redactor]`` < environment < ``given``.
 
-    ``config`` is the pyproject.toml to read (default: the nearest one at or above ``cwd``);
-    ``use_config=False`` reads none (``--no-config``). ``given`` maps Python keywords (or a
+    ``config`` is the config file to read (default: the one ``REDACTOR_CONFIG`` in ``environ``
+    names, else the nearest ``.redactor.toml`` or ``pyproject.toml`` with ``[tool.redactor]`` at or
+    above ``cwd``: :func:`config_path`); ``use_config=False`` reads none (``--no-config``). ``given`` maps Python keywords (or a
     deprecated spelling, with a FutureWarning) to values, None for "not given"; list values
     are added to those of the lower layers. ``flags`` says that ``given`` came from the command
     line, so that errors name the flag rather than the keyword."""
     values: dict[str, Any] = {}
     pyproject: Path | None = None
     if use_config:
-        pyproject = Path(config) if config is not None else find_pyproject(cwd or Path.cwd())
+        pyproject = config_path(config, cwd, environ)
         if pyproject is not None:
-            values.update(read_pyproject(pyproject))
+            values.update(read_config(pyproject))
     values.update(_environment_layer(environ))
     for keyword, value in _given_layer(given or {}, flags).items():
         option = BY_KEYWORD[keyword]
@@ -644,7 +745,8 @@ def resolve(
 
 def settings_from_args(args: Any, cwd: Path | None = None) -> Settings:
     """The settings of a command: its flags (declared by :mod:`redactor.cli.options`, one
-    attribute per Python keyword) over the environment over ``[tool.redactor]``."""
+    attribute per Python keyword) over the environment over the config file (``--config``, else
+    ``REDACTOR_CONFIG``, else the nearest one; none with ``--no-config``)."""
     given = {o.keyword: getattr(args, o.keyword, None) for o in OPTIONS}
     return resolve(
         given,
@@ -673,9 +775,17 @@ def _default_text(option: Option) -> str:
 def option_table() -> str:
     """The Markdown table of every option, as ``docs/configuration.md`` shows it."""
     rows = [
-        "| pyproject key | command line | environment | Python keyword | nbconvert trait | "
-        "default | meaning |",
+        "| key (`[tool.redactor]` or `.redactor.toml`) | command line | environment | "
+        "Python keyword | nbconvert trait | default | meaning |",
         "|---|---|---|---|---|---|---|",
+        # Not an option (a file cannot name itself): where the keys below are read from.
+        f"| - | `--config PATH`, `--no-config` | `{ENV_CONFIG}` | `config`, `use_config` | "
+        "`use_pyproject` | the nearest config file | the config file the keys below are read "
+        f"from: `--config` or `{ENV_CONFIG}` name one (a file named `pyproject.toml` is read for "
+        f"its `{TABLE}` table, any other for its top level); by default the nearest "
+        f"`{CONFIG_NAME}` or `pyproject.toml` with a `{TABLE}` table at or above the working "
+        f"directory (the notebook's folder for nbconvert and the save hook), `{CONFIG_NAME}` "
+        "first in a folder that has both; `--no-config` reads none |",
     ]
     for o in OPTIONS:
         flag = f"`{o.flag}`" + "".join(f" (or `{a}`)" for a in o.flag_aliases)

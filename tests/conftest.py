@@ -19,6 +19,8 @@ from redactor import Redactor, hyperscan_available
 # the tests' meaning must not depend on the credentials of the machine that runs them. The tests
 # of discovery itself turn it back on in the environment they build.
 os.environ["REDACTOR_DISCOVER"] = "0"
+# Nor on a config file the machine's environment names: each test finds its own, or names one.
+os.environ.pop("REDACTOR_CONFIG", None)
 # The local store keeps its master key in the user's config directory, or in the OS keychain when
 # one is usable: the suite and every process it starts use a throwaway config directory and no
 # keychain, so that no test writes into the real ones. Tests of the keychain pick a backend.

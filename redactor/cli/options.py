@@ -22,7 +22,10 @@ __all__ = [
     "setting_flags",
 ]
 
-SOURCE_GROUP = "secret sources (repeatable; also read from [tool.redactor] in pyproject.toml)"
+SOURCE_GROUP = (
+    "secret sources (repeatable; also read from .redactor.toml or [tool.redactor] in "
+    "pyproject.toml)"
+)
 
 ADD_MASK_HELP = (
     "GitHub Actions '::add-mask::VALUE' lines register VALUE for the rest of the output (the line "
@@ -110,11 +113,14 @@ def _add_config_arguments(group: argparse._ActionsContainer) -> None:
         "--config",
         type=Path,
         default=None,
-        metavar="PYPROJECT",
-        help="the pyproject.toml to read [tool.redactor] from (default: the nearest one)",
+        metavar="PATH",
+        help="the config file to read: a .redactor.toml, or a pyproject.toml for its "
+        "[tool.redactor] (default: the one REDACTOR_CONFIG names, else the nearest one)",
     )
     group.add_argument(
-        "--no-config", action="store_true", help="ignore [tool.redactor] in pyproject.toml"
+        "--no-config",
+        action="store_true",
+        help="read no config file (.redactor.toml, pyproject.toml, REDACTOR_CONFIG)",
     )
 
 

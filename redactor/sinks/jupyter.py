@@ -11,8 +11,8 @@ Where the secrets come from, for each save:
 * the process-wide redactor of the *server* process (``redactor.add_secret`` or
   ``dbutils.secrets.get`` called in ``jupyter_server_config.py`` or a server extension; the
   kernels are other processes, their secrets are not seen here), and
-* the sources under ``[tool.redactor]`` in the ``pyproject.toml`` nearest to the notebook
-  (``scopes``, ``secret-env``, ``env-pattern`` read in the server's environment,
+* the sources of the config file nearest to the notebook (a ``.redactor.toml``, or
+  ``[tool.redactor]`` in a ``pyproject.toml``; ``REDACTOR_CONFIG`` names one) (``scopes``, ``secret-env``, ``env-pattern`` read in the server's environment,
   ``secrets-file``), rebuilt when that file or a secrets file changes, and at most every
   five minutes for scopes.
 
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from redactor.config import find_pyproject, resolve
+from redactor.config import config_path, resolve
 from redactor.engine.default import get_redactor
 from redactor.engine.redactor import Redactor
 from redactor.errors import RedactorError
@@ -58,12 +58,14 @@ def _mtime(path: Path) -> int:
 
 
 def _configured_redactor(folder: Path) -> Redactor | None:
-    """The redactor for the ``[tool.redactor]`` nearest to ``folder`` (cached), or None.
+    """The redactor for the config file of ``folder`` (cached), or None: the one
+    ``REDACTOR_CONFIG`` in the server's environment names, else the nearest ``.redactor.toml`` or
+    ``pyproject.toml`` with ``[tool.redactor]``.
 
     Fails closed: sources that cannot be read, or that hold no secret value (a variable the
     server was not started with), raise ConfigError, which rejects the save; not cached, so the
     next save tries again. ``allow-empty = true`` lets an empty redactor through."""
-    pyproject = find_pyproject(folder)
+    pyproject = config_path(cwd=folder)
     if pyproject is None:
         return None
     cfg = resolve(config=pyproject)

@@ -11,8 +11,9 @@ Secrets come from the ``redactor`` trait when it is set; otherwise from the proc
 (everything registered with ``redactor.add_secret`` or fetched through ``dbutils.secrets``) plus the
 configured sources: the ``scopes``, ``secret_env``, ``env_pattern`` and ``secrets_file`` traits (one
 per option of :mod:`redactor.config`, which also gives ``min_length``, ``encodings``, ``engine`` and
-``allow_empty``; ``secrets_files`` is the deprecated spelling) added to ``[tool.redactor]`` in the
-``pyproject.toml`` nearest to the notebook. With no secret anywhere the
+``allow_empty``; ``secrets_files`` is the deprecated spelling) added to those of the config file
+nearest to the notebook (``.redactor.toml``, or ``[tool.redactor]`` in ``pyproject.toml``;
+``REDACTOR_CONFIG`` names one). With no secret anywhere the
 export fails rather than pass secrets through (``require_secrets=False`` allows it).
 
 User preprocessors run after nbconvert's own, so images that ``ExtractOutputPreprocessor`` has
@@ -60,7 +61,9 @@ class RedactPreprocessor(Preprocessor):
         True, help="Include the secrets registered with the process-wide redactor."
     ).tag(config=True)
     use_pyproject = Bool(
-        True, help="Read [tool.redactor] from the pyproject.toml nearest to the notebook."
+        True,
+        help="Read the config file nearest to the notebook (.redactor.toml, or [tool.redactor] "
+        "in pyproject.toml), or the one REDACTOR_CONFIG names.",
     ).tag(config=True)
     # The settings of redactor.config, one trait per option, named by its Python keyword; None
     # (or an empty list) leaves it to [tool.redactor], the environment and the defaults.

@@ -67,8 +67,8 @@ __all__ = [
 
 HOW_TO_CONFIGURE = (
     "no secret is configured: pass --scope NAME, --secret-env NAME, --env-pattern GLOB or "
-    "--secrets-file PATH, or set them under [tool.redactor] in pyproject.toml "
-    '(e.g. env-pattern = ["*_TOKEN"])'
+    "--secrets-file PATH, or set them under [tool.redactor] in pyproject.toml or in "
+    '.redactor.toml (e.g. env-pattern = ["*_TOKEN"])'
 )
 
 

@@ -117,7 +117,7 @@ def test_no_secret_configured_is_an_error_that_says_how(tmp_path: Path) -> None:
     assert result.stderr.decode() == (
         "redactor: error: no secret is configured: pass --scope NAME, --secret-env NAME, "
         "--env-pattern GLOB or --secrets-file PATH, or set them under [tool.redactor] in "
-        'pyproject.toml (e.g. env-pattern = ["*_TOKEN"]) '
+        'pyproject.toml or in .redactor.toml (e.g. env-pattern = ["*_TOKEN"]) '
         "(or pass --add-mask-only to rely on '::add-mask::' lines alone)\n"
     )
 

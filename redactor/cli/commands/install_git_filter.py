@@ -5,8 +5,9 @@ that reads a notebook on stdin and writes it scrubbed to stdout (``redactor scru
 ``filter.redactor.required = true`` so that a notebook that cannot be scrubbed fails ``git add``
 instead of being staged as it is; ``.gitattributes`` (or ``.git/info/attributes``) maps
 ``*.ipynb`` to the filter. The working copy keeps its outputs (and its sources) untouched: only
-what is staged is scrubbed. Secrets come from ``[tool.redactor]`` in the repository's
-``pyproject.toml`` or from the source options given here, which are names and paths, never values.
+what is staged is scrubbed. Secrets come from the config file at the top of the repository (where
+git runs the filter): ``.redactor.toml`` or ``[tool.redactor]`` in ``pyproject.toml``; or from the
+source options given here, which are names and paths, never values.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     group = p.add_argument_group(
         "secret sources stored in the filter command (names and paths only; by default the "
-        "filter reads [tool.redactor] from the repository's pyproject.toml)"
+        "filter reads the repository's .redactor.toml or [tool.redactor] in its pyproject.toml)"
     )
     add_setting_arguments(
         group,

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from redactor.cli.commands.filter import redactor_from_args
 from redactor.cli.errors import report_error
 from redactor.cli.options import ADD_MASK_HELP, add_mask_arguments, add_source_arguments
-from redactor.config import settings_from_args
+from redactor.config import describe_key, settings_from_args
 from redactor.engine.default import (
     CHILD_HIDDEN_VARS,
     register_key_material,
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     # References are resolved first: a failure stops us before anything runs, and the sources
     # (--secret-env NAME of a variable that held a reference) see the resolved environment.
     cfg = settings_from_args(args)
-    where = f"[tool.redactor] run-env in {cfg.pyproject}"
+    where = describe_key(cfg.pyproject, "run-env")
     environ, resolver = resolve_environment(
         os.environ, args.env_file, run_env=cfg.run_env, run_env_from=where
     )
