@@ -11,9 +11,11 @@ secret in some form (raw, base64, URL, JSON). Then, best of two wall-clock runs 
 * ``git log -p --all | redactor filter``: every commit's diff through the filter, the usual way to
   look at history with a stream tool (it sees each change, not each blob, and reports nothing
   about where: only how much it redacted);
-* ``git grep -F -f FORMS $(git rev-list --all)``: the raw and base64 forms as fixed strings over
-  every commit's tree (what one does without a secrets scanner); on the full size only when the
-  revision list fits a command line, else skipped.
+* ``git log -p --all | grep -F -c -f FORMS``: the raw and base64 forms as fixed strings over the
+  same diffs (what one does without a secrets scanner; GNU grep, LC_ALL=C). ``git grep -F -f``
+  over every revision's tree was tried first: on the quick repository (1,000 commits of a
+  200-file tree) it had not finished one run after 6 minutes, against 13 s for ``scan --git``,
+  because it reads every file of every commit instead of every distinct blob once.
 
 gitleaks and trufflehog are not on PyPI or the Debian archive this project installs from, so they
 are not compared. The machines are shared and noisy: read the ratios, measured in one run.
@@ -145,13 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             "scan --git": f"{redactor} scan {flags} --format json --git",
             "git log -p | filter": f"git log -p --all | {redactor} filter {flags}",
         }
-        revs = subprocess.run(
-            ["git", "-C", str(repo), "rev-list", "--all"], capture_output=True, text=True
-        ).stdout.split()
-        if sum(len(r) + 1 for r in revs) < 1_000_000:
-            commands["git grep -F -f (raw, base64)"] = (
-                f"git grep -F -c -f {forms} $(git rev-list --all) --"
-            )
+        commands["git log -p | grep -F -f"] = f"git log -p --all | grep -F -c -f {forms}"
         timings = {}
         for name, cmd in commands.items():
             seconds, code = best_of(2, cmd, repo, env)
