@@ -215,3 +215,24 @@ def test_detected_tokens_are_reported_by_kind(work):
         "redactor scan: 1 finding",
     ]
     assert proc.returncode == 1
+
+
+def test_corrupt_compressed_log_is_named_and_the_rest_scanned(work):
+    (work / "data" / "a.log").write_text(f"{TOKEN}\n")
+    (work / "data" / "b.log.gz").write_bytes(gzip.compress(bytes(range(256)) * 40)[:200])
+    code, out, err = scan("data")
+    assert code == 2
+    assert err == "redactor: error: data/b.log.gz: cannot read: EOFError\n"
+    assert out.splitlines() == [
+        "data/a.log:1:1: secret secrets.env/API_TOKEN (raw)",
+        "redactor scan: 1 finding, 1 error",
+    ]
+
+
+def test_output_file_gets_the_report(work):
+    (work / "data" / "a.log").write_text(f"{TOKEN}\n")
+    code, out, _ = scan("--format", "sarif", "-o", "report.sarif", "data")
+    assert (code, out) == (1, "")
+    doc = json.loads((work / "report.sarif").read_text())
+    assert doc["runs"][0]["results"][0]["ruleId"] == "secret/raw"
+    assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []
