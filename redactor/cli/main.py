@@ -35,6 +35,7 @@ COMMANDS = {
     "detectors": "detectors",
     "install-git-filter": "install_git_filter",
     "scrub-logs": "scrub_logs",
+    "scan": "scan",
     "ci-mask": "ci_mask",
 }
 

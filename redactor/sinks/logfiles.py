@@ -54,6 +54,7 @@ __all__ = [
     "FileOutcome",
     "LogFile",
     "Unsupported",
+    "leaf_streams",
     "list_log_files",
     "scrub_log_file",
 ]
@@ -691,6 +692,49 @@ def _copy(src: _Readable, dest: _Writable, name: str, fmt: str, ctx: _Copy, dept
         inner_fmt = file_format(inner, ctx.option) if depth else fmt
         _copy(reader, writer, inner, inner_fmt, ctx, depth + 1)
         writer.close()  # the codec's trailer; ``dest`` stays open
+
+
+def leaf_streams(src: _Readable, name: str, depth: int = 0) -> Iterator[tuple[str, _Readable]]:
+    """The plain streams inside ``src``, each with its name (``logs.tgz/app/a.log``): a
+    compressed stream decompressed, an archive's regular members in order, anything else as it
+    is. What ``redactor scan`` reads; each stream must be read before the next is asked for.
+    Raises :class:`Unsupported` as :func:`sniff` does, and for nesting beyond MAX_DEPTH."""
+    head, stream = _head(src)
+    kind = sniff(head, name)
+    if kind is None:
+        yield name, stream
+        return
+    if depth >= MAX_DEPTH:
+        raise Unsupported(f"{name}: archives or compressed files nested more than {MAX_DEPTH} deep")
+    if kind == "zip":
+        # zipfile seeks: the archive is read into memory (inner zips are small in practice).
+        try:
+            zin = zipfile.ZipFile(io.BytesIO(stream.read()))
+        except zipfile.BadZipFile:
+            raise Unsupported(f"{name}: not a readable zip file (corrupt or truncated)") from None
+        with zin:
+            for info in zin.infolist():
+                if info.is_dir():
+                    continue
+                _check_member(info, name)
+                with zin.open(info) as member:
+                    yield from leaf_streams(member, f"{name}/{info.filename}", depth + 1)
+    elif kind == "tar":
+        try:
+            tin = tarfile.open(fileobj=stream, mode="r|", ignore_zeros=True)  # type: ignore[call-overload]
+        except tarfile.TarError:
+            raise Unsupported(
+                f"{name}: not a readable tar archive (corrupt or truncated)"
+            ) from None
+        with tin:
+            for member in tin:
+                if member.isreg():
+                    fin = tin.extractfile(member)
+                    assert fin is not None
+                    yield from leaf_streams(fin, f"{name}/{member.name}", depth + 1)
+    else:
+        reader = _codec_reader(kind, stream, name)  # type: ignore[arg-type]
+        yield from leaf_streams(reader, _inner_name(name, kind), depth + 1)
 
 
 def _member_fmt(name: str, ctx: _Copy) -> str:

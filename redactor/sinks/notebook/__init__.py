@@ -43,7 +43,7 @@ from redactor.sinks.notebook.cells import (
     is_text_mime,
     scrub_notebook,
 )
-from redactor.sinks.notebook.jsontext import parse_notebook, scrub_text
+from redactor.sinks.notebook.jsontext import json_path_at, parse_notebook, scrub_text
 from redactor.sinks.notebook.report import NotebookError, RemovedOutput, ScrubReport, SourceFinding
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "is_binary_mime",
     "is_json_mime",
     "is_text_mime",
+    "json_path_at",
     "parse_notebook",
     "scrub_notebook",
     "scrub_text",

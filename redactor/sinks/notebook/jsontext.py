@@ -17,7 +17,7 @@ from redactor.engine.walk import number_text
 from redactor.sinks.notebook.cells import Redactors, scrub_notebook
 from redactor.sinks.notebook.report import NotebookError, ScrubReport
 
-__all__ = ["parse_notebook", "scrub_text"]
+__all__ = ["json_path_at", "parse_notebook", "scrub_text"]
 
 
 _FIRST_INDENT = re.compile(r"[\[{][ \t]*\r?\n([ \t]*)\S")
@@ -145,6 +145,28 @@ def _members(body: str, start: int, closing: str) -> Iterator[tuple[Any, int, in
             return
         else:
             raise ValueError("expected ',' or a closing bracket")
+
+
+def json_path_at(text: str, offset: int) -> list[str | int]:
+    """The keys and indexes of the innermost JSON value of ``text`` that holds character
+    ``offset`` (``["cells", 2, "outputs", 0, "text"]``): where ``redactor scan`` says a finding
+    is in a notebook. Walks only the containers on the way, with the C scanner; ``[]`` when the
+    offset is outside every member or the text is not JSON."""
+    path: list[str | int] = []
+    start = _skip(text, 1 if text.startswith("\ufeff") else 0)
+    try:
+        while start < len(text) and text[start] in "[{":
+            closing = "]" if text[start] == "[" else "}"
+            for index, (key, s, e) in enumerate(_members(text, start, closing)):
+                if s <= offset < e:
+                    path.append(index if key is None else key)
+                    start = s
+                    break
+            else:
+                break
+    except (ValueError, IndexError, json.JSONDecodeError, StopIteration):
+        pass
+    return path
 
 
 def _patch(
