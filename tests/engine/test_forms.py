@@ -555,6 +555,7 @@ ENCODERS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::redactor.engine.redactor.RedactorWarning")
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     secret=st.binary(min_size=6, max_size=60) | secrets().map(lambda s: s.encode("utf-8")),
@@ -579,6 +580,7 @@ def test_no_secret_character_survives_in_a_base64_blob(
     assert b64.endswith(tail) and len(tail) <= len(b64) - stop
 
 
+@pytest.mark.filterwarnings("ignore::redactor.engine.redactor.RedactorWarning")
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.binary(max_size=8),
