@@ -617,9 +617,9 @@ def test_a_random_secret_in_a_base64_blob_hides_exactly_its_own_characters(
 def test_xml_apos_in_a_single_quoted_attribute() -> None:
     # A '...' attribute escapes only its own quote (.NET's XmlTextWriter with QuoteChar '\'',
     # saxutils.escape with {"'": "&apos;"}): the secret's " stays as it is.
-    secret = "it's \"the\" <key> & more"
+    secret = 'it\'s "the" <key> & more'
     attr = saxutils.escape(secret, {"'": "&apos;"})
-    assert attr == "it&apos;s \"the\" &lt;key&gt; &amp; more"
+    assert attr == 'it&apos;s "the" &lt;key&gt; &amp; more'
     r = whole_forms()
     r.add(secret, name="s")
     assert r.redact(f"<add key='password' value='{attr}'/>") == f"<add key='password' value='{R}'/>"
