@@ -178,11 +178,13 @@ def _b64_offsets(data: bytes, encode: Callable[[bytes], bytes]) -> Iterator[tupl
     character is then the value's alone, and it stayed visible (``YTp[REDACTED]E=``, the GitHub
     runner's test vector ``base64("a:Password123!")``). The ending form runs through the padding,
     as peers' do: the runner's Base64StringEscapeShift1/2 register ``base64(value[1:])`` and
-    ``base64(value[2:])`` with the padding kept, Jenkins' base64 factory the tail of
-    ``base64(prefix + value)`` (/work/shared/notes/ci-masking.md). The padding depends only on
-    the blob ending there, so it hides nothing of the neighbours, and ``[REDACTED]`` ends the blob
-    instead of a lone ``E=``. It extends the inside form by 1 to 3 characters, so it matches no
-    text where that form (when long enough to be registered) does not.
+    ``base64(value[2:])`` with the padding kept (actions/runner ValueEncoders.cs), Jenkins'
+    credentials-binding ``base64("a" + value)[2:]`` and ``base64("aa" + value)[4:]``, padding
+    kept, next to the same without the partial character (Base64SecretPatternFactory).
+    The padding depends only on the blob ending there, so it hides nothing of the neighbours,
+    and ``[REDACTED]`` ends the blob instead of a lone ``E=``. It extends the inside form by 1 to
+    3 characters, so it matches no text where that form (when long enough to be registered)
+    does not.
     """
     n = len(data)
     for offset in (0, 1, 2):
