@@ -164,14 +164,35 @@ def _newlines(v: SecretValue) -> Iterator[str]:
 _B64_SKIP = (0, 2, 3)  # characters that depend on unknown neighbouring bytes at offset 0, 1, 2
 
 
-def _b64_offset_forms(data: bytes, encode: Callable[[bytes], bytes]) -> Iterator[str]:
+def _b64_offsets(data: bytes, encode: Callable[[bytes], bytes]) -> Iterator[tuple[str, str]]:
+    """For byte offsets 0, 1 and 2 into a 3-byte group: the value's base64 inside a larger blob,
+    and the value's base64 *ending* a blob (the same through the blob's end, or ``""`` where
+    the two are the same).
+
+    Inside a blob, keep only the characters fully determined by the value's own bits: the first
+    character at offset 1 or 2 mixes them with 2 or 4 bits of the byte before, and where the
+    value's last group is incomplete, the character after ``stop`` holds its last 2 or 4 bits and
+    4 or 2 bits of what follows, which no one can know.
+
+    A blob that ends with the value fills those bits with zeros and writes ``=`` or ``==``: that
+    character is then the value's alone, and it stayed visible (``YTp[REDACTED]E=``, the GitHub
+    runner's test vector ``base64("a:Password123!")``). The ending form runs through the padding,
+    as peers' do: the runner's Base64StringEscapeShift1/2 register ``base64(value[1:])`` and
+    ``base64(value[2:])`` with the padding kept (actions/runner ValueEncoders.cs), Jenkins'
+    credentials-binding ``base64("a" + value)[2:]`` and ``base64("aa" + value)[4:]``, padding
+    kept, next to the same without the partial character (Base64SecretPatternFactory).
+    The padding depends only on the blob ending there, so it hides nothing of the neighbours,
+    and ``[REDACTED]`` ends the blob instead of a lone ``E=``. It extends the inside form by 1 to
+    3 characters, so it matches no text where that form (when long enough to be registered)
+    does not.
+    """
     n = len(data)
     for offset in (0, 1, 2):
-        # The value inside a larger blob, starting `offset` bytes into a 3-byte group: keep only
-        # the characters fully determined by the value's own bits.
         enc = encode(b"\0" * offset + data).decode("ascii")
         stop = ((offset + n) * 8) // 6
-        yield enc[_B64_SKIP[offset] : stop]
+        inside = enc[_B64_SKIP[offset] : stop]
+        # (offset + n) % 3 == 0: the value ends a group, no partial character and no padding
+        yield inside, enc[_B64_SKIP[offset] :] if (offset + n) % 3 else ""
 
 
 def _b64_forms(data: bytes) -> Iterator[str]:
@@ -179,12 +200,21 @@ def _b64_forms(data: bytes) -> Iterator[str]:
         full = encode(data).decode("ascii")
         yield full
         yield full.rstrip("=")
-        yield from _b64_offset_forms(data, encode)
+        for inside, end in _b64_offsets(data, encode):
+            yield inside
+            if end:
+                # At offset 0 `end` is `full`. Without the padding for unpadded base64 (base64url,
+                # JWTs); inside a blob it matches only where the bits after the value happen to be
+                # zeros, and then takes one more character, which holds the value's bits too (what
+                # the padless `full` at offset 0 has always done).
+                yield end
+                yield end.rstrip("=")
 
 
 @_encoder("base64")
 def _base64(v: SecretValue) -> Iterator[str]:
-    """Base64 (standard and URL-safe, padded and not), also at byte offsets 1 and 2 inside a blob."""
+    """Base64 (standard and URL-safe, padded and not), also at byte offsets 1 and 2 inside a blob
+    and ending one."""
     yield from _b64_forms(v.data)
 
 
@@ -209,8 +239,11 @@ def _base64_wrapped(v: SecretValue) -> list[str]:
         return []
     side, window, whole = WRAP_SIDE, WRAP_WINDOW, WRAP_WHOLE
     out: list[str] = []
-    for enc in _b64_offset_forms(v.data, base64.b64encode):
-        out += _wrapped_forms(enc, side, window, whole)
+    for inside, end in _b64_offsets(v.data, base64.b64encode):
+        out += _wrapped_forms(inside, side, window, whole)
+        if end:
+            # A copy that ends its blob (MIME and PEM always pad): 2 * WRAP_WHOLE - 1 patterns.
+            out += _wrapped_end_forms(end, side, window, whole)
     return out
 
 
@@ -227,6 +260,21 @@ def _wrapped_forms(enc: str, side: int, window: int, whole: int) -> list[str]:
     rights = [enc[p:] if n - p < whole else enc[p : p + side] for p in range(1, n)]
     for brk in ("\n", "\r\n"):
         out += [left + brk + right for left, right in zip(lefts, rights)]
+    return out
+
+
+def _wrapped_end_forms(end: str, side: int, window: int, whole: int) -> list[str]:
+    """The patterns of ``_wrapped_forms(end, ...)`` that reach the end of ``end`` (its padding):
+    its last window, and the breaks whose right side is the whole tail (``n - p < whole``).
+    Those merge with the inside form's patterns, which end one character earlier. Not the grid
+    windows that end on the partial character: inside a blob one would match wherever the bits
+    after the value happen to be zeros, and take one more character depending on the column."""
+    n = len(end)
+    breaks = range(max(1, n - whole + 1), n)
+    lefts = [end[:p] if p < whole else end[p - side : p] for p in breaks]
+    out = [end[-window:]]
+    for brk in ("\n", "\r\n"):
+        out += [left + brk + end[p:] for left, p in zip(lefts, breaks)]
     return out
 
 
@@ -418,6 +466,11 @@ _HTML_SCHEMES = (
     ("&amp;", "&lt;", "&gt;", "&quot;", "&#39;"),  # older escapers, lodash
     ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;"),  # MarkupSafe, Jinja, pandas Styler, Go
     ("&amp;", "&lt;", "&gt;", "&quot;", "&apos;"),  # XML
+    # XML in a '...' attribute, where only the delimiting quote is escaped: .NET's XmlTextWriter
+    # with QuoteChar '\'' (System.Xml's XmlTextEncoder escapes the attribute's quote character
+    # only), saxutils.escape(s, {"'": "&apos;"}). A value holding both quotes had no &apos; form
+    # that kept its '"'.
+    ("&amp;", "&lt;", "&gt;", '"', "&apos;"),
     ("&amp;", "&lt;", "&gt;", "&quot;", "'"),  # saxutils.quoteattr, Java's escapeHtml4
     ("&amp;", "&lt;", "&gt;", '"', "'"),  # saxutils.escape, html.escape(quote=False)
     ("&#38;", "&#60;", "&#62;", "&#34;", "&#39;"),  # decimal character references
@@ -440,8 +493,9 @@ def _html_partial(v: SecretValue) -> Iterator[str]:
 
 @_encoder("html", partial=_html_partial, escaper=True)
 def _html(v: SecretValue) -> Iterator[str]:
-    """HTML/XML escaping of & < > " ' as html.escape, MarkupSafe (&#34; &#39;), XML (&apos;,
-    quoteattr's &#10;), decimal and hex character references; non-ASCII also as &#233;."""
+    """HTML/XML escaping of & < > " ' as html.escape, MarkupSafe (&#34; &#39;), XML (&apos;, with
+    " escaped or not, quoteattr's &#10;), decimal and hex character references; non-ASCII also as
+    &#233;."""
     if v.text is None:
         return
     forms: dict[str, None] = {}

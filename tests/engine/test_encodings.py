@@ -62,6 +62,10 @@ def test_default_registry_names() -> None:
         repr(PW.encode())[2:-1],
         html.escape(PW),
         html.escape(PW).replace("&#x27;", "&#39;"),
+        html.escape(PW, quote=False).replace("'", "&apos;"),  # XML in a '...' attribute
+        # ending a blob at byte offset 2, through the padding (issue 19)
+        base64.b64encode(b"a:" + PW.encode()).decode()[3:],
+        base64.urlsafe_b64encode(b"a:" + PW.encode()).decode()[3:].rstrip("="),
         PW.encode().hex(),
         PW.encode().hex().upper(),
         PW.replace('"', '\\"'),

@@ -396,10 +396,19 @@ def test_printf_q_matches_bash(secret: str) -> None:
 
 
 def _expected_wrapped(prefix: int, secret: bytes, blob_b64: str, width: int, eol: str) -> str:
-    """The blob's wrapped base64 with exactly the secret's own characters replaced once."""
+    """The blob's wrapped base64 with exactly the secret's own characters replaced once: through
+    the padding when the secret ends the blob (its last, partial character is then its alone)."""
     n = len(secret)
+    blob = base64.b64decode(blob_b64)
     start = 4 * (prefix // 3) + _B64_SKIP[prefix % 3]
     stop = ((prefix + n) * 8) // 6
+    if prefix + n == len(blob):
+        stop = len(blob_b64)
+    elif (prefix + n) % 3 and start // width == stop // width:
+        # On one line the unwrapped padless form (value through its partial character, as if it
+        # ended the blob) matches where the bits after the value happen to be zeros.
+        if blob_b64[stop] == base64.b64encode(blob[: prefix + n]).decode()[stop]:
+            stop += 1
 
     def at(i: int) -> int:  # index in the wrapped text of character i of the unwrapped base64
         return i + (i // width) * len(eol)
@@ -414,15 +423,17 @@ def test_base64_wrapped_at_76_and_64_columns_at_any_offset(size: int) -> None:
     secret = bytes(rnd.getrandbits(8) for _ in range(size))
     r = Redactor()
     r.add(secret, name="blob")
-    for prefix in [*rnd.sample(range(0, 200), 12), 0, 1, 2]:
-        blob = rnd.randbytes(prefix) + secret + rnd.randbytes(rnd.randrange(0, 90))
-        flat = base64.b64encode(blob).decode()
-        mime = base64.encodebytes(blob).decode()  # 76 columns, \n
-        assert r.redact(mime) == _expected_wrapped(prefix, secret, flat, 76, "\n"), prefix
-        crlf = email.base64mime.body_encode(blob, eol="\r\n")
-        assert r.redact(crlf) == _expected_wrapped(prefix, secret, flat, 76, "\r\n"), prefix
-        pem = "".join(flat[i : i + 64] + "\n" for i in range(0, len(flat), 64))
-        assert r.redact(pem) == _expected_wrapped(prefix, secret, flat, 64, "\n"), prefix
+    for prefix in [*rnd.sample(range(0, 200), 12), 0, 1, 2, 3, 4, 5]:
+        for suffix in (rnd.randrange(1, 90), 0):  # inside a blob, and ending it
+            blob = rnd.randbytes(prefix) + secret + rnd.randbytes(suffix)
+            flat = base64.b64encode(blob).decode()
+            mime = base64.encodebytes(blob).decode()  # 76 columns, \n
+            at = (prefix, suffix)
+            assert r.redact(mime) == _expected_wrapped(prefix, secret, flat, 76, "\n"), at
+            crlf = email.base64mime.body_encode(blob, eol="\r\n")
+            assert r.redact(crlf) == _expected_wrapped(prefix, secret, flat, 76, "\r\n"), at
+            pem = "".join(flat[i : i + 64] + "\n" for i in range(0, len(flat), 64))
+            assert r.redact(pem) == _expected_wrapped(prefix, secret, flat, 64, "\n"), at
 
 
 def test_base64_w76_and_openssl_tools(tmp_path) -> None:
@@ -441,3 +452,188 @@ def test_base64_w76_and_openssl_tools(tmp_path) -> None:
             ["openssl", "base64", "-in", str(path)], capture_output=True, text=True, check=True
         )
         assert r.redact(out.stdout) == _expected_wrapped(37, secret.encode(), flat, 64, "\n")
+
+
+# -- base64 ending a blob at byte offset 1 or 2 (issue 19) -----------------------------------------
+
+# actions/runner @258d6c8, src/Test/L0/HostContextL0.cs DefaultSecretMaskers (L82-103): the
+# secrets it adds and its base64 vectors, base64(prefix + "Password123!") and what the runner logs.
+RUNNER_SECRETS = [
+    "Password123!",
+    'Pass"word"123!',
+    "Pass word 123!",
+    "Pass<word>123!",
+    "Pass'word'123!",
+    '"Password123!!"',
+    '"short"',
+]
+RUNNER_BASE64 = [  # (prefix, the runner's output, ours)
+    (":", "OlBh***", "Ol" + R),
+    ("a:", "YTpQ***", "YTp" + R),
+    ("ab:", "YWI6***", "YWI6" + R),
+    ("abc:", "YWJjOlBh***", "YWJjOl" + R),
+    ("abcd:", "YWJjZDpQ***", "YWJjZDp" + R),
+    ("abcde:", "YWJjZGU6***", "YWJjZGU6" + R),
+]
+
+
+@pytest.mark.parametrize(("prefix", "runner", "ours"), RUNNER_BASE64)
+def test_the_github_runners_base64_vectors(prefix: str, runner: str, ours: str) -> None:
+    from helpers.ci_runners import SecretMasker, _github_encoders
+
+    blob = base64.b64encode(f"{prefix}Password123!".encode()).decode()
+    github = SecretMasker(_github_encoders())
+    r = Redactor()
+    for secret in RUNNER_SECRETS:
+        github.add_value(secret)
+        r.add(secret)
+    assert github.mask(blob) == runner  # the port agrees with the runner's own test
+    # The secret ends the blob: hidden through the padding, as the runner does (we had left
+    # "YTp[REDACTED]E=": the E holds the last 4 bits of the "!"), and from the first character
+    # that holds only the secret's bits, where the runner's shifted copies start 1 or 2 later.
+    assert r.redact(blob) == ours
+    assert runner.startswith(ours[: -len(R)])
+    # The same inside a longer blob: the character after the secret depends on what follows.
+    longer = base64.b64encode(f"{prefix}Password123!+tail".encode()).decode()
+    out = r.redact(longer)
+    assert out.startswith(ours) and longer.endswith(out[len(ours) :])
+
+
+def test_base64_ending_a_blob_in_every_alphabet_and_padding() -> None:
+    secret = b"\xfbs3cr\xff\xfe-t0ken?"  # its base64 holds "+" and "/", its URL-safe "-" and "_"
+    r = Redactor()
+    r.add(secret, name="s")
+    for prefix in (b"", b"u", b"us", b"use", b"user", b"user:"):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            blob = encode(prefix + secret).decode()
+            start = 4 * (len(prefix) // 3) + _B64_SKIP[len(prefix) % 3]
+            kept = blob[:start]
+            assert r.redact(blob) == kept + R, (prefix, blob)
+            assert r.redact(blob.rstrip("=")) == kept + R, (prefix, blob)
+            assert r.redact(f'{{"auth": "{blob}"}}') == f'{{"auth": "{kept}{R}"}}'
+    # Basic auth, the usual case: "user:" puts the password at offset 2 (5 bytes).
+    header = "Authorization: Basic " + base64.b64encode(b"user:" + secret).decode()
+    assert r.redact(header) == "Authorization: Basic dXNlcjr" + R
+
+
+def test_base64_forms_are_the_inside_forms_and_the_ending_ones() -> None:
+    # For each alphabet: the whole value padded and not, the three inside forms, and now the
+    # ending forms, padded and not, at offsets 1 and 2 unless the value then ends a 3-byte group
+    # (no partial character): at most 8, 4, 4 more by length mod 3.
+    from redactor.engine.encodings import SecretValue, forms_of, get_encoding
+
+    rnd = random.Random(19)
+    for size, most in ((30, 8), (31, 4), (32, 4)):
+        data = rnd.randbytes(size)
+        old: set[str] = set()
+        ends: set[str] = set()
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            full = encode(data).decode()
+            old |= {full, full.rstrip("=")}
+            for offset in (0, 1, 2):
+                enc = encode(b"\0" * offset + data).decode()
+                old.add(enc[_B64_SKIP[offset] : ((offset + size) * 8) // 6])
+                if offset and (offset + size) % 3:
+                    ends |= {enc[_B64_SKIP[offset] :], enc[_B64_SKIP[offset] :].rstrip("=")}
+        assert forms_of(SecretValue.of(data), [get_encoding("base64")]) == old | ends
+        assert 0 < len(ends - old) <= most
+
+
+def _b64_core(prefix: int, n: int, suffix: int, b64: str) -> tuple[int, int]:
+    """The characters of ``b64`` (the base64 of prefix + secret + suffix bytes) that only the
+    secret's bits determine: through the end when nothing follows the secret."""
+    start = 4 * (prefix // 3) + _B64_SKIP[prefix % 3]
+    stop = len(b64) if suffix == 0 else ((prefix + n) * 8) // 6
+    return start, stop
+
+
+ENCODERS = {
+    "std": base64.b64encode,
+    "std-nopad": lambda b: base64.b64encode(b).rstrip(b"="),
+    "url": base64.urlsafe_b64encode,
+    "url-nopad": lambda b: base64.urlsafe_b64encode(b).rstrip(b"="),
+}
+
+
+@pytest.mark.filterwarnings("ignore::redactor.engine.redactor.RedactorWarning")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.binary(min_size=6, max_size=60) | secrets().map(lambda s: s.encode("utf-8")),
+    prefix=st.binary(max_size=5),
+    suffix=st.binary(max_size=12),
+    encoding=st.sampled_from(sorted(ENCODERS)),
+)
+def test_no_secret_character_survives_in_a_base64_blob(
+    secret: bytes, prefix: bytes, suffix: bytes, encoding: str
+) -> None:
+    r = Redactor(replacement=MARK)
+    assume(r.add(secret))
+    b64 = ENCODERS[encoding](prefix + secret + suffix).decode()
+    start, stop = _b64_core(len(prefix), len(secret), len(suffix), b64)
+    out = r.redact(b64)
+    # What is left before the first replacement and after the last is the blob's own text, and
+    # none of it is a character that only the secret's bits determine.
+    head, _, rest = out.partition(MARK)
+    tail = rest.rpartition(MARK)[2]
+    assert MARK in out
+    assert b64.startswith(head) and len(head) <= start
+    assert b64.endswith(tail) and len(tail) <= len(b64) - stop
+
+
+@pytest.mark.filterwarnings("ignore::redactor.engine.redactor.RedactorWarning")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.binary(max_size=8),
+    size=st.integers(8, 40),
+    prefix=st.binary(max_size=5),
+    suffix=st.binary(max_size=12),
+    encoding=st.sampled_from(sorted(ENCODERS)),
+)
+def test_a_random_secret_in_a_base64_blob_hides_exactly_its_own_characters(
+    seed: bytes, size: int, prefix: bytes, suffix: bytes, encoding: str
+) -> None:
+    import hashlib
+
+    secret = hashlib.shake_128(seed).digest(size)  # random bytes that hypothesis cannot steer
+    r = Redactor(replacement=MARK)
+    assume(r.add(secret))  # unless it is UTF-8 of fewer than 6 characters (the minimum length)
+    encode = ENCODERS[encoding]
+    b64 = encode(prefix + secret + suffix).decode()
+    start, stop = _b64_core(len(prefix), len(secret), len(suffix), b64)
+    if suffix and (len(prefix) + size) % 3:
+        # The padless form as if the secret ended the blob matches where the bits after it
+        # happen to be zeros, and takes that character, which holds the secret's last bits.
+        if b64[stop] == encode(prefix + secret).decode()[stop]:
+            stop += 1
+    assert r.redact(b64) == b64[:start] + MARK + b64[stop:]
+    # Clean text: the same blob with one byte of the secret changed is left alone. (Not the
+    # secret's ends cut off: hypothesis rebuilt them from the prefix and suffix bytes, and a blob
+    # holding all of a secret's bits but the 4 no form covers was rightly redacted.)
+    mid = size // 2
+    changed = secret[:mid] + bytes([secret[mid] ^ 0xFF]) + secret[mid + 1 :]
+    clean = encode(prefix + changed + suffix).decode()
+    assert r.redact(clean) == clean
+
+
+# -- XML's &apos; (issue 19) ---------------------------------------------------------------------
+
+
+def test_xml_apos_in_a_single_quoted_attribute() -> None:
+    # A '...' attribute escapes only its own quote (.NET's XmlTextWriter with QuoteChar '\'',
+    # saxutils.escape with {"'": "&apos;"}): the secret's " stays as it is.
+    secret = 'it\'s "the" <key> & more'
+    attr = saxutils.escape(secret, {"'": "&apos;"})
+    assert attr == 'it&apos;s "the" &lt;key&gt; &amp; more'
+    r = whole_forms()
+    r.add(secret, name="s")
+    assert r.redact(f"<add key='password' value='{attr}'/>") == f"<add key='password' value='{R}'/>"
+    # the double-quoted attribute and the element text, as before
+    both = saxutils.escape(secret, {"'": "&apos;", '"': "&quot;"})
+    assert r.redact(f'<x v="{both}">{both}</x>') == f'<x v="{R}">{R}</x>'
+    # The GitHub runner's XmlDataEscape (SecurityElement.Escape) writes the same &apos;
+    from helpers.ci_runners import SecretMasker, _github_encoders
+
+    github = SecretMasker(_github_encoders())
+    github.add_value(secret)
+    assert github.mask(f"<x>{both}</x>") == "<x>***</x>"
+    assert r.redact(f"<x>{both}</x>") == f"<x>{R}</x>"

@@ -44,19 +44,31 @@ def _old_b64_offset_forms(data: bytes) -> Iterator[str]:
         yield enc[_B64_SKIP[offset] : stop]
 
 
+def _old_wrapped_spans(enc: str) -> Iterator[tuple[str, int]]:
+    """Each wrapped pattern of ``enc`` with the index just past its last character."""
+    side, window, whole = 8, 32, 40
+    n = len(enc)
+    yield from ((enc[i : i + window], i + window) for i in range(0, n - window + 1, side))
+    yield enc[-window:], n
+    for p in range(1, n):
+        left = enc[:p] if p < whole else enc[p - side : p]
+        right, stop = (enc[p:], n) if n - p < whole else (enc[p : p + side], p + side)
+        yield left + "\n" + right, stop
+        yield left + "\r\n" + right, stop
+
+
 def _old_base64_wrapped(v: SecretValue) -> Iterator[str]:
     if len(v.data) < 49:
         return
-    side, window, whole = 8, 32, 40
     for enc in _old_b64_offset_forms(v.data):
-        n = len(enc)
-        yield from (enc[i : i + window] for i in range(0, n - window + 1, side))
-        yield enc[-window:]
-        for p in range(1, n):
-            left = enc[:p] if p < whole else enc[p - side : p]
-            right = enc[p:] if n - p < whole else enc[p : p + side]
-            yield left + "\n" + right
-            yield left + "\r\n" + right
+        yield from (pattern for pattern, _ in _old_wrapped_spans(enc))
+    # Issue 19: a copy ending its blob at byte offset 0, 1 or 2, written here from its definition
+    # (every pattern of the padded tail's wrapped forms that reaches its last character), not as
+    # the encoder builds them.
+    for offset in (0, 1, 2):
+        if (offset + len(v.data)) % 3:
+            end = base64.b64encode(b"\0" * offset + v.data).decode("ascii")[_B64_SKIP[offset] :]
+            yield from (pattern for pattern, stop in _old_wrapped_spans(end) if stop == len(end))
 
 
 def _old_tiles(forms: set[str]) -> set[str]:

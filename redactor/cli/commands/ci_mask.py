@@ -54,7 +54,7 @@ PRINTS_VALUES = (
 ENV_CHANNEL = "REDACTOR_CHANNEL"
 
 # Above this many values, ci-mask says which secrets they come from (a 40-character token
-# gives 7, a password with quotes 17, a 250-byte SSH key about 1,000).
+# gives 9, a password with quotes 19, a 250-byte SSH key about 1,100).
 MANY_VALUES = 2000
 
 _DERIVED = {"github": github_derived, "azure": azure_derived, "buildkite": buildkite_derived}
@@ -165,9 +165,9 @@ def run(args: argparse.Namespace) -> int:
 def _warn_if_many(names: list[str], groups: list[list[str]], ci: str) -> None:
     """Say which secrets make the CI scan its log many times: each value costs the runner a
     search of every later log line (GitHub: also one per each of its 11 encodings of it). A
-    1.7 KB PEM key gives 7,859 values, 6,660 of them 8-character pieces of its base64 as
+    1.7 KB PEM key gives 7,918 values, 6,663 of them 8-character pieces of its base64 as
     ``base64`` wraps it at any column (measured with a random 1,200-byte key); without the
-    ``base64-wrapped`` encoding it gives 171."""
+    ``base64-wrapped`` encoding it gives 167."""
     total = sum(map(len, groups))
     if total <= MANY_VALUES:
         return
