@@ -213,14 +213,17 @@ class _Compiler:
                     return
                 binary, snap = self._wanted.popitem()
                 self._busy = (snap, binary)
+            failed = None
             try:
                 snap._compile(binary)
-            except BaseException as exc:  # noqa: BLE001 - any failure: stay on the reference
+            except Exception as exc:  # out of memory, an unsupported CPU: stay on the reference
+                failed = type(exc).__name__  # the type only: a message might quote a pattern
+            finally:
                 with self._cond:
-                    self.failed = type(exc).__name__  # the type only: a message may quote a pattern
-            with self._cond:
-                self._busy = None
-                self._cond.notify_all()
+                    if failed is not None:
+                        self.failed = failed
+                    self._busy = None
+                    self._cond.notify_all()
 
     def pending(self, snap: _Snapshot, binary: bool) -> bool:
         """Is a compile for ``snap`` queued or under way? (Call with the condition held.)"""

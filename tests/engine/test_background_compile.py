@@ -86,7 +86,7 @@ def test_output_is_identical_before_during_and_after_the_swap(secrets, parts, cu
     with gated_compiles() as gate:
         s_ref, s_auto = ref.stream(), auto.stream()
         b_ref, b_auto = ref.bytes_stream(), auto.bytes_stream()
-        for i, piece in enumerate(pieces + [""]):
+        for i, piece in enumerate([*pieces, ""]):
             if i == switch:
                 auto.announce(HUGE)
             if i == swap:
