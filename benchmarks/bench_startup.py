@@ -40,11 +40,11 @@ sys.path.insert(0, str(HERE))
 from bench_filter import MB, RESULTS, make_log, make_secrets  # noqa: E402
 
 
-def run_once(argv: list[str], stdin: Path, env: dict[str, str]) -> dict:
+def run_once(argv: list[str], stdin: Path, env: dict[str, str], cwd: Path) -> dict:
     """One filter run: seconds to the first byte and to the end, peak RSS (MB), output digest."""
     with stdin.open("rb") as src:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=src, stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(argv, stdin=src, stdout=subprocess.PIPE, env=env, cwd=cwd)
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         digest = hashlib.sha256()
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     where = subprocess.run(
         [sys.executable, "-c", "import redactor; print(redactor.__file__)"],
         env=env,
+        cwd=tempfile.gettempdir(),  # not this checkout: the current directory comes first
         capture_output=True,
         text=True,
         check=True,
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for _ in range(args.runs):
                 argv = [*base, "--secrets-file", str(env_file)]
-                runs.append(run_once(argv, log_path, {**env, "REDACTOR_ENGINE": engine}))
+                runs.append(run_once(argv, log_path, {**env, "REDACTOR_ENGINE": engine}, tmp))
             results[engine] = {
                 "first_byte_s": min(r["first_byte_s"] for r in runs),
                 "total_s": min(r["total_s"] for r in runs),

@@ -176,9 +176,10 @@ class _Compiler:
     Nothing is written to disk: a database is derived from the secrets.
     """
 
-    __slots__ = ("_busy", "_cond", "_thread", "_wanted", "failed", "warned")
+    __slots__ = ("_busy", "_cond", "_pid", "_thread", "_wanted", "failed", "warned")
 
     def __init__(self) -> None:
+        self._pid = os.getpid()
         self._cond = threading.Condition(threading.Lock())
         self._wanted: dict[bool, _Snapshot] = {}  # binary -> the newest snapshot asking
         self._busy: tuple[_Snapshot, bool] | None = None  # the compile under way
@@ -186,17 +187,23 @@ class _Compiler:
         self.failed: str | None = None  # the exception type of a failed compile
         self.warned = False
 
+    def _after_fork(self) -> None:
+        """In a forked child: the compile thread did not come along, and its lock may have been
+        held at the fork. Start afresh (the child's snapshots ask again)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._cond = threading.Condition(threading.Lock())
+            self._wanted, self._busy, self._thread = {}, None, None
+
     def request(self, snap: _Snapshot, binary: bool) -> None:
+        self._after_fork()
         with self._cond:
             if self.failed is not None:
                 return
             queued = self._wanted.get(binary)
             if queued is None or queued.version < snap.version:
                 self._wanted[binary] = snap
-            # A thread that is not alive but still recorded is a fork's leftover (the child
-            # inherits no threads): start another.
-            if self._thread is None or not self._thread.is_alive():
-                self._busy = None
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="redactor-hyperscan-compile", daemon=True
                 )
@@ -231,6 +238,7 @@ class _Compiler:
 
     def wait(self, snap: _Snapshot, binary: bool, timeout: float | None) -> bool:
         """Wait until no compile for ``snap`` is queued or under way; False on timeout."""
+        self._after_fork()
         with self._cond:
             return self._cond.wait_for(lambda: not self.pending(snap, binary), timeout)
 

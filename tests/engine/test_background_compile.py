@@ -11,6 +11,7 @@ wrapped step is the real one.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,3 +190,32 @@ def test_auto_below_the_threshold_starts_no_compile() -> None:
     assert r.redact("a hunter2-password") == "a [REDACTED]"
     assert r.matcher().name == "ahocorasick"
     assert r._current()._compiler._thread is None and not pending(r)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_during_a_compile_compiles_its_own() -> None:
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    with gated_compiles() as gate:
+        r.announce(HUGE)
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert pending(r)  # the parent's compile thread waits at the gate
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: no compile thread came along
+            try:
+                gate.set()
+                out = r.redact("b hunter2-password")
+                settled = r.settle(timeout=60)
+                os.write(write, f"{out}|{settled}|{r.matcher().name}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as f:
+            reported = f.read().decode()
+        os.waitpid(pid, 0)
+        assert reported == "b [REDACTED]|True|hyperscan"
+        assert r.matcher().name == "ahocorasick"  # the parent's compile still waits
+        gate.set()
+        assert r.settle(timeout=60)
+    assert r.matcher().name == "hyperscan"
