@@ -162,10 +162,15 @@ def test_auto_moves_to_hyperscan_once_the_work_pays_and_output_does_not_change(
         piece = line[: 20 + i] if i % 2 else line
         outputs.append(s_auto.feed(piece))
         assert outputs[-1] == s_ref.feed(piece)
+        if i == 6:
+            assert auto.settle(timeout=60)  # the background compile, asked for by now
     assert auto.matcher().name == "hyperscan"
     assert s_auto.flush() == s_ref.flush()
-    # A new secret makes a new snapshot, which stays on the fast engine.
+    # A new secret makes a new snapshot, which stays on the fast engine once its own database
+    # (with the new secret) is compiled, and on the reference until then.
     auto.add("second-secret-value", name="other")
+    assert auto.redact("second-secret-value hunter2-password") == "[REDACTED] [REDACTED]"
+    assert auto.settle(timeout=60)
     assert auto.matcher().name == "hyperscan"
     assert auto.redact("second-secret-value hunter2-password") == "[REDACTED] [REDACTED]"
 
@@ -177,6 +182,7 @@ def test_auto_starts_on_hyperscan_for_one_large_input(monkeypatch) -> None:
     r = Redactor(engine="auto")
     r.add("hunter2-password")
     assert r.redact("x" * 999 + "hunter2-password") == "x" * 999 + "[REDACTED]"
+    assert r.settle(timeout=60)  # compiled in the background, asked for by that first call
     assert r.matcher().name == "hyperscan"
 
 
@@ -334,6 +340,10 @@ def test_auto_falls_back_to_the_reference_when_hyperscan_fails(monkeypatch) -> N
     monkeypatch.setattr(engine_module, "AUTO_WORK_PER_PATTERN_CHAR", 0)
     r = Redactor(engine="auto")
     r.add("hunter2-password", name="db")
+    # The compile that fails runs in the background: the call that asked for it is answered by
+    # the reference, and the next call says that the fast engine failed.
+    assert r.redact("x" * 20 + " hunter2-password") == "x" * 20 + " [REDACTED]"
+    assert r.settle(timeout=60)
     with pytest.warns(RedactorWarning) as caught:
         assert r.redact("x" * 20 + " hunter2-password") == "x" * 20 + " [REDACTED]"
     assert [str(w.message) for w in caught] == [

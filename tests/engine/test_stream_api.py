@@ -147,6 +147,8 @@ def test_reading_the_matcher_has_no_effect_and_announce_moves_auto(monkeypatch) 
     r.announce(999)
     assert r.matcher().name == "ahocorasick"
     r.announce(1)
+    r.matcher(), r.matcher(True)  # ask for both databases, compiled in the background
+    assert r.settle(timeout=60)
     assert r.matcher().name == "hyperscan"
     assert r.matcher(True).name == "hyperscan"
     assert r.redact("a hunter2-password") == "a " + R

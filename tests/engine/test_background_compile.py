@@ -1,0 +1,221 @@
+"""``engine="auto"`` compiles Hyperscan in a background thread and swaps it in when it is ready.
+
+Until the swap the reference engine answers; the output is the same before, during and after
+(streams holding back a tail across the swap included), a secret registered while a compile runs
+is never lost, and an explicit ``engine="hyperscan"`` still compiles in the calling thread.
+
+The compile is real (a real Hyperscan database in a real thread). To hold a compile "during" for
+as long as a test needs, the snapshot's compile step is wrapped to wait for an event first; the
+wrapped step is the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from helpers.chunks import split_at
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import redactor.engine.redactor as engine_module
+from redactor import Redactor, hyperscan_available
+from redactor.engine.encodings import SecretValue, forms_of
+
+pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
+
+HUGE = 1 << 40  # announced work that crosses any threshold
+
+
+@contextmanager
+def gated_compiles() -> Iterator[threading.Event]:
+    """Background compiles wait for the event that this yields before they start."""
+    gate = threading.Event()
+    real = engine_module._Snapshot._compile
+
+    def held(self, binary: bool) -> None:
+        assert gate.wait(60), "the gate was never opened"
+        real(self, binary)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine_module._Snapshot, "_compile", held)
+        try:
+            yield gate
+        finally:
+            gate.set()  # no compile thread left waiting after the test
+
+
+def pending(r: Redactor) -> bool:
+    snap = r._current()
+    with snap._compiler._cond:
+        return snap._compiler.pending(snap, False) or snap._compiler.pending(snap, True)
+
+
+secret_chars = st.characters(
+    codec="utf-8", categories=("L", "N", "P", "S", "Zs"), include_characters="\"'\\\n%&<"
+)
+noise = st.text(st.sampled_from("ab =\n\"'é€😀\x1b[0m"), max_size=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.text(secret_chars, min_size=6, max_size=18).filter(lambda s: len(s.strip()) >= 6),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.one_of(noise, st.integers(0, 99)), min_size=1, max_size=8),
+    st.lists(st.integers(0, 400), min_size=2, max_size=10),
+    st.data(),
+)
+def test_output_is_identical_before_during_and_after_the_swap(secrets, parts, cuts, data) -> None:
+    ref = Redactor(engine="ahocorasick")
+    auto = Redactor(engine="auto")
+    forms: list[str] = []
+    for i, value in enumerate(secrets):
+        ref.add(value, f"s{i}")
+        auto.add(value, f"s{i}")
+        forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
+    text = "".join(p if isinstance(p, str) else forms[p % len(forms)] for p in parts)
+    pieces = split_at(text, sorted(cuts))
+    # The threshold is crossed before piece `switch`, the database swapped in before `swap`.
+    switch = data.draw(st.integers(0, len(pieces)), label="switch")
+    swap = data.draw(st.integers(switch, len(pieces)), label="swap")
+    with gated_compiles() as gate:
+        s_ref, s_auto = ref.stream(), auto.stream()
+        b_ref, b_auto = ref.bytes_stream(), auto.bytes_stream()
+        for i, piece in enumerate([*pieces, ""]):
+            if i == switch:
+                auto.announce(HUGE)
+            if i == swap:
+                gate.set()
+                auto.prepare(text=True, binary=True)  # asks for both databases, waits for them
+            phase = "after" if i >= swap else "during" if i >= switch else "before"
+            if i < len(pieces):
+                assert s_auto.feed(piece) == s_ref.feed(piece), phase
+                assert s_auto.pending == s_ref.pending, phase
+                raw = piece.encode("utf-8", "surrogatepass")
+                assert b_auto.feed(raw) == b_ref.feed(raw), phase
+                assert b_auto.pending == b_ref.pending, phase
+                assert auto.redact(piece) == ref.redact(piece), phase
+                assert auto.redact_bytes(raw) == ref.redact_bytes(raw), phase
+            expected = "hyperscan" if phase == "after" else "ahocorasick"
+            assert auto.matcher().name == expected, phase
+            assert auto.matcher(True).name == expected, phase
+            if phase == "during":
+                assert pending(auto)  # asked for, held at the gate
+        assert s_auto.flush() == s_ref.flush()
+        assert b_auto.flush() == b_ref.flush()
+        assert auto.redact(text) == ref.redact(text)
+        assert auto.redact_with_counts(text) == ref.redact_with_counts(text)
+
+
+def test_a_secret_added_while_a_compile_runs_is_not_lost() -> None:
+    r = Redactor(engine="auto")
+    r.add("first-secret-value", name="one")
+    with gated_compiles() as gate:
+        r.announce(HUGE)
+        assert r.redact("a first-secret-value") == "a [REDACTED]"  # asks for the compile
+        assert pending(r) and r.matcher().name == "ahocorasick"
+        old = r._current()
+        r.add("second-secret-value", name="two")  # a new snapshot while the compile waits
+        line = "first-secret-value second-secret-value"
+        assert r.redact(line) == "[REDACTED] [REDACTED]"
+        assert r.matcher().name == "ahocorasick"
+        gate.set()
+        assert r.settle(timeout=60)
+    fast = r.matcher()
+    assert fast.name == "hyperscan" and r._current() is not old
+    both = Redactor(engine="ahocorasick")
+    both.add("first-secret-value", name="one")
+    both.add("second-secret-value", name="two")
+    assert fast.pattern_count == both.matcher().pattern_count
+    assert r.redact(line) == "[REDACTED] [REDACTED]"
+    assert r.redact_bytes(line.encode()) == b"[REDACTED] [REDACTED]"
+
+
+def test_secrets_added_from_one_thread_while_another_redacts_are_never_missed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Real threads, real compiles, many swaps: whatever was added before a redact is redacted."""
+    monkeypatch.setattr(engine_module, "AUTO_MIN_WORK", 1)
+    monkeypatch.setattr(engine_module, "AUTO_WORK_PER_PATTERN_CHAR", 0)
+    r = Redactor(engine="auto")
+    values = [f"secret-number-{i:03d}-value" for i in range(60)]
+    added = 0
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            known = added  # every secret whose add returned before this redact started
+            line = " ".join(values[:known])
+            out = r.redact(line)
+            if out != " ".join(["[REDACTED]"] * known):
+                errors.append(f"{known} secrets added, output {out!r}")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i, value in enumerate(values):
+            r.add(value, name=f"s{i}")
+            added = i + 1
+            if i % 20 == 19:
+                assert r.settle(timeout=60)  # let some compiles land between adds
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert r.redact(" ".join(values)) == " ".join(["[REDACTED]"] * len(values))
+    assert r.settle(timeout=60)  # the compile that the last redact asked for
+    assert r.matcher().name == "hyperscan"
+    assert r.redact(" ".join(values)) == " ".join(["[REDACTED]"] * len(values))
+
+
+def test_an_explicit_hyperscan_engine_compiles_in_the_calling_thread() -> None:
+    r = Redactor(engine="hyperscan")
+    r.add("hunter2-password")
+    with gated_compiles():  # a background compile would wait here forever: none is started
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert r.matcher().name == "hyperscan"
+        assert r._current()._compiler._thread is None
+
+
+def test_auto_below_the_threshold_starts_no_compile() -> None:
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    assert r.redact("a hunter2-password") == "a [REDACTED]"
+    assert r.matcher().name == "ahocorasick"
+    assert r._current()._compiler._thread is None and not pending(r)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_during_a_compile_compiles_its_own() -> None:
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    with gated_compiles() as gate:
+        r.announce(HUGE)
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert pending(r)  # the parent's compile thread waits at the gate
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: no compile thread came along
+            try:
+                gate.set()
+                out = r.redact("b hunter2-password")
+                settled = r.settle(timeout=60)
+                os.write(write, f"{out}|{settled}|{r.matcher().name}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as f:
+            reported = f.read().decode()
+        os.waitpid(pid, 0)
+        assert reported == "b [REDACTED]|True|hyperscan"
+        assert r.matcher().name == "ahocorasick"  # the parent's compile still waits
+        gate.set()
+        assert r.settle(timeout=60)
+    assert r.matcher().name == "hyperscan"
