@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+# the same generated secrets as the filter benchmark (this folder is on sys.path when run)
+from bench_filter import make_secrets
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 REDACTOR = [sys.executable, "-m", "redactor"]
@@ -47,15 +50,6 @@ IDENTITY = {
     "GIT_COMMITTER_NAME": "b",
     "GIT_COMMITTER_EMAIL": "b@example.com",
 }
-
-
-def make_secrets(n: int, seed: int = 7) -> dict[str, str]:
-    rnd = random.Random(seed)
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return {
-        f"SECRET_{i:04d}": "".join(rnd.choice(alphabet) for _ in range(rnd.randint(24, 40)))
-        for i in range(n)
-    }
 
 
 def _text(rnd: random.Random, size: int) -> bytes:
