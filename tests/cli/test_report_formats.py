@@ -6,6 +6,7 @@ keep their shapes, and `scrub-logs --json` still works as an alias of `--report-
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import jsonschema
 import pytest
 from helpers.cli import run_redactor
 from helpers.nbfactory import PASSWORD, TOKEN, dumps
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers.tokenfactory import with_crc
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
@@ -129,6 +131,26 @@ def test_scrub_sarif_errors_on_stderr_and_unsuccessful(work):
     doc = json.loads(proc.stdout)
     validate(doc)
     assert doc["runs"][0]["invocations"] == [{"executionSuccessful": False}]
+
+
+def test_scrub_sarif_detected_token_is_one_token_result(work):
+    """A token found by its shape is counted once, as ``token/KIND`` at its place."""
+    ghp = with_crc("ghp_", random.Random(7))
+    nb = new_notebook()
+    cell = new_code_cell("print(1)", execution_count=1)
+    cell["id"] = "c1"
+    cell.outputs = [new_output("stream", name="stdout", text=f"tok {ghp}\n")]
+    nb.cells = [cell]
+    (work / "d.ipynb").write_text(dumps(nb))
+    proc = run_redactor("scrub", "--check", "--format", "sarif", "d.ipynb", cwd=work, text=True)
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert ghp not in proc.stdout
+    doc = json.loads(proc.stdout)
+    validate(doc)
+    assert results(doc) == [
+        ("token/github-token", "d.ipynb", "github-token", 1),
+        "token of kind github-token: 1 copy in cell 1 stream.stdout.",
+    ]
 
 
 def test_scrub_stdin_sarif_goes_to_stderr(work):

@@ -378,8 +378,15 @@ def count_findings(results: list[FileResult]) -> list[CountFinding]:
         report = r.report
         if r.status in ("scrubbed", "would-scrub"):
             note = "would be scrubbed" if r.status == "would-scrub" else "scrubbed"
+            # ``counts`` holds detected tokens under their kind too; they are reported below,
+            # per place, as ``token/KIND``, so they are taken out here rather than counted twice.
+            detected: dict[str, int] = {}
+            for d in report.get("detections", []):
+                detected[d["kind"]] = detected.get(d["kind"], 0) + d["count"]
             for name, n in report["counts"].items():
-                out.append(CountFinding(r.path, name, n, "secret/redacted", note=note))
+                rest = n - detected.get(name, 0)
+                if rest > 0:
+                    out.append(CountFinding(r.path, name, rest, "secret/redacted", note=note))
             for d in report.get("detections", []):
                 where = d["where"] if d["cell"] is None else f"cell {d['cell']} {d['where']}"
                 out.append(CountFinding(r.path, d["kind"], d["count"], f"token/{d['kind']}", where))
