@@ -27,12 +27,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from redactor import Redactor
+from redactor import Redactor, __version__
 from redactor.cli.options import add_source_arguments
 from redactor.config import Settings, settings_from_args
 from redactor.engine.detect import Detector
 from redactor.errors import CommandError, NotebookSinkError
 from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
+from redactor.sinks.sarif import CountFinding, count_report
 from redactor.sources.load import load_secrets
 
 # Below this many files (or bytes) a process pool costs more than it saves.
@@ -67,7 +68,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also replace secrets found in cell sources (default: report them and fail)",
     )
-    p.add_argument("--format", choices=["text", "json"], default="text", help="report format")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "sarif"],
+        default="text",
+        help="report format: text (default), json, or sarif (SARIF 2.1.0, GitHub code scanning)",
+    )
     p.add_argument(
         "--stdin",
         action="store_true",
@@ -364,6 +370,33 @@ def describe_source(path: str, finding: dict[str, Any]) -> str:
     return f"{where}: secret {finding['secret']} in the source (remove it, or pass --fix-sources)"
 
 
+def count_findings(results: list[FileResult]) -> list[CountFinding]:
+    """What SARIF reports for a scrub: per file, one result per secret name with its count, one
+    per token kind and place a detector found, one per secret in a cell's source."""
+    out: list[CountFinding] = []
+    for r in results:
+        report = r.report
+        if r.status in ("scrubbed", "would-scrub"):
+            note = "would be scrubbed" if r.status == "would-scrub" else "scrubbed"
+            # ``counts`` holds detected tokens under their kind too; they are reported below,
+            # per place, as ``token/KIND``, so they are taken out here rather than counted twice.
+            detected: dict[str, int] = {}
+            for d in report.get("detections", []):
+                detected[d["kind"]] = detected.get(d["kind"], 0) + d["count"]
+            for name, n in report["counts"].items():
+                rest = n - detected.get(name, 0)
+                if rest > 0:
+                    out.append(CountFinding(r.path, name, rest, "secret/redacted", note=note))
+            for d in report.get("detections", []):
+                where = d["where"] if d["cell"] is None else f"cell {d['cell']} {d['where']}"
+                out.append(CountFinding(r.path, d["kind"], d["count"], f"token/{d['kind']}", where))
+        for s in report.get("source_findings", []):
+            fixed = "replaced in the source" if s["fixed"] else None
+            place = f"cell {s['cell']}, line {s['line']}"
+            out.append(CountFinding(r.path, s["secret"], 1, "secret/source", place, note=fixed))
+    return out
+
+
 def exit_code(results: list[FileResult]) -> int:
     if any(r.status == "error" for r in results):
         return 2
@@ -433,7 +466,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_stdin(args, redactor)
 
     files, results = expand_paths(args.paths)
-    if args.format == "text":
+    if args.format != "json":  # text; sarif names errors on stderr too
         for result in results:
             _print_text(result, args.quiet)
     progress = Progress(len(files), sys.stderr, not (args.no_progress or args.quiet))
@@ -451,7 +484,10 @@ def run(args: argparse.Namespace) -> int:
         ):
             progress.step()
             results.append(result)
-            if args.format == "text" and (
+            if args.format == "sarif" and result.status == "error":
+                progress.clear()
+                _print_text(result, args.quiet)
+            elif args.format == "text" and (
                 result.status != "unchanged" or result.report.get("source_findings")
             ):
                 progress.clear()
@@ -466,6 +502,10 @@ def run(args: argparse.Namespace) -> int:
             "exit_code": code,
         }
         json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "sarif":
+        log = count_report(count_findings(results), __version__, successful=code != 2)
+        json.dump(log, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not args.quiet:
         print(_summary_line(summary(results), args.check))
@@ -502,6 +542,9 @@ def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.format == "json":
         doc = {"files": [result.to_dict()], "summary": summary([result])}
         print(json.dumps(doc, indent=2), file=sys.stderr)
+    elif args.format == "sarif":
+        log = count_report(count_findings([result]), __version__)
+        print(json.dumps(log, indent=2), file=sys.stderr)
     else:
         if result.status != "unchanged" and not args.quiet:
             print(f"redactor: {describe(result)}", file=sys.stderr)

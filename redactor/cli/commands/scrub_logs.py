@@ -33,6 +33,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from redactor import __version__
 from redactor.cli.errors import report_warning
 from redactor.cli.options import add_source_arguments
 from redactor.config import settings_from_args
@@ -44,6 +45,7 @@ from redactor.sinks.logfiles import (
     list_log_files,
     scrub_log_file,
 )
+from redactor.sinks.sarif import CountFinding, count_report
 from redactor.sinks.spark import scrub_files
 from redactor.sources.load import build_redactor
 
@@ -97,7 +99,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="leave out (do not copy) files in archive or compressed formats that cannot be "
         "read, naming each on stderr, instead of refusing to run",
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    # --format already names the logs' format (text, jsonl), so the report's has its own option.
+    p.add_argument(
+        "--report-format",
+        choices=["text", "json", "sarif"],
+        default=None,
+        help="report format: text (default), json, or sarif (SARIF 2.1.0, GitHub code scanning)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="deprecated: the same as --report-format json",
+    )
     add_source_arguments(p)
     p.set_defaults(func=run)
 
@@ -179,7 +192,7 @@ def _report(
     skipped: int,
     seconds: float,
     engine: str,
-    as_json: bool,
+    report_format: str,
     left_out: int = 0,
 ) -> None:
     ok = [o for o in outcomes if o.error is None]
@@ -188,7 +201,17 @@ def _report(
         counts.update(o.counts)
     records = sum(o.records for o in ok)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    if as_json:
+    if report_format == "sarif":
+        # One result per file and secret name: the copy is clean, the input still holds them.
+        findings = [
+            CountFinding(o.rel, name, n, "secret/redacted", note="redacted in the copy")
+            for o in ok
+            for name, n in sorted(o.counts.items())
+        ]
+        log = count_report(findings, __version__, successful=len(ok) == len(outcomes))
+        print(json.dumps(log, indent=2))
+        return
+    if report_format == "json":
         report = {
             "files": len(ok),
             "failed": len(outcomes) - len(ok),
@@ -215,6 +238,8 @@ def _report(
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json and args.report_format not in (None, "json"):
+        raise CommandError(f"--json contradicts --report-format {args.report_format}")
     redactor = build_redactor(settings_from_args(args))
     if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
         report_warning(
@@ -268,5 +293,6 @@ def run(args: argparse.Namespace) -> int:
         if o.error is not None:
             print(f"redactor: error: {o.rel}: {o.error}", file=sys.stderr)
     seconds = time.perf_counter() - started
-    _report(outcomes, skipped, seconds, engine, args.json, len(refused or ()))
+    report_format = args.report_format or ("json" if args.json else "text")
+    _report(outcomes, skipped, seconds, engine, report_format, len(refused or ()))
     return 2 if any(o.error for o in outcomes) else 0
