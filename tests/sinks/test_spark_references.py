@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers.store import filled_store
 
 from redactor import Redactor, UnresolvedReferenceError
-from redactor.sources.scopes import LocalStore
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is in the test extra")
 
@@ -23,15 +23,7 @@ URL = "jdbc:postgresql://db:5432/etl?password={{secrets/kv-scope/sql-db-password
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("REDACTOR_") and name != "REDACTOR_DISCOVER":
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    monkeypatch.setenv("REDACTOR_HOME", str(home))
-    store = LocalStore(home)
-    store.create_scope("kv-scope")
-    store.put_secret("kv-scope", "sql-db-password", PASSWORD)
-    return home
+    return filled_store(tmp_path, monkeypatch, {"sql-db-password": PASSWORD}).home
 
 
 def test_a_mapping_and_a_spark_conf(home: Path, fresh_redactor: Redactor) -> None:

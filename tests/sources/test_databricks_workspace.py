@@ -535,9 +535,8 @@ def test_without_the_sdk_the_extra_is_named(home: Path, ws: DatabricksServer) ->
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         2,
         "",
-        "Error: TEMPORARILY_UNAVAILABLE: Databricks workspace scopes need the Databricks SDK: "
-        "pip install "
-        "'redactor[databricks]'\n",
+        "redactor: error: Databricks workspace scopes need the Databricks SDK: "
+        "pip install 'redactor[databricks]'\n",
     )
     assert ws.requests == []
 

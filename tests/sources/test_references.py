@@ -4,11 +4,11 @@ test that any value holding references resolves exactly."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import pytest
+from helpers.store import filled_store
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -29,17 +29,8 @@ USER = "etl_user_4411"
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
-    for name in list(os.environ):
-        if name.startswith("REDACTOR_") and name != "REDACTOR_DISCOVER":
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    monkeypatch.setenv("REDACTOR_HOME", str(home))
-    store = LocalStore(home)
-    store.create_scope("kv-scope")
-    store.put_secret("kv-scope", "sql-db-password", PASSWORD)
-    store.put_secret("kv-scope", "sql-db-user", USER)
-    store.put_secret("kv-scope", "binary", b"\xff\xfe-not-text")
-    return store
+    secrets = {"sql-db-password": PASSWORD, "sql-db-user": USER, "binary": b"\xff\xfe-not-text"}
+    return filled_store(tmp_path, monkeypatch, secrets)
 
 
 def test_a_whole_reference_and_a_partial_one(store: LocalStore, fresh_redactor: Redactor) -> None:

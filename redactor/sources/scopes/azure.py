@@ -51,6 +51,7 @@ from redactor.sources.scopes.errors import (
     BackendError,
     InvalidNameError,
     InvalidValueError,
+    MissingDependencyError,
     SecretDisabledError,
     SecretNotFoundError,
     SecretsError,
@@ -239,14 +240,14 @@ class KeyVaultScope(Scope):
             try:
                 from azure.keyvault.secrets import SecretClient
             except ImportError:
-                raise BackendError(INSTALL_HINT) from None
+                raise MissingDependencyError(INSTALL_HINT) from None
             transport: dict[str, Any] = {"connection_verify": ca} if ca else {}
             credential = _credential
             if credential is None:
                 try:
                     from azure.identity import DefaultAzureCredential
                 except ImportError:
-                    raise BackendError(INSTALL_HINT) from None
+                    raise MissingDependencyError(INSTALL_HINT) from None
                 credential = DefaultAzureCredential(**transport)
             client = SecretClient(
                 vault_url=self.vault_url,

@@ -59,6 +59,7 @@ from redactor.sources.scopes.errors import (
     BackendError,
     InvalidValueError,
     LimitExceededError,
+    MissingDependencyError,
     PermissionDeniedError,
     ReadOnlyScopeError,
     ScopeNotFoundError,
@@ -274,7 +275,7 @@ class WorkspaceScope(Scope):
             from databricks.sdk import WorkspaceClient
             from databricks.sdk.config import Config
         except ImportError:
-            raise BackendError(INSTALL_HINT) from None
+            raise MissingDependencyError(INSTALL_HINT) from None
         profiles = _config_profiles()
         profile = self.profile
         if profile:

@@ -16,6 +16,7 @@ __all__ = [
     "KdfParamsError",
     "LimitExceededError",
     "MasterKeyError",
+    "MissingDependencyError",
     "NewerFormatError",
     "PermissionDeniedError",
     "ReadOnlyScopeError",
@@ -140,6 +141,14 @@ class BackendError(SecretsError):
     """A remote backend (Azure Key Vault) failed: sign-in, network, TLS, missing SDK."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class MissingDependencyError(BackendError):
+    """A backend's library is not installed. A condition of this machine, not of the service, so
+    it carries no API code (``TEMPORARILY_UNAVAILABLE`` would invite a retry that cannot help);
+    the message names the extra to install."""
+
+    error_code = "INTERNAL_ERROR"
 
 
 class KdfParamsError(StoreCorruptError, MasterKeyError):

@@ -62,6 +62,7 @@ from redactor.sources.scopes.errors import (
     BackendError,
     InvalidValueError,
     LimitExceededError,
+    MissingDependencyError,
     PermissionDeniedError,
     ReadOnlyScopeError,
     ScopeNotFoundError,
@@ -391,7 +392,7 @@ class VaultScope(Scope):
         try:
             import hvac
         except ImportError:
-            raise BackendError(INSTALL_HINT) from None
+            raise MissingDependencyError(INSTALL_HINT) from None
         method, params = _auth_from_env()
         verify = _verify()
         namespace = _getenv("NAMESPACE") or None
