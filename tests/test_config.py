@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import run_redactor
+from helpers.options import OWN, OWN_TABLE, TOML
 
 from redactor.cli.options import add_source_arguments
 from redactor.config import (
@@ -20,7 +21,6 @@ from redactor.config import (
     resolve,
     settings_from_args,
 )
-from redactor.engine.detect import Detector
 from redactor.engine.tokens import detector_names, resolve_detectors
 from redactor.errors import RedactorError
 from redactor.nbconvert import RedactPreprocessor
@@ -28,28 +28,6 @@ from redactor.spark import redact_dataframe
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "tok-3f9a-Very-Secret-Value"
-
-
-OWN_TABLE = {
-    "kind": "acme-key",
-    "anchors": ["acme_"],
-    "pattern": r"acme_[0-9a-f]{32}",
-    "max-length": 37,
-    "source": "https://acme.example/docs/keys",
-    "description": "Acme API keys",
-}
-OWN_TOML = (
-    '[{kind = "acme-key", anchors = ["acme_"], pattern = "acme_[0-9a-f]{32}", max-length = 37, '
-    'source = "https://acme.example/docs/keys", description = "Acme API keys"}]'
-)
-OWN = Detector(
-    kind="acme-key",
-    anchors=("acme_",),
-    pattern=r"acme_[0-9a-f]{32}",
-    max_length=37,
-    source="https://acme.example/docs/keys",
-    description="Acme API keys",
-)
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -191,19 +169,7 @@ def test_one_name_on_every_surface(tmp_path: Path, option) -> None:
         "detectors": [OWN_TABLE],
         "env": {"DB_URL": "jdbc:x;password={{secrets/s/k}}"},
     }[option.kind]
-    toml = {
-        "names": '["abc"]',
-        "paths": '["abc.env"]',
-        "int": "7",
-        "bool": "true",
-        "engine": '"ahocorasick"',
-        "encodings": '["plain"]',
-        "discover": '"env"',
-        "replacement": '"<{name}>"',
-        "detect": '"github-token"',
-        "detectors": OWN_TOML,
-        "env": '{ DB_URL = "jdbc:x;password={{secrets/s/k}}" }',
-    }[option.kind]
+    toml = TOML[option.kind]
     expected = {
         "names": ("abc",),
         "paths": (Path("abc.env"),),

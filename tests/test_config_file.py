@@ -14,6 +14,7 @@ import pytest
 from helpers.cli import run_redactor
 from helpers.git import GIT_IDENTITY, git
 from helpers.nbfactory import PASSWORD, TOKEN
+from helpers.options import TOML
 
 from redactor.config import (
     CONFIG_NAME,
@@ -51,21 +52,6 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 # -- the same keys, at the top level --------------------------------------------------------------
-
-TOML = {
-    "names": '["abc"]',
-    "paths": '["abc.env"]',
-    "int": "7",
-    "bool": "true",
-    "engine": '"ahocorasick"',
-    "encodings": '["plain"]',
-    "discover": '"env"',
-    "replacement": '"<{name}>"',
-    "detect": '"github-token"',
-    "detectors": '[{kind = "acme-key", anchors = ["acme_"], pattern = "acme_[0-9a-f]{32}", '
-    "max-length = 37}]",
-    "env": '{ DB_URL = "jdbc:x;password={{secrets/s/k}}" }',
-}
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda o: o.key)
