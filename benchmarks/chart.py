@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["svg_chart", "write_chart"]
+__all__ = ["svg_bars", "svg_chart", "write_bars", "write_chart"]
 
 # Colour-blind-safe palette (Okabe-Ito), then dashes so that a printed copy still tells lines apart.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -134,4 +134,115 @@ def write_chart(
     path.parent.mkdir(parents=True, exist_ok=True)
     svg = svg_chart(series, title=title, x_label=x_label, y_label=y_label)
     path.write_text(svg, encoding="utf-8")
+    return path
+
+
+def svg_bars(
+    rows: Sequence[tuple[str, Mapping[str, float | None]]],
+    *,
+    title: str,
+    x_label: str,
+    reference: float = 1.0,
+    width: int = 860,
+) -> str:
+    """The SVG text of a horizontal grouped bar chart on a logarithmic axis: one group per row,
+    one ``<rect>`` per value in the row's order (the same names in every row, e.g. "before" and
+    "after"), and a dashed vertical line at ``reference`` (e.g. 1.0: the goal is met).
+
+    For figures that are ratios to a goal, whose distance from it spans decades; a missing or
+    non-positive value draws no bar, and its label says "not measured".
+    """
+    names: list[str] = []
+    for _, values in rows:
+        names += [n for n in values if n not in names]
+    if not rows or not names:
+        raise ValueError("nothing to draw: no rows")
+    positive = [v for _, values in rows for v in values.values() if v is not None and v > 0]
+    if not positive:
+        raise ValueError("nothing to draw: no row has a positive value")
+    lo, hi = _decades(min([*positive, reference]), max([*positive, reference]))
+    label_w = 40 + round(6.6 * max(len(label) for label, _ in rows))
+    bar_h, gap = 14, 12
+    group_h = bar_h * len(names) + gap
+    top = 60
+    bottom = top + group_h * len(rows)
+    height = bottom + 70
+    left, right = label_w, width - 90
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - lo) / (hi - lo) * (right - left)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{width / 2:.1f}" y="22" text-anchor="middle" font-size="14" '
+        f'font-weight="bold">{escape(title)}</text>',
+    ]
+    grid = ['<g class="grid" stroke="#dddddd" stroke-width="1">']
+    ticks = ['<g class="ticks" fill="#333333">']
+    for e in range(lo, hi + 1):
+        x = px(10.0**e)
+        grid.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>')
+        ticks.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{_label(e)}</text>')
+    out += [*grid, "</g>", *ticks, "</g>"]
+    base = px(10.0**lo)
+    for r, (label, values) in enumerate(rows):
+        y0 = top + r * group_h + gap / 2
+        out.append(
+            f'<text x="{left - 8}" y="{y0 + bar_h * len(names) / 2 + 4:.1f}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        for i, name in enumerate(names):
+            y = y0 + i * bar_h
+            value = values.get(name)
+            if value is None or value <= 0:
+                out.append(
+                    f'<text x="{base + 4:.1f}" y="{y + bar_h - 3:.1f}" fill="#777777">'
+                    f"{escape(name)}: not measured</text>"
+                )
+                continue
+            colour = COLOURS[i % len(COLOURS)]
+            out.append(
+                f"<rect data-row={quoteattr(label)} data-series={quoteattr(name)} "
+                f'data-value="{value:g}" x="{base:.1f}" y="{y:.1f}" '
+                f'width="{max(px(value) - base, 1.0):.1f}" height="{bar_h - 2}" fill="{colour}"/>'
+            )
+            out.append(
+                f'<text x="{max(px(value), base) + 4:.1f}" y="{y + bar_h - 3:.1f}">{value:.2g}</text>'
+            )
+    ref = px(reference)
+    out += [
+        f'<line class="reference" x1="{ref:.1f}" y1="{top - 6}" x2="{ref:.1f}" y2="{bottom}" '
+        'stroke="#000000" stroke-width="1.5" stroke-dasharray="6 3"/>',
+        f'<g class="axes" stroke="#333333" stroke-width="1.5">'
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/></g>',
+        f'<text x="{(left + right) / 2:.1f}" y="{bottom + 40}" text-anchor="middle">'
+        f"{escape(x_label)}</text>",
+    ]
+    legend = ['<g class="legend">']
+    for i, name in enumerate(names):
+        lx = left + i * 140
+        legend.append(
+            f'<rect x="{lx}" y="36" width="14" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
+            f'<text x="{lx + 20}" y="45">{escape(name)}</text>'
+        )
+    out += [*legend, "</g>", "</svg>"]
+    return "\n".join(out) + "\n"
+
+
+def write_bars(
+    path: Path,
+    rows: Sequence[tuple[str, Mapping[str, float | None]]],
+    *,
+    title: str,
+    x_label: str,
+    reference: float = 1.0,
+) -> Path:
+    """Write :func:`svg_bars` to ``path`` (parent folders created) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        svg_bars(rows, title=title, x_label=x_label, reference=reference), encoding="utf-8"
+    )
     return path

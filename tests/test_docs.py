@@ -144,3 +144,46 @@ def test_chart_writer_leaves_out_series_with_nothing_to_draw(tmp_path: Path) -> 
     assert [line.get("data-series") for line in lines] == ["measured"]
     with pytest.raises(ValueError, match="nothing to draw"):
         chart.svg_chart({"empty": [(10, None)]}, title="t", x_label="x", y_label="y")
+
+
+def test_bar_writer_draws_one_bar_per_measured_value(tmp_path: Path) -> None:
+    chart = _chart_module()
+    rows = [
+        ("kernel <html> & co", {"before": 0.77, "after": 1.02}),
+        ("first byte", {"before": 0.09, "after": None}),
+        ("pipe rate", {"before": 0.95, "after": 1.4}),
+    ]
+    path = chart.write_bars(tmp_path / "bars.svg", rows, title="Goals", x_label="share of goal")
+    root = ET.parse(path).getroot()  # well-formed XML, names with < and & escaped
+    bars = [
+        (r.get("data-row"), r.get("data-series"), float(r.get("data-value")))
+        for r in root.iter(f"{SVG}rect")
+        if r.get("data-row")
+    ]
+    assert bars == [
+        ("kernel <html> & co", "before", 0.77),
+        ("kernel <html> & co", "after", 1.02),
+        ("first byte", "before", 0.09),
+        ("pipe rate", "before", 0.95),
+        ("pipe rate", "after", 1.4),
+    ]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "after: not measured" in texts and "kernel <html> & co" in texts
+    # Log-scale: a bar's length from the axis origin (0.01 here) is its decades above it.
+    rects = {
+        (r.get("data-row"), r.get("data-series")): r
+        for r in root.iter(f"{SVG}rect")
+        if r.get("data-row")
+    }
+    width = {key: float(r.get("width")) for key, r in rects.items()}
+    ratio = width[("pipe rate", "after")] / width[("first byte", "before")]
+    assert ratio == pytest.approx((math.log10(1.4) + 2) / (math.log10(0.09) + 2), rel=0.01)
+    # The dashed goal line at 1.0 falls between the pipe's bars, 0.95 and 1.4.
+    reference = next(r for r in root.iter(f"{SVG}line") if r.get("class") == "reference")
+    ends = {
+        name: float(r.get("x")) + w
+        for (row, name), r in rects.items()
+        if row == "pipe rate"
+        for w in [width[(row, name)]]
+    }
+    assert ends["before"] < float(reference.get("x1")) < ends["after"]
