@@ -9,6 +9,7 @@ is replaced by that text redacted, a string.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -309,6 +310,9 @@ def numbers_with(secret: str) -> st.SearchStrategy:
     )
 
 
+# One strategy per secret: a new st.recursive per draw looks to Hypothesis like a strategy that
+# changed between a test case and its replay (FlakyStrategyDefinition; see test_walk.py).
+@functools.cache
 def tree(secret: str) -> st.SearchStrategy:
     return st.recursive(
         numbers_with(secret),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import collections
 import decimal
+import functools
 import sys
 from typing import Any, NamedTuple
 
@@ -346,6 +347,7 @@ def _keys(secret: str | None) -> st.SearchStrategy:
     return keys | st.tuples(keys, st.just(secret)).map("".join)
 
 
+@functools.cache  # one strategy per secret: see _clean_tree below
 def _tree(secret: str | None) -> st.SearchStrategy:
     hashable = st.text(LETTERS, max_size=4) | st.integers()
     return st.recursive(
@@ -412,11 +414,15 @@ def test_property_no_secret_form_survives_and_equals_leafwise(data):
     assert secret not in repr(out)
 
 
+# Built once (and _tree is cached per secret): a new st.recursive per draw made Hypothesis see the
+# strategy change between a test case and its replay (FlakyStrategyDefinition on 5 seeds in 6 with
+# hypothesis 6.170).
+_clean_tree = _tree(None)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_property_secret_free_values_come_back_identical(data):
-    secret = data.draw(_secrets)
-    value = data.draw(_tree(None))
+@given(_secrets, _clean_tree)
+def test_property_secret_free_values_come_back_identical(secret, value):
     r = Redactor()
     r.add(secret, "s")
     assert identical(redact_value(value, r), value)
