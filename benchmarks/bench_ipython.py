@@ -8,10 +8,16 @@ with 1,000 registered secrets" so that both see the same machine state:
 * ``html``: 1,000 ``display()`` calls of a DataFrame-sized HTML repr (a 20 x 8 table, ~5 KB of
   HTML plus its text/plain form), built as strings, no pandas needed.
 
-Prints best-of-N wall times and the ratio with/without (target: at most 1.10), and writes the
+Prints best-of-N wall times and the ratio with/without (target: at most 1.05), and writes the
 figures to ``benchmarks/results/bench_ipython.json``.
 
-    python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N]
+    python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N] [--fresh]
+    python benchmarks/bench_ipython.py --tree /tmp/old   # before/after in one run
+
+``--tree`` runs the same kernels with another checkout's package first on ``PYTHONPATH`` (a
+``git archive`` of an older commit; its ``ipython_extension/`` is staged as
+``redactor/ipython_extension``, as the wheel installs it), alternating with this checkout's, so
+that "before" and "after" share the machine's state; each gets its own with/without ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import textwrap
 import time
@@ -74,13 +82,44 @@ def _kernelspec(tmp: Path) -> str:
     return str(tmp / "share" / "jupyter")
 
 
-def _session(args, cells, rounds, times, volume, *, fresh: bool) -> None:
+def _stage(tree: Path, tmp: Path) -> Path:
+    """A directory to put first on PYTHONPATH for ``tree``'s ``redactor`` package, with its
+    ``ipython_extension/`` folder where the wheel installs it (``redactor.ipython_extension``)."""
+    tree = tree.resolve()
+    if (tree / "redactor" / "ipython_extension").is_dir():
+        return tree
+    stage = tmp / "stage"
+    shutil.copytree(tree / "redactor", stage / "redactor")
+    shutil.copytree(tree / "ipython_extension", stage / "redactor" / "ipython_extension")
+    return stage
+
+
+def _env(path: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(path), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _where(env: dict[str, str]) -> str:
+    """Which package a kernel started with ``env`` would load (checked, not assumed)."""
+    return subprocess.run(
+        [sys.executable, "-c", "import redactor.ipython_extension as m; print(m.__file__)"],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None) -> None:
     """One kernel: the secrets registered, then ``rounds`` rounds of the cells without and with
     the extension, their times appended to ``times``."""
     from jupyter_client.manager import start_new_kernel
 
-    env = dict(os.environ)
-    env.pop("PYTEST_CURRENT_TEST", None)
+    env = env or _env(None)
     km, kc = start_new_kernel(kernel_name="redactor-bench", startup_timeout=120, env=env)
     try:
         stats = {"bytes": 0, "messages": 0}
@@ -121,16 +160,15 @@ def _session(args, cells, rounds, times, volume, *, fresh: bool) -> None:
                     stats["bytes"] = stats["messages"] = 0
                     times[name][state].append(run(code))
                     volume[name] = dict(stats)
-        patterns = kc.execute_interactive(
+        printed: list[str] = []  # the count may come in two stream messages (a held-back tail)
+        kc.execute_interactive(
             "import redactor; print(redactor.get_redactor().pattern_count)",
             timeout=60,
             output_hook=lambda m: (
-                volume.setdefault("patterns", {"n": int(m["content"].get("text", "0") or 0)})
-                if m["msg_type"] == "stream"
-                else None
+                printed.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
             ),
         )
-        del patterns
+        volume.setdefault("patterns", {"n": int("".join(printed).strip() or 0)})
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -152,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="the engine of the kernel's redactor (default: auto, as users get it)",
     )
+    parser.add_argument(
+        "--tree", type=Path, help="an older checkout, measured as 'before' in the same run"
+    )
     args = parser.parse_args(argv)
     import tempfile
 
@@ -160,44 +201,58 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 5)
 
     cells = {"print": f"_print_cell({total_kb})", "html": f"_html_cell({n_html})"}
-    times: dict[str, dict[str, list[float]]] = {k: {"off": [], "on": []} for k in cells}
+    labels = ["after", "before"] if args.tree else ["this"]
+    times = {t: {k: {"off": [], "on": []} for k in cells} for t in labels}
     volume: dict[str, dict[str, int]] = {}
+    where = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["JUPYTER_PATH"] = _kernelspec(Path(tmp))
+        envs = {labels[0]: _env(None)}
+        if args.tree:
+            envs["before"] = _env(_stage(args.tree, Path(tmp)))
+        for label, env in envs.items():
+            where[label] = _where(env)
+            print(f"{label}: {where[label]}")
         if args.fresh:
             # A new kernel per round: the cells with the extension are the first it scans, so
             # `auto` crosses its switch point inside them (the compile used to be paid there).
-            for _ in range(rounds):
-                _session(args, cells, 1, times, volume, fresh=True)
+            for i in range(rounds):
+                for label in labels if i % 2 == 0 else labels[::-1]:
+                    _session(args, cells, 1, times[label], volume, fresh=True, env=envs[label])
         else:
-            _session(args, cells, rounds, times, volume, fresh=False)
+            for label in labels:
+                _session(args, cells, rounds, times[label], volume, fresh=False, env=envs[label])
 
-    rows = []
     matcher = args.engine
     print(
-        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; engine: {matcher}"
+        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; "
+        f"engine: {matcher}{'; a new kernel per round' if args.fresh else ''}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}")
-    results = {}
-    for name in cells:
-        off, on = min(times[name]["off"]), min(times[name]["on"])
-        ratio = on / off
-        results[name] = {
-            "off_best_s": off,
-            "on_best_s": on,
-            "ratio": ratio,
-            "off_all_s": times[name]["off"],
-            "on_all_s": times[name]["on"],
-            "output_bytes": volume[name]["bytes"],
-            "messages": volume[name]["messages"],
-        }
-        rows.append(ratio)
-        print(
-            f"{name:<8} {volume[name]['bytes'] / 1e6:>10.1f}MB {volume[name]['messages']:>6} "
-            f"{off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
-        )
     print(
-        f"target: ratio <= 1.10; patterns in the automaton: {volume.get('patterns', {}).get('n')}"
+        f"{'tree':<7} {'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}"
+    )
+    results: dict[str, dict] = {}
+    for label in labels:
+        results[label] = {}
+        for name in cells:
+            off, on = min(times[label][name]["off"]), min(times[label][name]["on"])
+            ratio = on / off
+            results[label][name] = {
+                "off_best_s": off,
+                "on_best_s": on,
+                "ratio": ratio,
+                "off_all_s": times[label][name]["off"],
+                "on_all_s": times[label][name]["on"],
+                "output_bytes": volume[name]["bytes"],
+                "messages": volume[name]["messages"],
+            }
+            print(
+                f"{label:<7} {name:<8} {volume[name]['bytes'] / 1e6:>10.1f}MB "
+                f"{volume[name]['messages']:>6} {off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
+            )
+    print(
+        f"target: ratio <= 1.05; patterns in the automaton: {volume.get('patterns', {}).get('n')}"
     )
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
@@ -209,10 +264,13 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": args.engine,
                 "secrets": args.secrets,
                 "rounds": rounds,
+                "fresh": args.fresh,
+                "packages": where,
+                "load_average": os.getloadavg(),
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),
-                "results": results,
+                "results": results if args.tree else results[labels[0]],
             },
             indent=2,
         )
