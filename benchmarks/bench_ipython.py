@@ -114,7 +114,7 @@ def _where(env: dict[str, str]) -> str:
     ).stdout.strip()
 
 
-def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None) -> None:
+def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None, label="") -> None:
     """One kernel: the secrets registered, then ``rounds`` rounds of the cells without and with
     the extension, their times appended to ``times``."""
     from jupyter_client.manager import start_new_kernel
@@ -148,6 +148,15 @@ def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None) -> No
             "redactor.redact('warm up the automaton')\n"
         )
         loaded = False
+        if not fresh:
+            # Warm: the extension's cells run once untimed, then whatever background compile
+            # `auto` asked for is waited for (settle), so the timed rounds see the engine a
+            # long session ends up on. A fresh session (--fresh) measures the way there.
+            run("%load_ext redactor")
+            for code in cells.values():
+                run(code)
+            run("import redactor; redactor.get_redactor().settle(600)")
+            run("%unload_ext redactor")
         for i in range(rounds):
             # ABBA order, so that neither state always runs first after a switch (a fresh
             # session runs without the extension first, so the extension meets a fresh redactor)
@@ -162,13 +171,17 @@ def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None) -> No
                     volume[name] = dict(stats)
         printed: list[str] = []  # the count may come in two stream messages (a held-back tail)
         kc.execute_interactive(
-            "import redactor; print(redactor.get_redactor().pattern_count)",
+            "import redactor; _r = redactor.get_redactor()\n"
+            "print(_r.pattern_count, type(_r.matcher(False)).__name__)",
             timeout=60,
             output_hook=lambda m: (
                 printed.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
             ),
         )
-        volume.setdefault("patterns", {"n": int("".join(printed).strip() or 0)})
+        count, engine = "".join(printed).split()
+        volume.setdefault("patterns", {"n": int(count)})
+        ends = volume.setdefault("engine_at_end", {})
+        ends[f"{label}:{engine}"] = ends.get(f"{label}:{engine}", 0) + 1
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -218,10 +231,28 @@ def main(argv: list[str] | None = None) -> int:
             # `auto` crosses its switch point inside them (the compile used to be paid there).
             for i in range(rounds):
                 for label in labels if i % 2 == 0 else labels[::-1]:
-                    _session(args, cells, 1, times[label], volume, fresh=True, env=envs[label])
+                    _session(
+                        args,
+                        cells,
+                        1,
+                        times[label],
+                        volume,
+                        fresh=True,
+                        env=envs[label],
+                        label=label,
+                    )
         else:
             for label in labels:
-                _session(args, cells, rounds, times[label], volume, fresh=False, env=envs[label])
+                _session(
+                    args,
+                    cells,
+                    rounds,
+                    times[label],
+                    volume,
+                    fresh=False,
+                    env=envs[label],
+                    label=label,
+                )
 
     matcher = args.engine
     print(
@@ -252,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{volume[name]['messages']:>6} {off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
             )
     print(
-        f"target: ratio <= 1.05; patterns in the automaton: {volume.get('patterns', {}).get('n')}"
+        f"target: ratio <= 1.05; patterns in the automaton: {volume.get('patterns', {}).get('n')}; "
+        f"matcher at the end of each kernel: {volume.get('engine_at_end')}"
     )
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
