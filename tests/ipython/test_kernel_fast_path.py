@@ -329,3 +329,20 @@ def test_a_session_with_another_packer_is_always_walked():
         assert hook.prepacked == 0
         got = json.loads(receive(pull)[-1])
         assert got["data"]["text/plain"] == "fine [REDACTED]"
+
+
+def test_serialize_called_directly_takes_the_same_paths():
+    # Session.serialize is hooked too (anyone may serialize a message and send the frames)
+    with _sessions() as (made, _):
+        (fast_session, fast_hook, _, _), (walked_session, _, _, _), (raw_session, _, _, _) = made
+        for content, clean in (
+            ({"data": {"text/plain": "clean\n" * 50}}, True),
+            ({"data": {"text/plain": "leak " + SECRETS[1]}}, False),
+        ):
+            msg = fast_session.msg("display_data", content)
+            frames = [s.serialize(msg) for s in (fast_session, walked_session, raw_session)]
+            assert frames[0] == frames[1]
+            assert (frames[0] == frames[2]) is clean
+        assert fast_hook.prepacked == 0  # counted only for send(); serialize() passed one anyway
+        got = json.loads(frames[0][-1])
+        assert got["data"]["text/plain"] == "leak [REDACTED]"
