@@ -13,6 +13,7 @@ figures to ``benchmarks/results/bench_ipython.json``.
 
     python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N] [--fresh]
     python benchmarks/bench_ipython.py --tree /tmp/old   # before/after in one run
+    python benchmarks/bench_ipython.py --session --tree /tmp/old   # the hook alone, per message
 
 ``--tree`` runs the same kernels with another checkout's package first on ``PYTHONPATH`` (a
 ``git archive`` of an older commit; its ``ipython_extension/`` is staged as
@@ -80,6 +81,67 @@ def _kernelspec(tmp: Path) -> str:
         json.dumps({"argv": argv, "display_name": "bench", "language": "python"})
     )
     return str(tmp / "share" / "jupyter")
+
+
+# --session: the hook alone, on a jupyter_client Session over real zmq sockets (no kernel), in a
+# subprocess per tree: microseconds per display_data message, without and with the hook.
+SESSION_PROBE = textwrap.dedent(
+    """
+    import json, secrets, sys, time, zmq
+    import redactor
+    from jupyter_client.session import Session
+    from redactor.ipython_extension._kernel import SessionHook
+    engine, n_secrets, n_msgs, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    ns = {}
+    exec(SETUP, ns)
+    r = redactor.Redactor(engine=engine, detect=True)
+    for i in range(n_secrets):
+        r.add(secrets.token_urlsafe(24 + i % 16), "b%d" % i)
+    redactor.set_redactor(r)
+    r.announce(1 << 40)  # auto: the engine a long session ends up on (settled below)
+    r.redact("warm"); r.settle(600)
+    frames = [ns["_Frame"](i) for i in range(n_msgs)]
+    contents = [{"data": {"text/plain": f.text, "text/html": f.html}, "metadata": {}, "transient": {}} for f in frames]
+    ctx = zmq.Context.instance()
+    push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+    push.setsockopt(zmq.SNDHWM, 0); pull.setsockopt(zmq.RCVHWM, 0)
+    pull.bind("inproc://bench"); push.connect("inproc://bench")
+    session = Session(key=b"bench")
+    parent = session.msg("execute_request", {})
+    hook = SessionHook(session)
+    out = {"off": [], "on": [], "matcher": type(r.matcher(False)).__name__}
+    for i in range(rounds):
+        for state in ("off", "on") if i % 2 == 0 else ("on", "off"):
+            if state == "on":
+                hook.install()
+            t0 = time.perf_counter()
+            for c in contents:
+                session.send(push, "display_data", c, parent=parent)
+            out[state].append((time.perf_counter() - t0) / n_msgs * 1e6)
+            if state == "on":
+                hook.uninstall()
+            while pull.poll(0):
+                pull.recv_multipart()
+    print(json.dumps(out))
+    """
+)
+
+
+def _session_probe(args, envs: dict[str, dict[str, str]], rounds: int) -> dict:
+    """``SESSION_PROBE`` in one subprocess per tree, the trees alternating ``rounds`` times."""
+    code = "SETUP = " + repr(SETUP) + "\n" + SESSION_PROBE
+    got: dict[str, dict] = {label: {"off": [], "on": []} for label in envs}
+    for i in range(rounds):
+        for label in list(envs) if i % 2 == 0 else list(envs)[::-1]:
+            argv = [sys.executable, "-c", code, args.engine, str(args.secrets), "1000", "3"]
+            run = subprocess.run(
+                argv, env=envs[label], cwd="/", capture_output=True, text=True, check=True
+            )
+            one = json.loads(run.stdout.strip().splitlines()[-1])
+            got[label]["off"] += one["off"]
+            got[label]["on"] += one["on"]
+            got[label]["matcher"] = one["matcher"]
+    return got
 
 
 def _stage(tree: Path, tmp: Path) -> Path:
@@ -206,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tree", type=Path, help="an older checkout, measured as 'before' in the same run"
     )
+    parser.add_argument(
+        "--session",
+        action="store_true",
+        help="the hook alone: microseconds per 5 KB display_data on a Session over real sockets",
+    )
     args = parser.parse_args(argv)
     import tempfile
 
@@ -226,6 +293,22 @@ def main(argv: list[str] | None = None) -> int:
         for label, env in envs.items():
             where[label] = _where(env)
             print(f"{label}: {where[label]}")
+        if args.session:
+            got = _session_probe(args, envs, rounds)
+            print(
+                f"hook on a Session, no kernel: {args.secrets} secrets, engine {args.engine}, "
+                f"1,000 display_data messages a round, best of {3 * rounds} rounds; "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
+            print(f"{'tree':<7} {'matcher':<20} {'off us':>8} {'on us':>8} {'added us':>9}")
+            for label, one in got.items():
+                off, on = min(one["off"]), min(one["on"])
+                one.update(off_best_us=off, on_best_us=on, added_us=on - off)
+                print(f"{label:<7} {one['matcher']:<20} {off:>8.1f} {on:>8.1f} {on - off:>9.1f}")
+            (Path(__file__).parent / "results" / "bench_ipython-session.json").write_text(
+                json.dumps({"packages": where, "load_average": os.getloadavg(), **got}, indent=2)
+            )
+            return 0
         if args.fresh:
             # A new kernel per round: the cells with the extension are the first it scans, so
             # `auto` crosses its switch point inside them (the compile used to be paid there).
