@@ -225,7 +225,9 @@ def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None, label
             for state in ("off", "on") if i % 2 == 0 or fresh else ("on", "off"):
                 want = state == "on"
                 if want != loaded:
-                    run("%load_ext redactor" if want else "%unload_ext redactor")
+                    took = run("%load_ext redactor" if want else "%unload_ext redactor")
+                    if want:
+                        times.setdefault("load", []).append(took)
                     loaded = want
                 for name, code in cells.items():
                     stats["bytes"] = stats["messages"] = 0
@@ -349,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     for label in labels:
         results[label] = {}
+        loads = times[label].get("load") or []
+        if loads:
+            results[label]["load_ext_s"] = loads
+            print(
+                f"{label:<7} %load_ext (each timed load, s): {', '.join(f'{x:.2f}' for x in loads)}"
+            )
         for name in cells:
             off, on = min(times[label][name]["off"]), min(times[label][name]["on"])
             ratio = on / off

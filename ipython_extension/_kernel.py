@@ -184,6 +184,11 @@ class SessionHook:
         self.session.send = self._send
         self.session.serialize = self._serialize
         self.active = True
+        # The automaton now, not in the first cell's first output: %load_ext has just swapped
+        # the process-wide redactor for one with the detectors, whose matcher is built on first
+        # use (0.9 s at 1,000 secrets under load). Under auto this also asks for the background
+        # compile (KERNEL_WORK), so it starts before the first cell.
+        self._redactor().matcher(False)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
