@@ -24,15 +24,17 @@ Most messages hold no secret, and walking them costs more than finding that out:
 content packs to JSON text in which one scan finds no form, no detector anchor and no ESC (see
 :func:`redactor.engine.walk.dumps_unchanged`, which proves that the walker would return it as it
 is) goes out with that very text as its packed content, and only a message in which the scan
-finds something is walked and rebuilt. On Hyperscan that took the hook's added time for a
-DataFrame-sized display (5 KB of HTML and its text) from 54 to 36 us on a quiet moment of the
-2-core machine (a Session on real sockets, 1,000 secrets); most of what is left is the scan and
-undoing the JSON escapes (14 us), which a scan of the escaped text would miss forms through
-(a secret's base64 wrapped over lines, a quote in a secret).
+finds something is walked and rebuilt. On Hyperscan the hook's added time for a DataFrame-sized
+display (5 KB of HTML and its text; a Session on real sockets, 1,000 secrets) went from 54 to
+36 us in two runs on a quiet moment of the 2-core machine, and from 107 to 100 us interleaved in
+one run under a load of 7 (``bench_ipython.py --session``). What is left is mostly the scan and
+undoing the JSON escapes (14 us), without which the scan would miss forms that hold a newline or
+a quote (a secret's base64 wrapped over lines).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -444,6 +446,7 @@ class SessionHook:
 _MISSING = object()
 
 
+@functools.cache
 def _json_packer() -> Any:
     """jupyter_client's standard packer (the session's ``pack`` unless configured otherwise, or
     when orjson is installed), or None."""
