@@ -8,10 +8,17 @@ with 1,000 registered secrets" so that both see the same machine state:
 * ``html``: 1,000 ``display()`` calls of a DataFrame-sized HTML repr (a 20 x 8 table, ~5 KB of
   HTML plus its text/plain form), built as strings, no pandas needed.
 
-Prints best-of-N wall times and the ratio with/without (target: at most 1.10), and writes the
+Prints best-of-N wall times and the ratio with/without (target: at most 1.05), and writes the
 figures to ``benchmarks/results/bench_ipython.json``.
 
-    python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N]
+    python benchmarks/bench_ipython.py [--quick] [--rounds N] [--secrets N] [--fresh]
+    python benchmarks/bench_ipython.py --tree /tmp/old   # before/after in one run
+    python benchmarks/bench_ipython.py --session --tree /tmp/old   # the hook alone, per message
+
+``--tree`` runs the same kernels with another checkout's package first on ``PYTHONPATH`` (a
+``git archive`` of an older commit; its ``ipython_extension/`` is staged as
+``redactor/ipython_extension``, as the wheel installs it), alternating with this checkout's, so
+that "before" and "after" share the machine's state; each gets its own with/without ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import textwrap
 import time
@@ -74,13 +83,105 @@ def _kernelspec(tmp: Path) -> str:
     return str(tmp / "share" / "jupyter")
 
 
-def _session(args, cells, rounds, times, volume, *, fresh: bool) -> None:
+# --session: the hook alone, on a jupyter_client Session over real zmq sockets (no kernel), in a
+# subprocess per tree: microseconds per display_data message, without and with the hook.
+SESSION_PROBE = textwrap.dedent(
+    """
+    import json, secrets, sys, time, zmq
+    import redactor
+    from jupyter_client.session import Session
+    from redactor.ipython_extension._kernel import SessionHook
+    engine, n_secrets, n_msgs, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    ns = {}
+    exec(SETUP, ns)
+    r = redactor.Redactor(engine=engine, detect=True)
+    for i in range(n_secrets):
+        r.add(secrets.token_urlsafe(24 + i % 16), "b%d" % i)
+    redactor.set_redactor(r)
+    r.announce(1 << 40)  # auto: the engine a long session ends up on (settled below)
+    r.redact("warm"); r.settle(600)
+    frames = [ns["_Frame"](i) for i in range(n_msgs)]
+    contents = [{"data": {"text/plain": f.text, "text/html": f.html}, "metadata": {}, "transient": {}} for f in frames]
+    ctx = zmq.Context.instance()
+    push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+    push.setsockopt(zmq.SNDHWM, 0); pull.setsockopt(zmq.RCVHWM, 0)
+    pull.bind("inproc://bench"); push.connect("inproc://bench")
+    session = Session(key=b"bench")
+    parent = session.msg("execute_request", {})
+    hook = SessionHook(session)
+    out = {"off": [], "on": [], "matcher": type(r.matcher(False)).__name__}
+    for i in range(rounds):
+        for state in ("off", "on") if i % 2 == 0 else ("on", "off"):
+            if state == "on":
+                hook.install()
+            t0 = time.perf_counter()
+            for c in contents:
+                session.send(push, "display_data", c, parent=parent)
+            out[state].append((time.perf_counter() - t0) / n_msgs * 1e6)
+            if state == "on":
+                hook.uninstall()
+            while pull.poll(0):
+                pull.recv_multipart()
+    print(json.dumps(out))
+    """
+)
+
+
+def _session_probe(args, envs: dict[str, dict[str, str]], rounds: int) -> dict:
+    """``SESSION_PROBE`` in one subprocess per tree, the trees alternating ``rounds`` times."""
+    code = "SETUP = " + repr(SETUP) + "\n" + SESSION_PROBE
+    got: dict[str, dict] = {label: {"off": [], "on": []} for label in envs}
+    for i in range(rounds):
+        for label in list(envs) if i % 2 == 0 else list(envs)[::-1]:
+            argv = [sys.executable, "-c", code, args.engine, str(args.secrets), "1000", "3"]
+            run = subprocess.run(
+                argv, env=envs[label], cwd="/", capture_output=True, text=True, check=True
+            )
+            one = json.loads(run.stdout.strip().splitlines()[-1])
+            got[label]["off"] += one["off"]
+            got[label]["on"] += one["on"]
+            got[label]["matcher"] = one["matcher"]
+    return got
+
+
+def _stage(tree: Path, tmp: Path) -> Path:
+    """A directory to put first on PYTHONPATH for ``tree``'s ``redactor`` package, with its
+    ``ipython_extension/`` folder where the wheel installs it (``redactor.ipython_extension``)."""
+    tree = tree.resolve()
+    if (tree / "redactor" / "ipython_extension").is_dir():
+        return tree
+    stage = tmp / "stage"
+    shutil.copytree(tree / "redactor", stage / "redactor")
+    shutil.copytree(tree / "ipython_extension", stage / "redactor" / "ipython_extension")
+    return stage
+
+
+def _env(path: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(path), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _where(env: dict[str, str]) -> str:
+    """Which package a kernel started with ``env`` would load (checked, not assumed)."""
+    return subprocess.run(
+        [sys.executable, "-c", "import redactor.ipython_extension as m; print(m.__file__)"],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def _session(args, cells, rounds, times, volume, *, fresh: bool, env=None, label="") -> None:
     """One kernel: the secrets registered, then ``rounds`` rounds of the cells without and with
     the extension, their times appended to ``times``."""
     from jupyter_client.manager import start_new_kernel
 
-    env = dict(os.environ)
-    env.pop("PYTEST_CURRENT_TEST", None)
+    env = env or _env(None)
     km, kc = start_new_kernel(kernel_name="redactor-bench", startup_timeout=120, env=env)
     try:
         stats = {"bytes": 0, "messages": 0}
@@ -109,28 +210,42 @@ def _session(args, cells, rounds, times, volume, *, fresh: bool) -> None:
             "redactor.redact('warm up the automaton')\n"
         )
         loaded = False
+        if not fresh:
+            # Warm: the extension's cells run once untimed, then whatever background compile
+            # `auto` asked for is waited for (settle), so the timed rounds see the engine a
+            # long session ends up on. A fresh session (--fresh) measures the way there.
+            run("%load_ext redactor")
+            for code in cells.values():
+                run(code)
+            run("import redactor; redactor.get_redactor().settle(600)")
+            run("%unload_ext redactor")
         for i in range(rounds):
             # ABBA order, so that neither state always runs first after a switch (a fresh
             # session runs without the extension first, so the extension meets a fresh redactor)
             for state in ("off", "on") if i % 2 == 0 or fresh else ("on", "off"):
                 want = state == "on"
                 if want != loaded:
-                    run("%load_ext redactor" if want else "%unload_ext redactor")
+                    took = run("%load_ext redactor" if want else "%unload_ext redactor")
+                    if want:
+                        times.setdefault("load", []).append(took)
                     loaded = want
                 for name, code in cells.items():
                     stats["bytes"] = stats["messages"] = 0
                     times[name][state].append(run(code))
                     volume[name] = dict(stats)
-        patterns = kc.execute_interactive(
-            "import redactor; print(redactor.get_redactor().pattern_count)",
+        printed: list[str] = []  # the count may come in two stream messages (a held-back tail)
+        kc.execute_interactive(
+            "import redactor; _r = redactor.get_redactor()\n"
+            "print(_r.pattern_count, type(_r.matcher(False)).__name__)",
             timeout=60,
             output_hook=lambda m: (
-                volume.setdefault("patterns", {"n": int(m["content"].get("text", "0") or 0)})
-                if m["msg_type"] == "stream"
-                else None
+                printed.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
             ),
         )
-        del patterns
+        count, engine = "".join(printed).split()
+        volume.setdefault("patterns", {"n": int(count)})
+        ends = volume.setdefault("engine_at_end", {})
+        ends[f"{label}:{engine}"] = ends.get(f"{label}:{engine}", 0) + 1
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -152,6 +267,14 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="the engine of the kernel's redactor (default: auto, as users get it)",
     )
+    parser.add_argument(
+        "--tree", type=Path, help="an older checkout, measured as 'before' in the same run"
+    )
+    parser.add_argument(
+        "--session",
+        action="store_true",
+        help="the hook alone: microseconds per 5 KB display_data on a Session over real sockets",
+    )
     args = parser.parse_args(argv)
     import tempfile
 
@@ -160,44 +283,99 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 5)
 
     cells = {"print": f"_print_cell({total_kb})", "html": f"_html_cell({n_html})"}
-    times: dict[str, dict[str, list[float]]] = {k: {"off": [], "on": []} for k in cells}
+    labels = ["after", "before"] if args.tree else ["this"]
+    times = {t: {k: {"off": [], "on": []} for k in cells} for t in labels}
     volume: dict[str, dict[str, int]] = {}
+    where = {}
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["JUPYTER_PATH"] = _kernelspec(Path(tmp))
+        envs = {labels[0]: _env(None)}
+        if args.tree:
+            envs["before"] = _env(_stage(args.tree, Path(tmp)))
+        for label, env in envs.items():
+            where[label] = _where(env)
+            print(f"{label}: {where[label]}")
+        if args.session:
+            got = _session_probe(args, envs, rounds)
+            print(
+                f"hook on a Session, no kernel: {args.secrets} secrets, engine {args.engine}, "
+                f"1,000 display_data messages a round, best of {3 * rounds} rounds; "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
+            print(f"{'tree':<7} {'matcher':<20} {'off us':>8} {'on us':>8} {'added us':>9}")
+            for label, one in got.items():
+                off, on = min(one["off"]), min(one["on"])
+                one.update(off_best_us=off, on_best_us=on, added_us=on - off)
+                print(f"{label:<7} {one['matcher']:<20} {off:>8.1f} {on:>8.1f} {on - off:>9.1f}")
+            (Path(__file__).parent / "results" / "bench_ipython-session.json").write_text(
+                json.dumps({"packages": where, "load_average": os.getloadavg(), **got}, indent=2)
+            )
+            return 0
         if args.fresh:
             # A new kernel per round: the cells with the extension are the first it scans, so
             # `auto` crosses its switch point inside them (the compile used to be paid there).
-            for _ in range(rounds):
-                _session(args, cells, 1, times, volume, fresh=True)
+            for i in range(rounds):
+                for label in labels if i % 2 == 0 else labels[::-1]:
+                    _session(
+                        args,
+                        cells,
+                        1,
+                        times[label],
+                        volume,
+                        fresh=True,
+                        env=envs[label],
+                        label=label,
+                    )
         else:
-            _session(args, cells, rounds, times, volume, fresh=False)
+            for label in labels:
+                _session(
+                    args,
+                    cells,
+                    rounds,
+                    times[label],
+                    volume,
+                    fresh=False,
+                    env=envs[label],
+                    label=label,
+                )
 
-    rows = []
     matcher = args.engine
     print(
-        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; engine: {matcher}"
+        f"IPython extension overhead: {args.secrets} secrets, {rounds} rounds, best of each; "
+        f"engine: {matcher}{'; a new kernel per round' if args.fresh else ''}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}")
-    results = {}
-    for name in cells:
-        off, on = min(times[name]["off"]), min(times[name]["on"])
-        ratio = on / off
-        results[name] = {
-            "off_best_s": off,
-            "on_best_s": on,
-            "ratio": ratio,
-            "off_all_s": times[name]["off"],
-            "on_all_s": times[name]["on"],
-            "output_bytes": volume[name]["bytes"],
-            "messages": volume[name]["messages"],
-        }
-        rows.append(ratio)
-        print(
-            f"{name:<8} {volume[name]['bytes'] / 1e6:>10.1f}MB {volume[name]['messages']:>6} "
-            f"{off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
-        )
     print(
-        f"target: ratio <= 1.10; patterns in the automaton: {volume.get('patterns', {}).get('n')}"
+        f"{'tree':<7} {'cell':<8} {'output':>12} {'msgs':>6} {'off s':>8} {'on s':>8} {'ratio':>7}"
+    )
+    results: dict[str, dict] = {}
+    for label in labels:
+        results[label] = {}
+        loads = times[label].get("load") or []
+        if loads:
+            results[label]["load_ext_s"] = loads
+            print(
+                f"{label:<7} %load_ext (each timed load, s): {', '.join(f'{x:.2f}' for x in loads)}"
+            )
+        for name in cells:
+            off, on = min(times[label][name]["off"]), min(times[label][name]["on"])
+            ratio = on / off
+            results[label][name] = {
+                "off_best_s": off,
+                "on_best_s": on,
+                "ratio": ratio,
+                "off_all_s": times[label][name]["off"],
+                "on_all_s": times[label][name]["on"],
+                "output_bytes": volume[name]["bytes"],
+                "messages": volume[name]["messages"],
+            }
+            print(
+                f"{label:<7} {name:<8} {volume[name]['bytes'] / 1e6:>10.1f}MB "
+                f"{volume[name]['messages']:>6} {off:>8.3f} {on:>8.3f} {ratio:>7.3f}"
+            )
+    print(
+        f"target: ratio <= 1.05; patterns in the automaton: {volume.get('patterns', {}).get('n')}; "
+        f"matcher at the end of each kernel: {volume.get('engine_at_end')}"
     )
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
@@ -209,10 +387,13 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": args.engine,
                 "secrets": args.secrets,
                 "rounds": rounds,
+                "fresh": args.fresh,
+                "packages": where,
+                "load_average": os.getloadavg(),
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),
-                "results": results,
+                "results": results if args.tree else results[labels[0]],
             },
             indent=2,
         )

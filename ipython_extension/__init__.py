@@ -139,7 +139,8 @@ class _Extension:
         if hook is not None and hook.active:
             out.append(
                 "kernel session (send + serialize: iopub, shell, stdin, control; "
-                f"{hook.messages} messages so far, {hook.pending} stream(s) holding text back)"
+                f"{hook.messages} messages so far, {hook.prepacked} of them passed on one scan, "
+                f"{hook.pending} stream(s) holding text back)"
             )
         if self.pumps:
             out.append("raw fd echo " + ", ".join(str(p.fd) for p in self.pumps))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +51,8 @@ __all__ = [
     "TOO_DEEP",
     "TooDeep",
     "Walker",
+    "dumps_unchanged",
+    "finds_any",
     "redact_number",
     "redact_value",
 ]
@@ -355,3 +358,96 @@ def _numbers_hold_secret(items: list | tuple, walker: Walker) -> bool:
     except ValueError:  # an int too long to write: check one by one
         return True
     return walker.redactor.contains_secret(text)
+
+
+# -- one scan of the JSON text instead of a walk -------------------------------------------------
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+# Longer texts are not checked in one piece on a matcher that copies its input (pyahocorasick:
+# 4 bytes a character); the engine's redact() windows them the same way (its _WINDOW).
+_CHECK_AT_ONCE = 1 << 22
+
+
+class _NotPlain(TypeError):
+    """Raised by the ``default`` of :func:`dumps_unchanged`: a value json cannot write by itself."""
+
+
+def _refuse(value: Any) -> Any:
+    raise _NotPlain
+
+
+def json_unescaped(text: str) -> str:
+    """The JSON text ``text`` with its string escapes undone in place: every string of the
+    document then appears in it as it is, between the document's quotes, commas and brackets.
+
+    JSON's escapes (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX``...) mean what they mean in Python's
+    ``unicode_escape``, which undoes them in C: 14 us for a 5 KB display message where a
+    ``str.replace`` per escape took 98 us. Characters outside ASCII are first written as
+    Python escapes themselves (``backslashreplace``), since ``unicode_escape`` reads bytes as
+    latin-1; they stand between JSON escapes, never inside one, so the decoding stays exact."""
+    if "\\" not in text:
+        return text
+    return text.encode("ascii", "backslashreplace").decode("unicode_escape")
+
+
+def finds_any(text: str, redactor: Redactor) -> bool:
+    """Whether ``text`` holds anything ``redactor.redact`` could act on: a registered form, a
+    detector's anchor (a token or not), or an ESC. False proves that ``redact`` leaves ``text``,
+    and every substring of it, unchanged; True may be a false alarm. One scan, counted towards
+    ``engine="auto"`` as ``redact`` counts it; nothing is learned."""
+    if not text:
+        return False
+    if "\x1b" in text:
+        return True  # matches across escape sequences: for the walk to settle
+    redactor.announce(len(text))
+    matcher = redactor.matcher(False)
+    if len(text) > _CHECK_AT_ONCE and matcher.windowed:
+        return True
+    if matcher.anchor_count:
+        spans, hits = matcher.scan(text)
+        return bool(spans or hits)
+    return bool(matcher.spans(text))
+
+
+def _too_deep(text: str, max_depth: int) -> bool:
+    """Does the JSON document ``text`` nest containers more than ``max_depth`` deep?"""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # every level needs a bracket: the usual case, two memchr-speed counts
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        else:
+            depth -= 1
+    return deepest > max_depth
+
+
+def dumps_unchanged(value: Any, redactor: Redactor, *, max_depth: int = MAX_DEPTH) -> str | None:
+    """``json.dumps(value, ensure_ascii=False, allow_nan=False)`` when one scan of that text
+    proves that :func:`redact_value` (default settings) would return ``value`` itself; None
+    when it might not, or when json cannot write ``value`` without a ``default``.
+
+    Why one scan is enough: json writes every string and dict key of a JSON-native value
+    (dict, list, tuple, str, int, float, bool, None, and their subclasses) through a
+    per-character escape, so with the escapes undone (:func:`json_unescaped`) each of them
+    appears in the text as it is, and each int and float as its ``repr``, which is the text the
+    walker checks. A form, a detector's anchor or an ESC in any of them is then in the text, and
+    :func:`finds_any` sees it (it may also see one that spans two strings: a
+    false alarm, for the walk to settle). Anything else (bytes, datetimes, numpy ints, other
+    objects) makes json call ``default``, which refuses, and so do cycles, NaN and nesting past
+    ``max_depth`` (which the walker replaces). The one assumption: an int or float subclass
+    prints (``str``) as its value, as json writes it (``bool``, ``IntEnum`` since Python 3.11,
+    numpy's float64).
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_refuse)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if _too_deep(text, max_depth):
+        return None
+    if finds_any(json_unescaped(text), redactor):
+        return None
+    return text

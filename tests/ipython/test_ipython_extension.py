@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -162,6 +163,28 @@ def test_display_update_and_raw_mimebundles(kernel):
     assert data[2]["data"]["application/json"] == {"k": [R, {"n": R}], "plain": "text"}
     assert data[2]["data"]["text/plain"] == f"raw {R}"
     assert data[2]["metadata"] == {"note": R}
+
+
+def test_clean_displays_pass_on_one_scan_and_leaky_ones_are_walked(kernel):
+    # ipykernel's own messages, not hand-made ones: the hook packs each once and scans it once,
+    # and walks only the one that holds the secret (the %redactor counts say which way each went)
+    iopub, _, _ = kernel.run(
+        """
+        from IPython.display import display, HTML
+        for i in range(3):
+            display(HTML(f"<table><tr><td>{i}</td></tr></table>"))
+        display({"application/json": {"k": [s], "q": 'say "hi"\\n'}}, raw=True)
+        %redactor
+        """
+    )
+    data = [m["content"]["data"] for m in iopub if m["msg_type"] == "display_data"]
+    assert [d["text/html"] for d in data[:3]] == [
+        f"<table><tr><td>{i}</td></tr></table>" for i in range(3)
+    ]
+    assert data[3]["application/json"] == {"k": [R], "q": 'say "hi"\n'}
+    counts = re.search(r"(\d+) messages so far, (\d+) of them passed on one scan", streams(iopub))
+    assert counts is not None
+    assert 3 <= int(counts.group(2)) < int(counts.group(1))
 
 
 def test_execute_result(kernel):
