@@ -29,6 +29,7 @@ machines are shared and noisy: read the ratios, which are measured in one run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -205,14 +206,216 @@ def measure(n: int, size: int, tmp: Path) -> dict:
     return row
 
 
+# -- --end-to-end: issue 20's filter rows, every baseline and every tree in one run -------------
+
+
+def _tree_env(tree: Path | None) -> dict[str, str]:
+    """The environment that runs ``tree``'s redactor package (None: this checkout's)."""
+    env = dict(os.environ)
+    env.pop("REDACTOR_ENGINE", None)
+    root = tree.resolve() if tree is not None else HERE.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _wall(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, stdin=fin, stdout=fout, env=env, cwd=tempfile.gettempdir())
+        elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):  # grep: 1 when nothing matched
+        raise SystemExit(f"{argv[0]} failed with {proc.returncode}")
+    return elapsed
+
+
+def _wall_into_cat(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    """``argv < stdin | cat > stdout``: wall clock until both have exited."""
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        prod = subprocess.Popen(
+            argv, stdin=fin, stdout=subprocess.PIPE, env=env, cwd=tempfile.gettempdir()
+        )
+        cat = subprocess.Popen(["cat"], stdin=prod.stdout, stdout=fout)
+        prod.stdout.close()  # type: ignore[union-attr] # (a pipe): cat holds the only reader
+        codes = (prod.wait(), cat.wait())
+        elapsed = time.perf_counter() - t0
+    if codes != (0, 0):
+        raise SystemExit(f"{argv[0]} | cat failed with {codes}")
+    return elapsed
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _best(runs: int, fn, *args) -> float:
+    return min(fn(*args) for _ in range(runs))
+
+
+def end_to_end(args: argparse.Namespace) -> int:
+    """Issue 20's rows: ``redactor filter --engine hyperscan`` on a large log, file to file and
+    into a pipe read by ``cat``, next to ``cat``, ``grep -F -o -f`` and the raw Hyperscan scan of
+    the same byte forms, for this checkout and each ``--tree``, all in one run."""
+    from redactor import Redactor
+
+    size = int(args.size_mb * MB)
+    counts = [int(c) for c in args.counts.split(",")]
+    trees: list[tuple[str, Path | None]] = [("this", None)]
+    trees += [(t.name or str(t), t) for t in args.tree]
+    runs = args.runs
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="bench-e2e-")
+    tmp = Path(tmp_ctx.name)
+    texts_dir = args.texts_dir or tmp / "texts"
+    load = os.getloadavg()
+    rows = []
+    for n in counts:
+        secrets = make_secrets(n)
+        path = make_texts(size, secrets, texts_dir)["log"]
+        mb = path.stat().st_size / MB
+        env_file = tmp / f"secrets-{n}.env"
+        env_file.write_text("".join(f"S{i:05d}='{v}'\n" for i, v in enumerate(secrets)))
+        r = Redactor(engine="ahocorasick")
+        r.add_many((f"S{i:05d}", v) for i, v in enumerate(secrets))
+        patterns = [f.encode("latin-1") for f, _ in r._bytes_table]
+        del r
+        pats_path = tmp / f"patterns-{n}.txt"
+        pats_path.write_bytes(
+            b"\n".join(p for p in patterns if b"\n" not in p and b"\r" not in p) + b"\n"
+        )
+        row: dict = {"secrets": n, "patterns": len(patterns), "mb": mb}
+        data = path.read_bytes()
+        compile_s, scan_s, _ = raw_hyperscan(patterns, data)
+        del data
+        row["raw_hyperscan"] = {"compile_s": compile_s, "scan_s": scan_s, "mb_s": mb / scan_s}
+        out = tmp / "out"
+        one_line = tmp / "one-line.txt"
+        one_line.write_bytes(b"2026-11-28T10:00:00.000Z INFO starting\n")
+        c_env = {**os.environ, "LC_ALL": "C"}
+        row["cat_s"] = _best(runs, _wall, ["cat"], path, out, c_env)
+        grep = ["grep", "-F", "-o", "-f", str(pats_path)]
+        row["grep_s"] = _best(args.grep_runs, _wall, grep, path, out, c_env)
+        outputs: dict[str, str] = {}
+        for label, _ in trees:
+            row[label] = {"file_s": float("inf"), "pipe_s": float("inf"), "startup_s": float("inf")}
+        # Runs interleaved (each tree once, then again): load that comes and goes on a shared
+        # machine then falls on every tree alike.
+        for _ in range(runs):
+            for label, tree in trees:
+                env = _tree_env(tree)
+                argv = [*REDACTOR, "filter", "--no-config", "--secrets-file", str(env_file)]
+                argv += ["--engine", "hyperscan"]
+                res = row[label]
+                res["file_s"] = min(res["file_s"], _wall(argv, path, out, env))
+                outputs[f"{label} file"] = _digest(out)
+                res["pipe_s"] = min(res["pipe_s"], _wall_into_cat(argv, path, out, env))
+                outputs[f"{label} pipe"] = _digest(out)
+                # Start-up: the same command on one line (Python, reading secrets, compiling).
+                res["startup_s"] = min(res["startup_s"], _wall(argv, one_line, out, env))
+        for label, _ in trees:
+            print(f"... {n} secrets, {label}: {row[label]}", file=sys.stderr)
+        if len(set(outputs.values())) != 1:
+            raise SystemExit(f"outputs differ at {n} secrets: {outputs}")
+        rows.append(row)
+    tmp_ctx.cleanup()
+    return _report_end_to_end(rows, trees, load, args)
+
+
+def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -> int:
+    load_end = os.getloadavg()
+    print(
+        f"\n{rows[0]['mb']:.0f} MB log, `redactor filter --engine hyperscan`, best of {args.runs} "
+        f"(grep: {args.grep_runs}); load average {load[0]:.2f} at the start, {load_end[0]:.2f} "
+        "at the end; MB/s end to end (start-up included)\n"
+    )
+    head = "| secrets | patterns | raw HS scan (compile s) | cat | grep -F -o -f |"
+    head += "".join(f" {lab}: file / into cat / start-up s |" for lab, _ in trees)
+    print(head)
+    print("|" + "---|" * (5 + len(trees)))
+    for row in rows:
+        mb, raw = row["mb"], row["raw_hyperscan"]
+        line = (
+            f"| {row['secrets']:,} | {row['patterns']:,} | {raw['mb_s']:.0f} ({raw['compile_s']:.2f})"
+            f" | {mb / row['cat_s']:.0f} | {mb / row['grep_s']:.0f} |"
+        )
+        for lab, _ in trees:
+            res = row[lab]
+            line += (
+                f" {mb / res['file_s']:.0f} / {mb / res['pipe_s']:.0f} / {res['startup_s']:.2f} |"
+            )
+        print(line)
+    print()
+    for row in rows:
+        mb, raw = row["mb"], row["raw_hyperscan"]
+        for lab, _ in trees:
+            res = row[lab]
+            file_rate, pipe_rate = mb / res["file_s"], mb / res["pipe_s"]
+            steady = res["file_s"] - res["startup_s"]
+            net = mb / steady if steady > 0 else float("nan")
+            res["ratios"] = {
+                "file_vs_raw_scan": file_rate / raw["mb_s"],
+                "file_vs_grep": file_rate / (mb / row["grep_s"]),
+                "pipe_vs_file": pipe_rate / file_rate,
+                "net_of_startup_vs_raw_scan": net / raw["mb_s"],
+            }
+            q = res["ratios"]
+            print(
+                f"{row['secrets']:,} secrets, {lab}: file {q['file_vs_raw_scan']:.2f}x the raw "
+                f"scan (goal >= 0.5; net of start-up {q['net_of_startup_vs_raw_scan']:.2f}x), "
+                f"{q['file_vs_grep']:.1f}x grep (goal >= 5), into cat {q['pipe_vs_file']:.2f}x "
+                "the file rate (goal >= 0.8)"
+            )
+        if len(trees) > 1:
+            this = row["this"]
+            for lab, _ in trees[1:]:
+                old = row[lab]
+                print(
+                    f"{row['secrets']:,} secrets, this / {lab}: file {old['file_s'] / this['file_s']:.2f}x "
+                    f"as fast, into cat {old['pipe_s'] / this['pipe_s']:.2f}x, "
+                    f"start-up {old['startup_s'] / this['startup_s']:.2f}x"
+                )
+    result = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "load_average": {"start": load, "end": load_end},
+        "trees": [lab for lab, _ in trees],
+        "rows": rows,
+    }
+    (RESULTS / "bench_engines_end_to_end.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="5 MB texts, 100 and 1,000 secrets")
+    ap.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="issue 20's filter rows: the fast filter file to file and into cat, against cat, "
+        "grep -F -o -f and the raw scan, for this checkout and each --tree",
+    )
+    ap.add_argument("--size-mb", type=float, default=300, help="--end-to-end: the log's size")
+    ap.add_argument("--counts", default="1000,10000", help="--end-to-end: numbers of secrets")
+    ap.add_argument("--runs", type=int, default=2, help="--end-to-end: best of this many")
+    ap.add_argument("--grep-runs", type=int, default=1, help="--end-to-end: grep's runs")
+    ap.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="--end-to-end: also run another checkout's package (a git archive), e.g. main",
+    )
+    ap.add_argument("--texts-dir", type=Path, help="--end-to-end: keep the generated logs here")
     args = ap.parse_args(argv)
     from redactor import hyperscan_available
 
     if not hyperscan_available():
         raise SystemExit("this benchmark needs the fast engine: pip install 'redactor[fast]'")
+    if args.end_to_end:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        return end_to_end(args)
     size = 5 * MB if args.quick else 50 * MB
     counts = (100, 1000) if args.quick else (1000, 10_000)
     RESULTS.mkdir(parents=True, exist_ok=True)
