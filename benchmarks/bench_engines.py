@@ -4,6 +4,7 @@ baselines, all in one run.
 
     python benchmarks/bench_engines.py            # 50 MB texts, 1,000 and 10,000 secrets
     python benchmarks/bench_engines.py --quick    # 5 MB texts, 100 and 1,000 secrets
+    python benchmarks/bench_engines.py --end-to-end --tree /tmp/main --chart  # issue 20's rows
 
 The texts are bench_engine.py's: a log-like text and a base64-heavy text, each with 10 planted
 secrets. Every secret is registered with every default encoding; the raw scan and grep get the
@@ -24,6 +25,16 @@ What is measured, best of three each (six for the fast filter runs, which take u
 
 Targets (issue 7): the filter on the fast engine at >= 0.3x the raw scan and >= 5x grep. The
 machines are shared and noisy: read the ratios, which are measured in one run.
+
+``--end-to-end`` measures issue 20's rows instead, on one log of ``--size-mb`` (300 by default)
+at each of ``--counts`` (1,000 and 10,000 secrets): the raw Hyperscan scan of the same forms
+(compile and scan timed apart), ``cat`` and ``grep -F -o -f`` file to file, and
+``redactor filter --engine hyperscan`` file to file, into a pipe read by ``cat`` (wall clock until
+both have exited) and on a one-line input (its start-up), all wall clock with start-up included,
+for this checkout and for each ``--tree`` (another checkout's package first on PYTHONPATH, e.g. a
+``git archive`` of main), the runs of the trees interleaved and the best of ``--runs`` kept. Every
+output of every tree must be identical. The load average is printed with the figures; ``--chart``
+draws docs/img/filter-end-to-end.svg (``--chart-from`` the JSON redraws it).
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ from bench_engine import make_secrets, make_texts  # noqa: E402
 from bench_filter import best_of  # noqa: E402
 
 RESULTS = HERE / "results"
+END_TO_END_CHART = HERE.parent / "docs" / "img" / "filter-end-to-end.svg"
 MB = 1_000_000
 REDACTOR = [sys.executable, "-m", "redactor"]
 RUNS = 3
@@ -266,13 +278,15 @@ def end_to_end(args: argparse.Namespace) -> int:
     counts = [int(c) for c in args.counts.split(",")]
     trees: list[tuple[str, Path | None]] = [("this", None)]
     trees += [(t.name or str(t), t) for t in args.tree]
-    runs = args.runs
+    given = [int(r) for r in args.runs.split(",")]  # per count; the last one for the rest
+    runs_of = {n: given[min(i, len(given) - 1)] for i, n in enumerate(counts)}
     tmp_ctx = tempfile.TemporaryDirectory(prefix="bench-e2e-")
     tmp = Path(tmp_ctx.name)
     texts_dir = args.texts_dir or tmp / "texts"
     load = os.getloadavg()
     rows = []
     for n in counts:
+        runs = runs_of[n]
         secrets = make_secrets(n)
         path = make_texts(size, secrets, texts_dir)["log"]
         mb = path.stat().st_size / MB
@@ -286,7 +300,7 @@ def end_to_end(args: argparse.Namespace) -> int:
         pats_path.write_bytes(
             b"\n".join(p for p in patterns if b"\n" not in p and b"\r" not in p) + b"\n"
         )
-        row: dict = {"secrets": n, "patterns": len(patterns), "mb": mb}
+        row: dict = {"secrets": n, "patterns": len(patterns), "mb": mb, "runs": runs}
         data = path.read_bytes()
         compile_s, scan_s, _ = raw_hyperscan(patterns, data)
         del data
@@ -327,8 +341,8 @@ def end_to_end(args: argparse.Namespace) -> int:
 def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -> int:
     load_end = os.getloadavg()
     print(
-        f"\n{rows[0]['mb']:.0f} MB log, `redactor filter --engine hyperscan`, best of {args.runs} "
-        f"(grep: {args.grep_runs}); load average {load[0]:.2f} at the start, {load_end[0]:.2f} "
+        f"\n{rows[0]['mb']:.0f} MB log, `redactor filter --engine hyperscan`, best of "
+        f"{', '.join(str(r['runs']) for r in rows)} (grep: {args.grep_runs}); load average {load[0]:.2f} at the start, {load_end[0]:.2f} "
         "at the end; MB/s end to end (start-up included)\n"
     )
     head = "| secrets | patterns | raw HS scan (compile s) | cat | grep -F -o -f |"
@@ -384,7 +398,38 @@ def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -
         "rows": rows,
     }
     (RESULTS / "bench_engines_end_to_end.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.chart:
+        print(f"wrote {end_to_end_chart(result).relative_to(HERE.parent)}")
     return 0
+
+
+def end_to_end_chart(result: dict) -> Path:
+    """docs/img/filter-end-to-end.svg: MB/s against the number of secrets, per command and tree."""
+    from chart import write_chart
+
+    rows = result["rows"]
+    series: dict[str, list[tuple[float, float | None]]] = {
+        "raw Hyperscan scan (scan only)": [
+            (r["secrets"], r["raw_hyperscan"]["mb_s"]) for r in rows
+        ],
+        "cat": [(r["secrets"], r["mb"] / r["cat_s"]) for r in rows],
+        "grep -F -o -f": [(r["secrets"], r["mb"] / r["grep_s"]) for r in rows],
+    }
+    for lab in result["trees"]:
+        name = "this checkout" if lab == "this" else lab
+        series[f"filter, file to file ({name})"] = [
+            (r["secrets"], r["mb"] / r[lab]["file_s"]) for r in rows
+        ]
+        series[f"filter into cat ({name})"] = [
+            (r["secrets"], r["mb"] / r[lab]["pipe_s"]) for r in rows
+        ]
+    return write_chart(
+        END_TO_END_CHART,
+        series,
+        title=f"redactor filter --engine hyperscan, {rows[0]['mb']:.0f} MB log, end to end",
+        x_label="secrets",
+        y_label="MB/s",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--size-mb", type=float, default=300, help="--end-to-end: the log's size")
     ap.add_argument("--counts", default="1000,10000", help="--end-to-end: numbers of secrets")
-    ap.add_argument("--runs", type=int, default=2, help="--end-to-end: best of this many")
+    ap.add_argument(
+        "--runs", default="5,2", help="--end-to-end: best of this many, per count (5,2)"
+    )
     ap.add_argument("--grep-runs", type=int, default=1, help="--end-to-end: grep's runs")
     ap.add_argument(
         "--tree",
@@ -408,7 +455,16 @@ def main(argv: list[str] | None = None) -> int:
         help="--end-to-end: also run another checkout's package (a git archive), e.g. main",
     )
     ap.add_argument("--texts-dir", type=Path, help="--end-to-end: keep the generated logs here")
+    ap.add_argument(
+        "--chart", action="store_true", help=f"--end-to-end: draw {END_TO_END_CHART.name}"
+    )
+    ap.add_argument(
+        "--chart-from", type=Path, help="redraw the --end-to-end chart from its results JSON"
+    )
     args = ap.parse_args(argv)
+    if args.chart_from:
+        print(end_to_end_chart(json.loads(args.chart_from.read_text())))
+        return 0
     from redactor import hyperscan_available
 
     if not hyperscan_available():
