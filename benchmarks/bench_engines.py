@@ -29,8 +29,9 @@ machines are shared and noisy: read the ratios, which are measured in one run.
 ``--end-to-end`` measures issue 20's rows instead, on one log of ``--size-mb`` (300 by default)
 at each of ``--counts`` (1,000 and 10,000 secrets): the raw Hyperscan scan of the same forms
 (compile and scan timed apart), ``cat`` and ``grep -F -o -f`` file to file, and
-``redactor filter --engine hyperscan`` file to file, into a pipe read by ``cat`` (wall clock until
-both have exited) and on a one-line input (its start-up), all wall clock with start-up included,
+``redactor filter --engine hyperscan`` file to file, into a pipe read by ``cat``, from a pipe
+``cat`` writes (wall clock until both have exited) and on a one-line input (its start-up), all
+wall clock with start-up included,
 for this checkout and for each ``--tree`` (another checkout's package first on PYTHONPATH, e.g. a
 ``git archive`` of main), the runs of the trees interleaved and the best of ``--runs`` kept. Every
 output of every tree must be identical. The load average is printed with the figures; ``--chart``
@@ -264,6 +265,22 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _wall_from_cat(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    """``cat stdin | argv > stdout``: wall clock until both have exited."""
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        cat = subprocess.Popen(["cat"], stdin=fin, stdout=subprocess.PIPE)
+        cons = subprocess.Popen(
+            argv, stdin=cat.stdout, stdout=fout, env=env, cwd=tempfile.gettempdir()
+        )
+        cat.stdout.close()  # type: ignore[union-attr] # (a pipe): the filter holds the only reader
+        codes = (cat.wait(), cons.wait())
+        elapsed = time.perf_counter() - t0
+    if codes != (0, 0):
+        raise SystemExit(f"cat | {argv[0]} failed with {codes}")
+    return elapsed
+
+
 def _best(runs: int, fn, *args) -> float:
     return min(fn(*args) for _ in range(runs))
 
@@ -314,7 +331,9 @@ def end_to_end(args: argparse.Namespace) -> int:
         row["grep_s"] = _best(args.grep_runs, _wall, grep, path, out, c_env)
         outputs: dict[str, str] = {}
         for label, _ in trees:
-            row[label] = {"file_s": float("inf"), "pipe_s": float("inf"), "startup_s": float("inf")}
+            row[label] = dict.fromkeys(
+                ("file_s", "pipe_s", "from_cat_s", "startup_s"), float("inf")
+            )
         # Runs interleaved (each tree once, then again): load that comes and goes on a shared
         # machine then falls on every tree alike.
         for _ in range(runs):
@@ -327,6 +346,8 @@ def end_to_end(args: argparse.Namespace) -> int:
                 outputs[f"{label} file"] = _digest(out)
                 res["pipe_s"] = min(res["pipe_s"], _wall_into_cat(argv, path, out, env))
                 outputs[f"{label} pipe"] = _digest(out)
+                res["from_cat_s"] = min(res["from_cat_s"], _wall_from_cat(argv, path, out, env))
+                outputs[f"{label} from cat"] = _digest(out)
                 # Start-up: the same command on one line (Python, reading secrets, compiling).
                 res["startup_s"] = min(res["startup_s"], _wall(argv, one_line, out, env))
         for label, _ in trees:
@@ -346,7 +367,7 @@ def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -
         "at the end; MB/s end to end (start-up included)\n"
     )
     head = "| secrets | patterns | raw HS scan (compile s) | cat | grep -F -o -f |"
-    head += "".join(f" {lab}: file / into cat / start-up s |" for lab, _ in trees)
+    head += "".join(f" {lab}: file / into cat / from cat / start-up s |" for lab, _ in trees)
     print(head)
     print("|" + "---|" * (5 + len(trees)))
     for row in rows:
@@ -358,7 +379,8 @@ def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -
         for lab, _ in trees:
             res = row[lab]
             line += (
-                f" {mb / res['file_s']:.0f} / {mb / res['pipe_s']:.0f} / {res['startup_s']:.2f} |"
+                f" {mb / res['file_s']:.0f} / {mb / res['pipe_s']:.0f} / "
+                f"{mb / res['from_cat_s']:.0f} / {res['startup_s']:.2f} |"
             )
         print(line)
     print()
@@ -389,6 +411,7 @@ def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -
                 print(
                     f"{row['secrets']:,} secrets, this / {lab}: file {old['file_s'] / this['file_s']:.2f}x "
                     f"as fast, into cat {old['pipe_s'] / this['pipe_s']:.2f}x, "
+                    f"from cat {old['from_cat_s'] / this['from_cat_s']:.2f}x, "
                     f"start-up {old['startup_s'] / this['startup_s']:.2f}x"
                 )
     result = {
@@ -397,7 +420,7 @@ def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -
         "trees": [lab for lab, _ in trees],
         "rows": rows,
     }
-    (RESULTS / "bench_engines_end_to_end.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / args.results).write_text(json.dumps(result, indent=2) + "\n")
     if args.chart:
         print(f"wrote {end_to_end_chart(result).relative_to(HERE.parent)}")
     return 0
@@ -423,6 +446,10 @@ def end_to_end_chart(result: dict) -> Path:
         series[f"filter into cat ({name})"] = [
             (r["secrets"], r["mb"] / r[lab]["pipe_s"]) for r in rows
         ]
+        if all("from_cat_s" in r[lab] for r in rows):
+            series[f"filter from cat ({name})"] = [
+                (r["secrets"], r["mb"] / r[lab]["from_cat_s"]) for r in rows
+            ]
     return write_chart(
         END_TO_END_CHART,
         series,
@@ -455,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
         help="--end-to-end: also run another checkout's package (a git archive), e.g. main",
     )
     ap.add_argument("--texts-dir", type=Path, help="--end-to-end: keep the generated logs here")
+    ap.add_argument(
+        "--results", default="bench_engines_end_to_end.json", help="--end-to-end: JSON's name"
+    )
     ap.add_argument(
         "--chart", action="store_true", help=f"--end-to-end: draw {END_TO_END_CHART.name}"
     )
