@@ -4,6 +4,7 @@ baselines, all in one run.
 
     python benchmarks/bench_engines.py            # 50 MB texts, 1,000 and 10,000 secrets
     python benchmarks/bench_engines.py --quick    # 5 MB texts, 100 and 1,000 secrets
+    python benchmarks/bench_engines.py --end-to-end --tree /tmp/main --chart  # issue 20's rows
 
 The texts are bench_engine.py's: a log-like text and a base64-heavy text, each with 10 planted
 secrets. Every secret is registered with every default encoding; the raw scan and grep get the
@@ -24,11 +25,23 @@ What is measured, best of three each (six for the fast filter runs, which take u
 
 Targets (issue 7): the filter on the fast engine at >= 0.3x the raw scan and >= 5x grep. The
 machines are shared and noisy: read the ratios, which are measured in one run.
+
+``--end-to-end`` measures issue 20's rows instead, on one log of ``--size-mb`` (300 by default)
+at each of ``--counts`` (1,000 and 10,000 secrets): the raw Hyperscan scan of the same forms
+(compile and scan timed apart), ``cat`` and ``grep -F -o -f`` file to file, and
+``redactor filter --engine hyperscan`` file to file, into a pipe read by ``cat``, from a pipe
+``cat`` writes (wall clock until both have exited) and on a one-line input (its start-up), all
+wall clock with start-up included,
+for this checkout and for each ``--tree`` (another checkout's package first on PYTHONPATH, e.g. a
+``git archive`` of main), the runs of the trees interleaved and the best of ``--runs`` kept. Every
+output of every tree must be identical. The load average is printed with the figures; ``--chart``
+draws docs/img/filter-end-to-end.svg (``--chart-from`` the JSON redraws it).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -45,6 +58,7 @@ from bench_engine import make_secrets, make_texts  # noqa: E402
 from bench_filter import best_of  # noqa: E402
 
 RESULTS = HERE / "results"
+END_TO_END_CHART = HERE.parent / "docs" / "img" / "filter-end-to-end.svg"
 MB = 1_000_000
 REDACTOR = [sys.executable, "-m", "redactor"]
 RUNS = 3
@@ -205,14 +219,289 @@ def measure(n: int, size: int, tmp: Path) -> dict:
     return row
 
 
+# -- --end-to-end: issue 20's filter rows, every baseline and every tree in one run -------------
+
+
+def _tree_env(tree: Path | None) -> dict[str, str]:
+    """The environment that runs ``tree``'s redactor package (None: this checkout's)."""
+    env = dict(os.environ)
+    env.pop("REDACTOR_ENGINE", None)
+    root = tree.resolve() if tree is not None else HERE.parent
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _wall(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, stdin=fin, stdout=fout, env=env, cwd=tempfile.gettempdir())
+        elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):  # grep: 1 when nothing matched
+        raise SystemExit(f"{argv[0]} failed with {proc.returncode}")
+    return elapsed
+
+
+def _wall_into_cat(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    """``argv < stdin | cat > stdout``: wall clock until both have exited."""
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        prod = subprocess.Popen(
+            argv, stdin=fin, stdout=subprocess.PIPE, env=env, cwd=tempfile.gettempdir()
+        )
+        cat = subprocess.Popen(["cat"], stdin=prod.stdout, stdout=fout)
+        prod.stdout.close()  # type: ignore[union-attr] # (a pipe): cat holds the only reader
+        codes = (prod.wait(), cat.wait())
+        elapsed = time.perf_counter() - t0
+    if codes != (0, 0):
+        raise SystemExit(f"{argv[0]} | cat failed with {codes}")
+    return elapsed
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _wall_from_cat(argv: list[str], stdin: Path, stdout: Path, env: dict[str, str]) -> float:
+    """``cat stdin | argv > stdout``: wall clock until both have exited."""
+    with stdin.open("rb") as fin, stdout.open("wb") as fout:
+        t0 = time.perf_counter()
+        cat = subprocess.Popen(["cat"], stdin=fin, stdout=subprocess.PIPE)
+        cons = subprocess.Popen(
+            argv, stdin=cat.stdout, stdout=fout, env=env, cwd=tempfile.gettempdir()
+        )
+        cat.stdout.close()  # type: ignore[union-attr] # (a pipe): the filter holds the only reader
+        codes = (cat.wait(), cons.wait())
+        elapsed = time.perf_counter() - t0
+    if codes != (0, 0):
+        raise SystemExit(f"cat | {argv[0]} failed with {codes}")
+    return elapsed
+
+
+def _best(runs: int, fn, *args) -> float:
+    return min(fn(*args) for _ in range(runs))
+
+
+def end_to_end(args: argparse.Namespace) -> int:
+    """Issue 20's rows: ``redactor filter --engine hyperscan`` on a large log, file to file and
+    into a pipe read by ``cat``, next to ``cat``, ``grep -F -o -f`` and the raw Hyperscan scan of
+    the same byte forms, for this checkout and each ``--tree``, all in one run."""
+    from redactor import Redactor
+
+    size = int(args.size_mb * MB)
+    counts = [int(c) for c in args.counts.split(",")]
+    trees: list[tuple[str, Path | None]] = [("this", None)]
+    trees += [(t.name or str(t), t) for t in args.tree]
+    given = [int(r) for r in args.runs.split(",")]  # per count; the last one for the rest
+    runs_of = {n: given[min(i, len(given) - 1)] for i, n in enumerate(counts)}
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="bench-e2e-")
+    tmp = Path(tmp_ctx.name)
+    texts_dir = args.texts_dir or tmp / "texts"
+    load = os.getloadavg()
+    rows = []
+    for n in counts:
+        runs = runs_of[n]
+        secrets = make_secrets(n)
+        path = make_texts(size, secrets, texts_dir)["log"]
+        mb = path.stat().st_size / MB
+        env_file = tmp / f"secrets-{n}.env"
+        env_file.write_text("".join(f"S{i:05d}='{v}'\n" for i, v in enumerate(secrets)))
+        r = Redactor(engine="ahocorasick")
+        r.add_many((f"S{i:05d}", v) for i, v in enumerate(secrets))
+        patterns = [f.encode("latin-1") for f, _ in r._bytes_table]
+        del r
+        pats_path = tmp / f"patterns-{n}.txt"
+        pats_path.write_bytes(
+            b"\n".join(p for p in patterns if b"\n" not in p and b"\r" not in p) + b"\n"
+        )
+        row: dict = {"secrets": n, "patterns": len(patterns), "mb": mb, "runs": runs}
+        data = path.read_bytes()
+        compile_s, scan_s, _ = raw_hyperscan(patterns, data)
+        del data
+        row["raw_hyperscan"] = {"compile_s": compile_s, "scan_s": scan_s, "mb_s": mb / scan_s}
+        out = tmp / "out"
+        one_line = tmp / "one-line.txt"
+        one_line.write_bytes(b"2026-11-28T10:00:00.000Z INFO starting\n")
+        c_env = {**os.environ, "LC_ALL": "C"}
+        row["cat_s"] = _best(runs, _wall, ["cat"], path, out, c_env)
+        grep = ["grep", "-F", "-o", "-f", str(pats_path)]
+        row["grep_s"] = _best(args.grep_runs, _wall, grep, path, out, c_env)
+        outputs: dict[str, str] = {}
+        for label, _ in trees:
+            row[label] = dict.fromkeys(
+                ("file_s", "pipe_s", "from_cat_s", "startup_s"), float("inf")
+            )
+        # Runs interleaved (each tree once, then again): load that comes and goes on a shared
+        # machine then falls on every tree alike.
+        for _ in range(runs):
+            for label, tree in trees:
+                env = _tree_env(tree)
+                argv = [*REDACTOR, "filter", "--no-config", "--secrets-file", str(env_file)]
+                argv += ["--engine", "hyperscan"]
+                res = row[label]
+                res["file_s"] = min(res["file_s"], _wall(argv, path, out, env))
+                outputs[f"{label} file"] = _digest(out)
+                res["pipe_s"] = min(res["pipe_s"], _wall_into_cat(argv, path, out, env))
+                outputs[f"{label} pipe"] = _digest(out)
+                res["from_cat_s"] = min(res["from_cat_s"], _wall_from_cat(argv, path, out, env))
+                outputs[f"{label} from cat"] = _digest(out)
+                # Start-up: the same command on one line (Python, reading secrets, compiling).
+                res["startup_s"] = min(res["startup_s"], _wall(argv, one_line, out, env))
+        for label, _ in trees:
+            print(f"... {n} secrets, {label}: {row[label]}", file=sys.stderr)
+        if len(set(outputs.values())) != 1:
+            raise SystemExit(f"outputs differ at {n} secrets: {outputs}")
+        rows.append(row)
+    tmp_ctx.cleanup()
+    return _report_end_to_end(rows, trees, load, args)
+
+
+def _report_end_to_end(rows: list[dict], trees, load: tuple[float, ...], args) -> int:
+    load_end = os.getloadavg()
+    print(
+        f"\n{rows[0]['mb']:.0f} MB log, `redactor filter --engine hyperscan`, best of "
+        f"{', '.join(str(r['runs']) for r in rows)} (grep: {args.grep_runs}); load average {load[0]:.2f} at the start, {load_end[0]:.2f} "
+        "at the end; MB/s end to end (start-up included)\n"
+    )
+    head = "| secrets | patterns | raw HS scan (compile s) | cat | grep -F -o -f |"
+    head += "".join(f" {lab}: file / into cat / from cat / start-up s |" for lab, _ in trees)
+    print(head)
+    print("|" + "---|" * (5 + len(trees)))
+    for row in rows:
+        mb, raw = row["mb"], row["raw_hyperscan"]
+        line = (
+            f"| {row['secrets']:,} | {row['patterns']:,} | {raw['mb_s']:.0f} ({raw['compile_s']:.2f})"
+            f" | {mb / row['cat_s']:.0f} | {mb / row['grep_s']:.0f} |"
+        )
+        for lab, _ in trees:
+            res = row[lab]
+            line += (
+                f" {mb / res['file_s']:.0f} / {mb / res['pipe_s']:.0f} / "
+                f"{mb / res['from_cat_s']:.0f} / {res['startup_s']:.2f} |"
+            )
+        print(line)
+    print()
+    for row in rows:
+        mb, raw = row["mb"], row["raw_hyperscan"]
+        for lab, _ in trees:
+            res = row[lab]
+            file_rate, pipe_rate = mb / res["file_s"], mb / res["pipe_s"]
+            steady = res["file_s"] - res["startup_s"]
+            net = mb / steady if steady > 0 else float("nan")
+            res["ratios"] = {
+                "file_vs_raw_scan": file_rate / raw["mb_s"],
+                "file_vs_grep": file_rate / (mb / row["grep_s"]),
+                "pipe_vs_file": pipe_rate / file_rate,
+                "net_of_startup_vs_raw_scan": net / raw["mb_s"],
+            }
+            q = res["ratios"]
+            print(
+                f"{row['secrets']:,} secrets, {lab}: file {q['file_vs_raw_scan']:.2f}x the raw "
+                f"scan (goal >= 0.5; net of start-up {q['net_of_startup_vs_raw_scan']:.2f}x), "
+                f"{q['file_vs_grep']:.1f}x grep (goal >= 5), into cat {q['pipe_vs_file']:.2f}x "
+                "the file rate (goal >= 0.8)"
+            )
+        if len(trees) > 1:
+            this = row["this"]
+            for lab, _ in trees[1:]:
+                old = row[lab]
+                print(
+                    f"{row['secrets']:,} secrets, this / {lab}: file {old['file_s'] / this['file_s']:.2f}x "
+                    f"as fast, into cat {old['pipe_s'] / this['pipe_s']:.2f}x, "
+                    f"from cat {old['from_cat_s'] / this['from_cat_s']:.2f}x, "
+                    f"start-up {old['startup_s'] / this['startup_s']:.2f}x"
+                )
+    result = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "load_average": {"start": load, "end": load_end},
+        "trees": [lab for lab, _ in trees],
+        "rows": rows,
+    }
+    (RESULTS / args.results).write_text(json.dumps(result, indent=2) + "\n")
+    if args.chart:
+        print(f"wrote {end_to_end_chart(result).relative_to(HERE.parent)}")
+    return 0
+
+
+def end_to_end_chart(result: dict) -> Path:
+    """docs/img/filter-end-to-end.svg: MB/s against the number of secrets, per command and tree."""
+    from chart import write_chart
+
+    rows = result["rows"]
+    series: dict[str, list[tuple[float, float | None]]] = {
+        "raw Hyperscan scan (scan only)": [
+            (r["secrets"], r["raw_hyperscan"]["mb_s"]) for r in rows
+        ],
+        "cat": [(r["secrets"], r["mb"] / r["cat_s"]) for r in rows],
+        "grep -F -o -f": [(r["secrets"], r["mb"] / r["grep_s"]) for r in rows],
+    }
+    for lab in result["trees"]:
+        name = "this checkout" if lab == "this" else lab
+        series[f"filter, file to file ({name})"] = [
+            (r["secrets"], r["mb"] / r[lab]["file_s"]) for r in rows
+        ]
+        series[f"filter into cat ({name})"] = [
+            (r["secrets"], r["mb"] / r[lab]["pipe_s"]) for r in rows
+        ]
+        if all("from_cat_s" in r[lab] for r in rows):
+            series[f"filter from cat ({name})"] = [
+                (r["secrets"], r["mb"] / r[lab]["from_cat_s"]) for r in rows
+            ]
+    return write_chart(
+        END_TO_END_CHART,
+        series,
+        title=f"redactor filter --engine hyperscan, {rows[0]['mb']:.0f} MB log, end to end",
+        x_label="secrets",
+        y_label="MB/s",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="5 MB texts, 100 and 1,000 secrets")
+    ap.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="issue 20's filter rows: the fast filter file to file and into cat, against cat, "
+        "grep -F -o -f and the raw scan, for this checkout and each --tree",
+    )
+    ap.add_argument("--size-mb", type=float, default=300, help="--end-to-end: the log's size")
+    ap.add_argument("--counts", default="1000,10000", help="--end-to-end: numbers of secrets")
+    ap.add_argument(
+        "--runs", default="5,2", help="--end-to-end: best of this many, per count (5,2)"
+    )
+    ap.add_argument("--grep-runs", type=int, default=1, help="--end-to-end: grep's runs")
+    ap.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        default=[],
+        help="--end-to-end: also run another checkout's package (a git archive), e.g. main",
+    )
+    ap.add_argument("--texts-dir", type=Path, help="--end-to-end: keep the generated logs here")
+    ap.add_argument(
+        "--results", default="bench_engines_end_to_end.json", help="--end-to-end: JSON's name"
+    )
+    ap.add_argument(
+        "--chart", action="store_true", help=f"--end-to-end: draw {END_TO_END_CHART.name}"
+    )
+    ap.add_argument(
+        "--chart-from", type=Path, help="redraw the --end-to-end chart from its results JSON"
+    )
     args = ap.parse_args(argv)
+    if args.chart_from:
+        print(end_to_end_chart(json.loads(args.chart_from.read_text())))
+        return 0
     from redactor import hyperscan_available
 
     if not hyperscan_available():
         raise SystemExit("this benchmark needs the fast engine: pip install 'redactor[fast]'")
+    if args.end_to_end:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        return end_to_end(args)
     size = 5 * MB if args.quick else 50 * MB
     counts = (100, 1000) if args.quick else (1000, 10_000)
     RESULTS.mkdir(parents=True, exist_ok=True)

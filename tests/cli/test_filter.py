@@ -420,6 +420,29 @@ def _write_ignoring_epipe(f, line: bytes, count: int) -> None:
             pass
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: F_GETPIPE_SZ/F_SETPIPE_SZ")
+def test_input_pipe_grows_to_a_chunk_and_a_large_stream_comes_out_whole(secrets_file: Path) -> None:
+    import fcntl
+
+    from redactor.sinks.ci import CHUNK_SIZE
+
+    filt = subprocess.Popen(filter_cmd(secrets_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    w, r = filt.stdin.fileno(), filt.stdout.fileno()
+    os.write(w, f"first {SECRET}\n".encode())
+    assert read_exactly(r, 17) == b"first [REDACTED]\n"
+    # The input pipe now holds a chunk (grown before the first read); the output's is as it was.
+    assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE
+    assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == 65536
+    line = f"2026-12-02T03:00:00Z step {SECRET} done\n".encode()
+    writer = threading.Thread(target=lambda: (os.write(w, line * 100_000), filt.stdin.close()))
+    writer.start()
+    out = filt.stdout.read()
+    writer.join()
+    assert filt.wait(timeout=TIMEOUT) == 0
+    assert out == b"2026-12-02T03:00:00Z step [REDACTED] done\n" * 100_000
+    filt.stdout.close()
+
+
 def test_output_to_a_file_and_to_devnull(secrets_file: Path, tmp_path: Path) -> None:
     data = f"to a file {SECRET}\n".encode() * 20_000
     out_path = tmp_path / "out.log"

@@ -20,11 +20,14 @@ from hypothesis import strategies as st
 from redactor import Redactor, RedactorWarning
 from redactor.engine.encodings import SecretValue, forms_of
 from redactor.sinks.ci import (
+    CHUNK_SIZE,
+    Interrupts,
     MaskingFilter,
     escape_mask_data,
     pump,
     unescape_mask_data,
 )
+from redactor.sinks.ci.fdio import grow_pipe
 
 # The whole module runs once per engine (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -235,6 +238,69 @@ def test_pump_over_os_pipes_and_closed_output() -> None:
     assert pump(in_r, out_w, MaskingFilter(r)) is False
     os.close(in_r)
     os.close(out_w)
+
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+needs_pipe_size = pytest.mark.skipif(
+    not hasattr(fcntl, "F_GETPIPE_SZ"), reason="Linux: F_GETPIPE_SZ/F_SETPIPE_SZ"
+)
+
+
+@needs_pipe_size
+def test_grow_pipe_to_a_chunk_never_shrinks_and_leaves_files_alone(tmp_path) -> None:
+    r, w = os.pipe()
+    try:
+        assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == 65536  # Linux's default
+        grow_pipe(w, CHUNK_SIZE)
+        assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE  # one pipe, seen from both ends
+        grow_pipe(r, 4096)  # never shrinks
+        assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE
+        # A full chunk now goes in with one write, and comes out with one read.
+        data = bytes(range(256)) * (CHUNK_SIZE // 256)
+        assert os.write(w, data) == CHUNK_SIZE
+        assert os.read(r, 2 * CHUNK_SIZE) == data
+    finally:
+        os.close(r)
+        os.close(w)
+    with (tmp_path / "f").open("wb") as f:
+        grow_pipe(f.fileno(), CHUNK_SIZE)  # not a pipe: nothing happens, nothing raised
+    grow_pipe(2**20, CHUNK_SIZE)  # not even open: nothing raised either
+
+
+@needs_pipe_size
+def test_pump_with_interrupts_grows_its_input_pipe_and_output_is_identical() -> None:
+    # Chunks of a MiB each through a grown input pipe: secrets cut by every chunk boundary and
+    # by the output pipe's, the output equal to redact_bytes of the whole.
+    r = make(SECRET)
+    line = f"{SECRET} x{SECRET[:7]}\n".encode()
+    data = (b"#" * (CHUNK_SIZE - 5) + line) * 3 + line * 50_000
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(in_w, data), os.close(in_w)))
+    chunks: list[bytes] = []
+    sizes: list[int] = []
+
+    def read_all() -> None:
+        while chunk := os.read(out_r, 4 * CHUNK_SIZE):
+            sizes.append(fcntl.fcntl(out_r, fcntl.F_GETPIPE_SZ))
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read_all)
+    writer.start()
+    reader.start()
+    with Interrupts() as interrupts:
+        assert pump(in_r, out_w, MaskingFilter(r), interrupts=interrupts) is True
+    os.close(out_w)
+    writer.join()
+    reader.join()
+    assert b"".join(chunks) == r.redact_bytes(data)
+    assert set(sizes) == {65536}  # the output pipe is left as it is (see grow_pipe)
+    assert fcntl.fcntl(in_r, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE
+    os.close(in_r)
+    os.close(out_r)
 
 
 # -- properties --------------------------------------------------------------------------------

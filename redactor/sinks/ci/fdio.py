@@ -11,6 +11,7 @@ import errno
 import os
 import select
 import signal
+import stat
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -156,8 +157,6 @@ class _Output:
     """Writes to fd 1 so that only the wait for room is interruptible, never a write."""
 
     def __init__(self, fd: int, interrupts: Interrupts) -> None:
-        import stat
-
         self.fd = fd
         self.interrupts = interrupts
         self.pending = memoryview(b"")
@@ -232,8 +231,6 @@ class _Output:
 
 
 def _is_devnull(mode: int, fd: int) -> bool:
-    import stat
-
     if not stat.S_ISCHR(mode):
         return False
     try:
@@ -247,11 +244,42 @@ def _is_devnull(mode: int, fd: int) -> bool:
 def _pump_interruptible(
     in_fd: int, out_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
 ) -> bool:
+    grow_pipe(in_fd, chunk_size)
     out = _Output(out_fd, interrupts)
     try:
         return _pump_to(out, in_fd, filt, interrupts, chunk_size)
     finally:
         out.close()
+
+
+def grow_pipe(fd: int, size: int) -> None:
+    """Let a pipe hold ``size`` bytes (Linux ``F_SETPIPE_SZ``; the default is 64 KiB). Never
+    shrinks a pipe; anything else is left as it is (not a pipe, another system, over the
+    per-user limit of pipe memory: the default size then stays).
+
+    Done for the filter's input: a producer that runs ahead then fills a chunk, and the filter
+    reads it in one piece. The per-chunk work (hold-back, command search, joins) made 64 KiB
+    reads cost 0.95 s of CPU for 300 MB against 0.73 s with 1 MiB reads (1,000 secrets). Not
+    done for the output: ``redactor filter < log | cat`` with a 1 MiB pipe had 10 times fewer
+    context switches (cat 4,000 -> 350) but no less CPU, and on the loaded 2-core machine it
+    was slower, 12.4-12.9 s against 8.0-11.1 s in three alternate runs: with the default pipe
+    the two processes hand over every 64 KiB, and the scheduler favours such sleepers over the
+    CPU-bound neighbours.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", None)
+    getsz = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if setsz is None or getsz is None:
+        return
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or fcntl.fcntl(fd, getsz) >= size:
+            return
+        fcntl.fcntl(fd, setsz, size)
+    except OSError:
+        pass
 
 
 def _pump_to(
