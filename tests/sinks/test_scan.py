@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import bz2
+import gzip
 import io
 import json
 import os
@@ -206,6 +207,11 @@ def test_large_files_and_blobs_are_streamed(tmp_path: Path):
     whole = [f.to_dict() for f in s.scan_bytes(text.encode(), str(path))]
     assert [f.to_dict() for f in s.scan_file(path)] == whole
     assert whole[-1]["line"] == text.count("\n")
+    # A compressed file's member (a decompressor returns short reads): the same lines.
+    packed = tmp_path / "big.log.gz"
+    packed.write_bytes(gzip.compress(text.encode(), compresslevel=1))
+    inner = [(f.path, f.line, f.column) for f in s.scan_file(packed)]
+    assert inner == [(str(tmp_path / "big.log"), f["line"], f["column"]) for f in whole]
 
     env = {**os.environ, **GIT_IDENTITY, "HOME": str(tmp_path)}
     repo = path.parent
