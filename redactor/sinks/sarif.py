@@ -22,6 +22,7 @@ from urllib.parse import quote
 from redactor.sinks.scan import Finding
 
 __all__ = [
+    "GITHUB_MAX_RESULTS",
     "SARIF_SCHEMA",
     "CountFinding",
     "artifact_location",
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# GitHub's code scanning upload rejects a run with more results than this (and keeps the top
+# 5,000 by severity of the rest): documented with its REST endpoint for SARIF uploads.
+GITHUB_MAX_RESULTS = 25_000
 INFORMATION_URI = "https://github.com/redactor-dev/redactor"
 FINGERPRINT_KEY = "redactorFinding/v1"
 
