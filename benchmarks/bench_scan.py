@@ -17,8 +17,16 @@ secret in some form (raw, base64, URL, JSON). Then, best of two wall-clock runs 
   200-file tree) it had not finished one run after 6 minutes, against 13 s for ``scan --git``,
   because it reads every file of every commit instead of every distinct blob once.
 
-gitleaks and trufflehog are not on PyPI or the Debian archive this project installs from, so they
-are not compared. The machines are shared and noisy: read the ratios, measured in one run.
+* ``trufflehog`` (when given with ``--trufflehog CMD`` or on PATH): trufflehog 2 is the Python
+  tool on PyPI (``pip install trufflehog==2.2.1`` in a venv of its own; the Go trufflehog 3 and
+  gitleaks are not on PyPI or the Debian archive). It is run once, on the same repository cloned
+  by itself (``file://``), with ``--entropy=False`` and ``--rules`` holding one regex per secret,
+  the raw value escaped: it diffs every commit against its parent (GitPython) and runs every rule
+  over every diff, so its time grows with rules times commits (200 commits of the quick
+  repository took 22 s); the base64 forms would double its rules, so it looks for the raw copies
+  only. ``--trufflehog-timeout`` stops it (the figure is then a lower bound).
+
+The machines are shared and noisy: read the ratios, measured in one run.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ import json
 import os
 import platform
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +128,13 @@ def best_of(n: int, cmd: str, cwd: Path, env: dict[str, str]) -> tuple[float, in
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--trufflehog",
+        metavar="CMD",
+        default=shutil.which("trufflehog"),
+        help="trufflehog 2's command (default: trufflehog on PATH, if any)",
+    )
+    parser.add_argument("--trufflehog-timeout", type=float, default=3600.0, metavar="SECONDS")
     args = parser.parse_args(argv)
     commits, size = (1_000, 50_000_000) if args.quick else (10_000, 1_000_000_000)
     secrets = make_secrets(1_000)
@@ -142,23 +159,49 @@ def main(argv: list[str] | None = None) -> int:
             "git log -p | filter": f"git log -p --all | {redactor} filter {flags}",
         }
         commands["git log -p | grep -F -f"] = f"git log -p --all | grep -F -c -f {forms}"
-        timings = {}
+        timings: dict[str, dict[str, object]] = {}
         for name, cmd in commands.items():
             seconds, code = best_of(2, cmd, repo, env)
             timings[name] = {"seconds": round(seconds, 2), "exit_code": code}
             print(f"{name:32s} {seconds:8.2f} s (exit {code})", flush=True)
+        if args.trufflehog:
+            rules = work / "rules.json"
+            rules.write_text(
+                json.dumps({f"s{i}": re.escape(v) for i, v in enumerate(secrets.values())})
+            )
+            th = [args.trufflehog, "--regex", "--entropy=False", "--rules", str(rules)]
+            th += ["--json", repo.as_uri()]
+            start = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    th, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    timeout=args.trufflehog_timeout, check=False,
+                )  # fmt: skip
+                code, stopped = proc.returncode, False
+            except subprocess.TimeoutExpired:
+                code, stopped = -1, True
+            seconds = time.perf_counter() - start
+            timings["trufflehog 2 (raw values)"] = {
+                "seconds": round(seconds, 2),
+                "exit_code": code,
+                "stopped_at_timeout": stopped,
+            }
+            print(f"{'trufflehog 2 (raw values)':32s} {seconds:8.2f} s (exit {code})", flush=True)
         scan = subprocess.run(
             commands["scan --git"], shell=True, cwd=repo, env=env, capture_output=True, text=True
         )
         found = json.loads(scan.stdout)["findings"]
-        base = timings["scan --git"]["seconds"]
+        base = float(timings["scan --git"]["seconds"])  # type: ignore[arg-type]
         result = {
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "repository": {**shape, "generate_seconds": round(made, 1)},
             "findings": len(found),
             "findings_commits": sum(len(f["commits"]) for f in found),
             "timings": timings,
-            "ratios_to_scan": {k: round(v["seconds"] / base, 2) for k, v in timings.items()},
+            "ratios_to_scan": {
+                k: round(float(v["seconds"]) / base, 2)  # type: ignore[arg-type]
+                for k, v in timings.items()
+            },
             "scan_mb_per_s": round(shape["blob_bytes"] / 1e6 / base, 1),
         }
     print(json.dumps(result, indent=1))

@@ -712,6 +712,14 @@ class Redactor:
         lookahead`` of the enabled detectors (0 without detectors)."""
         return max((d.reach for d in self.detectors), default=0)
 
+    @property
+    def reach(self) -> int:
+        """How far one match can reach, in characters: the longest pattern or detector window,
+        plus the look-behind context before it. A reader that scans a long text in windows
+        overlaps them by more than this (``redactor scan``, see :mod:`redactor.sinks.scan`)."""
+        longest = self._current().matcher(False, 0).maxlen
+        return max(longest, self.max_hold) + self._lookbehind
+
     def _find(
         self,
         snap: _Snapshot,

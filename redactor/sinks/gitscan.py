@@ -75,10 +75,29 @@ class _Batch:
         self._proc.wait()
 
 
-def _stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+class _Blob:
+    """One blob's content on the pipe: ``read`` stops at its end, so that a large blob is
+    scanned in windows (``Scanner.scan_stream``) rather than read into memory whole."""
+
+    def __init__(self, pipe: IO[bytes], size: int) -> None:
+        self._pipe = pipe
+        self.left = size
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self.left <= 0:
+            return b""
+        data = self._pipe.read(self.left if n < 0 else min(n, self.left))
+        if not data:
+            raise GitError("git cat-file stopped in the middle of a blob")
+        self.left -= len(data)
+        return data
+
+
+def _stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, _Blob]]:
     """``(oid, content)`` of each blob in order, through a second ``git cat-file --batch`` whose
     requests a thread writes all at once while this one reads the answers: no round trip per
-    object (the one-at-a-time reads were most of a 300-commit scan's time after start-up)."""
+    object (the one-at-a-time reads were most of a 300-commit scan's time after start-up). The
+    content is a reader; what the caller leaves unread of it is skipped."""
     proc = subprocess.Popen(
         ["git", "-C", str(repo), "cat-file", "--batch"],
         stdin=subprocess.PIPE,
@@ -106,9 +125,11 @@ def _stream_blobs(repo: Path, oids: Sequence[str]) -> Iterator[tuple[str, bytes]
             header = stdout.readline().split()
             if len(header) != 3:
                 raise GitError(f"git cat-file: object {oid} is missing")
-            data = stdout.read(int(header[2]))
-            stdout.read(1)
-            yield oid, data
+            blob = _Blob(stdout, int(header[2]))
+            yield oid, blob
+            while blob.read(1 << 20):
+                pass
+            stdout.read(1)  # the newline after the content
         done = True
     finally:
         if not done:  # stopped early: the writer may be blocked on a full pipe
@@ -205,8 +226,8 @@ def scan_history(scanner: Scanner, repo: Path, revs: Sequence[str]) -> list[Find
         blobs = history.blobs(sorted({tree for _, tree in commits}))
         by_blob: dict[str, list[Finding]] = {}
         order = sorted(blobs, key=blobs.__getitem__)
-        for oid, data in _stream_blobs(repo, order):
-            found = scanner.scan_bytes(data, blobs[oid])
+        for oid, blob in _stream_blobs(repo, order):
+            found = scanner.scan_stream(blob, blobs[oid])
             if found:
                 by_blob[oid] = found
         holders: dict[str, list[tuple[str, str]]] = {oid: [] for oid in by_blob}

@@ -1,13 +1,18 @@
 """`--format text|json|sarif` on `redactor scrub` and `--report-format` on `redactor scrub-logs`,
 as real processes: the SARIF logs validate against the published SARIF 2.1.0 schema (the one the
-`scan` tests use), name files, secrets and counts and never a value; the text and JSON reports
-keep their shapes, and `scrub-logs --json` still works as an alias of `--report-format json`."""
+`scan` tests use), name files, secrets, counts and the region of each line of a field where the
+copies are (line and column in the file as it was read, located by scan's scanner), and never a
+value; the text and JSON reports keep their shapes, and `scrub-logs --json` still works as an
+alias of `--report-format json`."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import random
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +21,8 @@ from helpers.cli import run_redactor
 from helpers.nbfactory import PASSWORD, TOKEN, dumps
 from helpers.tokenfactory import with_crc
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from redactor.sinks.sarif import UNPLACED, artifact_location
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
@@ -33,18 +40,39 @@ def no_values(*texts: str) -> None:
         assert PASSWORD not in text and TOKEN not in text
 
 
+def region(loc: dict) -> tuple[int, ...]:
+    """(startLine, startColumn, endLine, endColumn) of a physical location; checks what GitHub
+    needs on the way: a region with a startLine, a URI relative to the checkout."""
+    assert loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+    assert not loc["artifactLocation"]["uri"].startswith(("/", "file:"))
+    r = loc["region"]
+    return tuple(r[k] for k in ("startLine", "startColumn", "endLine", "endColumn") if k in r)
+
+
 def results(doc: dict) -> list[tuple]:
-    """(rule, uri, secret, count, message) of each result, checking ruleIndex on the way."""
+    """(rule, uri, secret, count, region) and the message of each result, checking ruleIndex and
+    the fingerprints (one per result, distinct, never a plain value) on the way."""
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     out = []
     for r in run["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
         (loc,) = r["locations"]
-        uri = loc["physicalLocation"]["artifactLocation"]["uri"]
-        out.append((r["ruleId"], uri, r["properties"]["secret"], r["properties"]["count"]))
+        phys = loc["physicalLocation"]
+        uri = phys["artifactLocation"]["uri"]
+        count = r["properties"]["count"]
+        out.append((r["ruleId"], uri, r["properties"]["secret"], count, region(phys)))
         out.append(r["message"]["text"])
+    prints = [r["partialFingerprints"]["redactorCount/v1"] for r in run["results"]]
+    assert len(set(prints)) == len(prints) and all(len(p) == 64 for p in prints)
     return out
+
+
+def at(path: Path, reg: tuple[int, ...]) -> str:
+    """The text of the file in a one-line region (SARIF's endColumn is one past the end)."""
+    line, start, end_line, end = reg
+    assert line == end_line
+    return path.read_text(encoding="utf-8").splitlines()[line - 1][start - 1 : end - 1]
 
 
 @pytest.fixture
@@ -83,16 +111,29 @@ def test_scrub_sarif_validates_and_names_files_secrets_counts(work):
     run = doc["runs"][0]
     assert run["invocations"] == [{"executionSuccessful": True}]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["secret/redacted", "secret/source"]
-    assert results(doc) == [
-        ("secret/redacted", "nb.ipynb", A, 11),
-        f"secret {A}: 11 copies (would be scrubbed).",
-        ("secret/redacted", "nb.ipynb", S, 10),
-        f"secret {S}: 10 copies (would be scrubbed).",
-        ("secret/source", "src.ipynb", A, 1),
-        f"secret {A}: 1 copy in cell 1, line 2.",
+    found = results(doc)
+    rows, messages = found[0::2], found[1::2]
+    # Every copy the scrubber counted (11 and 10, as its JSON report says) is placed, one copy
+    # per line of a field in this notebook, and each region holds that copy in the saved file.
+    nb_rows = [r for r in rows if r[1] == "nb.ipynb"]
+    assert Counter(r[2] for r in nb_rows for _ in range(r[3])) == {A: 11, S: 10}
+    escaped = json.dumps(PASSWORD)[1:-1]
+    for (_, _, secret, count, reg), message in zip(nb_rows, messages):
+        assert count == 1 and message.endswith("(would be scrubbed).")
+        if "(raw)" in message:
+            assert (secret, at(work / "nb.ipynb", reg)) == (A, TOKEN)
+        elif "(json)" in message:
+            assert (secret, at(work / "nb.ipynb", reg)) == (S, escaped)
+    first = messages[0]
+    assert first == (
+        f"secret {S} (base64): 1 copy in cell 1, attachments.diagram.png.image/png "
+        "(would be scrubbed)."
+    )
+    assert found[-2:] == [
+        ("secret/source", "src.ipynb", A, 1, (11, 15, 11, 15 + len(TOKEN))),
+        f"secret {A} (raw): 1 copy in cell 1, source.1.",
     ]
-    prints = [r["partialFingerprints"]["redactorCount/v1"] for r in run["results"]]
-    assert len(set(prints)) == 3 and all(len(p) == 64 for p in prints)
+    assert at(work / "src.ipynb", found[-2][4]) == TOKEN
     assert (work / "nb.ipynb").read_bytes() == before  # --check wrote nothing
 
 
@@ -102,11 +143,10 @@ def test_scrub_sarif_is_stable_and_fixed_sources_are_noted(work):
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     validate(doc)
+    # The region is the line of the file as it was read, before the rewrite.
     assert results(doc) == [
-        ("secret/redacted", "src.ipynb", A, 1),
-        f"secret {A}: 1 copy (scrubbed).",
-        ("secret/source", "src.ipynb", A, 1),
-        f"secret {A}: 1 copy in cell 1, line 2 (replaced in the source).",
+        ("secret/source", "src.ipynb", A, 1, (11, 15, 11, 15 + len(TOKEN))),
+        f"secret {A} (raw): 1 copy in cell 1, source.1 (replaced in the source).",
     ]
     # A clean run is an empty, valid log and exit 0.
     proc = run_redactor("scrub", "--format", "sarif", "src.ipynb", cwd=work)
@@ -115,6 +155,35 @@ def test_scrub_sarif_is_stable_and_fixed_sources_are_noted(work):
     validate(doc)
     assert doc["runs"][0]["results"] == []
     assert doc["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_scrub_sarif_copies_on_one_line_share_a_result_and_the_unplaced_are_kept(work):
+    """Two copies in one line of a field are one result whose region runs from the first to the
+    last; a copy the scrubber finds only by joining two stream outputs (the secret split across
+    them) is not in the saved text as such: it is still reported, on the file's first line."""
+    nb = new_notebook()
+    cell = new_code_cell("print(1)", execution_count=1)
+    cell["id"] = "c1"
+    half = len(PASSWORD) // 2  # each half shorter than a fragment window
+    cell.outputs = [
+        new_output("stream", name="stdout", text=f"a {TOKEN} b {TOKEN}\n"),
+        new_output("stream", name="stdout", text=f"x {PASSWORD[:half]}"),
+        new_output("stream", name="stdout", text=f"{PASSWORD[half:]} y\n"),
+    ]
+    nb.cells = [cell]
+    (work / "j.ipynb").write_text(dumps(nb))
+    proc = run_redactor("scrub", "--check", "--format", "sarif", "j.ipynb", cwd=work, text=True)
+    assert (proc.returncode, proc.stderr) == (1, "")
+    doc = json.loads(proc.stdout)
+    validate(doc)
+    lines = (work / "j.ipynb").read_text().splitlines()
+    assert lines[12] == f'      "a {TOKEN} b {TOKEN}\\n"'
+    assert results(doc) == [
+        ("secret/redacted", "j.ipynb", A, 2, (13, 10, 13, 10 + 2 * len(TOKEN) + 3)),
+        f"secret {A} (raw): 2 copies in cell 1, output 1, text.0 (would be scrubbed).",
+        ("secret/redacted", "j.ipynb", S, 1, (1,)),
+        f"secret {S}: 1 copy in {UNPLACED}.",
+    ]
 
 
 def test_scrub_sarif_errors_on_stderr_and_unsuccessful(work):
@@ -147,10 +216,12 @@ def test_scrub_sarif_detected_token_is_one_token_result(work):
     assert ghp not in proc.stdout
     doc = json.loads(proc.stdout)
     validate(doc)
-    assert results(doc) == [
-        ("token/github-token", "d.ipynb", "github-token", 1),
-        "token of kind github-token: 1 copy in cell 1 stream.stdout.",
+    found = results(doc)
+    assert found == [
+        ("token/github-token", "d.ipynb", "github-token", 1, found[0][4]),
+        "token of kind github-token: 1 copy in cell 1, output 1, text.0 (would be scrubbed).",
     ]
+    assert at(work / "d.ipynb", found[0][4]) == ghp
 
 
 def test_scrub_stdin_sarif_goes_to_stderr(work):
@@ -164,8 +235,8 @@ def test_scrub_stdin_sarif_goes_to_stderr(work):
     doc = json.loads(proc.stderr)
     validate(doc)
     assert results(doc) == [
-        ("secret/source", "x.ipynb", A, 1),
-        f"secret {A}: 1 copy in cell 1, line 2.",
+        ("secret/source", "x.ipynb", A, 1, (11, 15, 11, 15 + len(TOKEN))),
+        f"secret {A} (raw): 1 copy in cell 1, source.1.",
     ]
 
 
@@ -221,29 +292,50 @@ def logs(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def scrub_logs(secrets_file: Path, root: Path, *args: str):
+def scrub_logs(secrets_file: Path, root: Path, *args: str, cwd: Path | None = None):
+    where = (Path("in"), Path("out")) if cwd else (root / "in", root / "out")
     return run_redactor(
-        "scrub-logs", "--no-config", "--secrets-file", secrets_file, *args,
-        root / "in", root / "out", text=True,
+        "scrub-logs", "--no-config", "--secrets-file", secrets_file, *args, *where,
+        text=True, cwd=cwd,
     )  # fmt: skip
 
 
 def test_scrub_logs_sarif(secrets_file, logs):
-    proc = scrub_logs(secrets_file, logs, "--report-format", "sarif")
+    with gzip.open(logs / "in" / "c.log.gz", "wt") as f:
+        f.write(f"ok\n\npw={PASSWORD}\n")
+    proc = scrub_logs(secrets_file, logs, "--report-format", "sarif", cwd=logs)
     assert (proc.returncode, proc.stderr) == (0, "")
     no_values(proc.stdout)
     doc = json.loads(proc.stdout)
     validate(doc)
     assert doc["runs"][0]["invocations"] == [{"executionSuccessful": True}]
+    # The input's path from the checkout (the working directory), each line's copies; a
+    # compressed file's line is the line of what it holds, the member named.
+    n, t = len(PASSWORD), len(TOKEN)
     assert results(doc) == [
-        ("secret/redacted", "app/a.log", P, 1),
-        f"secret {P}: 1 copy (redacted in the copy).",
-        ("secret/redacted", "app/a.log", T, 2),
-        f"secret {T}: 2 copies (redacted in the copy).",
+        ("secret/redacted", "in/c.log.gz", P, 1, (3, 4, 3, 4 + n)),
+        f"secret {P} (raw): 1 copy in c.log (redacted in the copy).",
+        ("secret/redacted", "in/app/a.log", P, 1, (1, 4, 1, 4 + n)),
+        f"secret {P} (raw): 1 copy (redacted in the copy).",
+        ("secret/redacted", "in/app/a.log", T, 2, (2, 5, 2, 5 + 2 * t + 1)),
+        f"secret {T} (raw): 2 copies (redacted in the copy).",
     ]
+    assert at(logs / "in" / "app" / "a.log", (1, 4, 1, 4 + n)) == PASSWORD
     assert (
         logs / "out" / "app" / "a.log"
     ).read_text() == "pw [REDACTED]\ntok [REDACTED] [REDACTED]\n"
+
+
+def test_artifact_location_is_relative_to_the_checkout(tmp_path, monkeypatch):
+    """GitHub resolves a result's URI against the repository root: a path under the working
+    directory is given relative to it (percent-encoded); one outside it can only be a file URI."""
+    monkeypatch.chdir(tmp_path)
+    assert artifact_location("a b/c.log") == {"uri": "a%20b/c.log", "uriBaseId": "%SRCROOT%"}
+    assert artifact_location("./x/../y.log") == {"uri": "y.log", "uriBaseId": "%SRCROOT%"}
+    inside = os.path.join(str(tmp_path), "in", "a.log")
+    assert artifact_location(inside) == {"uri": "in/a.log", "uriBaseId": "%SRCROOT%"}
+    outside = tmp_path.parent / "elsewhere.log"
+    assert artifact_location(str(outside)) == {"uri": outside.as_uri()}
 
 
 def test_scrub_logs_json_alias_and_text(secrets_file, logs):

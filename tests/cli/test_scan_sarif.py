@@ -155,3 +155,16 @@ def test_fingerprints_are_keyed_stable_and_not_plain_hashes(work):
         moved["runs"][0]["results"][3]["locations"][0]["physicalLocation"]["region"]["startLine"]
         == 4
     )
+
+
+def test_more_results_than_github_takes_are_warned_about(work):
+    """GitHub's upload rejects a run of more than 25,000 results: the log is still written
+    (valid SARIF, every finding), with a warning that says so and points at the baseline."""
+    (work / "data" / "many.txt").write_text(f"t={TOKEN}\n" * 25_000)
+    proc = run_redactor("scan", "--no-discover", "--format", "sarif", "data", text=True)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "redactor: warning: 25004 results: GitHub code scanning rejects a SARIF run of more "
+        "than 25,000; record the accepted ones with --write-baseline\n"
+    )
+    assert len(json.loads(proc.stdout)["runs"][0]["results"]) == 25_004

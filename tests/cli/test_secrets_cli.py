@@ -467,3 +467,33 @@ def test_databricks_name_rules_and_error_codes(env: dict[str, str]) -> None:
         {"backend_type": "DATABRICKS", "name": "empty"},
         {"backend_type": "DATABRICKS", "name": "team@example.com"},
     ]
+
+
+def test_listing_verbs_take_format_as_scan_and_scrub_spell_it(env: dict[str, str]) -> None:
+    """``--format text|json`` on list-scopes, list-secrets and audit prints exactly what ``-o``
+    prints; ``--format sarif`` is refused with the reason (a listing has no findings), before
+    the store is opened; ``-o`` and ``--format`` together are refused by the parser."""
+    cli(env, "create-scope", "kv-scope")
+    cli(env, "put-secret", "kv-scope", "sql-db-password", stdin=VALUE.encode())
+    for verb in (["list-scopes"], ["list-secrets", "kv-scope"]):
+        for fmt in ("text", "json"):
+            by_o = cli(env, *verb, "-o", fmt)
+            by_format = cli(env, *verb, "--format", fmt)
+            assert (by_format.returncode, by_format.stderr) == (0, "")
+            assert by_format.stdout == by_o.stdout and by_o.stdout
+    # audit's JSON carries times and process ids of each run: compared by shape and operations
+    audit = json.loads(cli(env, "audit", "--format", "json").stdout)
+    assert [e["op"] for e in audit["entries"]] == [
+        e["op"] for e in json.loads(cli(env, "audit", "-o", "json").stdout)["entries"]
+    ][: len(audit["entries"])]
+    assert cli(env, "audit", "--format", "text").stdout.startswith("Time")
+    for verb in (["list-scopes"], ["list-secrets", "kv-scope"], ["audit"]):
+        r = cli(env, *verb, "--format", "sarif")
+        assert (r.returncode, r.stdout) == (2, "")
+        assert r.stderr == (
+            f"redactor: error: {verb[0]}: --format sarif is for findings (redactor scan, scrub, "
+            "scrub-logs); a listing has none: use --format json\n"
+        )
+        r = cli(env, *verb, "-o", "json", "--format", "json")
+        assert r.returncode == 2 and "not allowed with argument" in r.stderr
+    assert VALUE not in cli(env, "list-secrets", "kv-scope", "--format", "json").stdout

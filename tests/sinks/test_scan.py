@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import base64
 import bz2
+import gzip
 import io
 import json
 import os
+import random
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from helpers.git import GIT_IDENTITY, git
+from helpers.tokenfactory import with_crc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +124,102 @@ def test_each_blob_is_scanned_once(tmp_path: Path):
     assert sorted(seen) == ["a.txt"] + ["b.txt"] * 5
     [finding] = found
     assert (finding.path, len(finding.commits), finding.paths) == ("a.txt", 5, ["a.txt"])
+
+
+# -- large files and blobs: windows ---------------------------------------------------------------
+
+
+def big_text(seed: int, size: int, secrets: list[str]) -> str:
+    """Log-like lines of about ``size`` characters with ``secrets`` copied at random places
+    (some inside a line, some across what will be window edges), in their raw and base64 forms."""
+    rnd = random.Random(seed)
+    words = "alpha beta gamma delta config value import return data frame log step ok".split()
+    out: list[str] = []
+    n = 0
+    while n < size:
+        line = " ".join(rnd.choice(words) for _ in range(rnd.randint(3, 12)))
+        if rnd.random() < 0.02:
+            s = rnd.choice(secrets)
+            line += " " + (s if rnd.random() < 0.7 else base64.b64encode(s.encode()).decode())
+            line += " " + rnd.choice(words)
+        out.append(line + "\n")
+        n += len(out[-1])
+    return "".join(out)
+
+
+GHP = with_crc("ghp_", random.Random(5))
+TOK = "k3y-" + "Zq9" * 10
+
+
+def windowed_scanner() -> Scanner:
+    """A fresh one each time: a scan learns the tokens it detects (a later copy is then a
+    registered secret), so the two sides of a comparison each get their own."""
+    r = Redactor(detect=True)
+    items = [("db/pw", PW), ("tok", TOK)]
+    r.add_many(items)
+    return Scanner(r, items, key=KEY)
+
+
+@pytest.mark.parametrize("chunk", [4096, 70_000, 131_072, 400_000])
+def test_a_text_larger_than_the_window_gives_the_same_findings(chunk):
+    """A file larger than the window is scanned in overlapping windows (memory: about two of
+    them): exactly the findings of one call on the whole, lines and columns included, whatever
+    the window size, with copies across window edges and a detected token."""
+    text = big_text(1, 1_000_000, [PW, TOK, GHP])
+    data = text.encode()
+    whole = [f.to_dict() for f in windowed_scanner().scan_bytes(data, "app.log")]
+    assert len(whole) > 100 and {f["form"] for f in whole} >= {"raw", "base64", "detected"}
+    s = windowed_scanner()
+    streamed = [f.to_dict() for f in s.scan_stream(io.BytesIO(data), "app.log", chunk=chunk)]
+    assert streamed == whole
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.integers(0, 90_000), min_size=1, max_size=6),
+    chunk=st.integers(1000, 40_000),
+    multibyte=st.booleans(),
+)
+def test_windows_never_cut_a_copy_in_two(cuts, chunk, multibyte):
+    """Copies placed anywhere (around the window edges too), text with multi-byte characters
+    or not: the windows find what one call finds."""
+    s = scanner()
+    filler = ("é ü 日本 " if multibyte else "plain words ") * 12_000
+    text = filler
+    for at in sorted(set(cuts), reverse=True):
+        text = text[:at] + PW + text[at:]
+    data = text.encode()
+    whole = [f.to_dict() for f in s.scan_bytes(data, "x.txt")]
+    assert [f.to_dict() for f in s.scan_stream(io.BytesIO(data), "x.txt", chunk=chunk)] == whole
+
+
+def test_large_files_and_blobs_are_streamed(tmp_path: Path):
+    """A file and a git blob larger than the 8 MiB window: scan_file and scan --git's blob
+    reader give the findings of the whole (the file's last copy on its last line)."""
+    from redactor.sinks.scan import CHUNK
+
+    s = scanner()
+    text = big_text(2, CHUNK + 2_000_000, [PW])
+    text += f"last {PW}\n"
+    path = tmp_path / "r" / "big.log"
+    path.parent.mkdir()
+    path.write_text(text)
+    whole = [f.to_dict() for f in s.scan_bytes(text.encode(), str(path))]
+    assert [f.to_dict() for f in s.scan_file(path)] == whole
+    assert whole[-1]["line"] == text.count("\n")
+    # A compressed file's member (a decompressor returns short reads): the same lines.
+    packed = tmp_path / "big.log.gz"
+    packed.write_bytes(gzip.compress(text.encode(), compresslevel=1))
+    inner = [(f.path, f.line, f.column) for f in s.scan_file(packed)]
+    assert inner == [(str(tmp_path / "big.log"), f["line"], f["column"]) for f in whole]
+
+    env = {**os.environ, **GIT_IDENTITY, "HOME": str(tmp_path)}
+    repo = path.parent
+    git(repo, env, "init", "-q", "-b", "main")
+    git(repo, env, "add", "-A")
+    git(repo, env, "commit", "-q", "-m", "big")
+    found = scan_history(s, repo, [])
+    assert [(f.line, f.column, f.end_column, f.form) for f in found] == [
+        (f["line"], f["column"], f["end_column"], f["form"]) for f in whole
+    ]
+    assert {f.path for f in found} == {"big.log"}

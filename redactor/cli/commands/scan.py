@@ -27,13 +27,13 @@ from typing import Any
 
 from redactor import __version__
 from redactor.cli.commands.scrub import atomic_write
-from redactor.cli.errors import report_error
+from redactor.cli.errors import report_error, report_warning
 from redactor.cli.options import add_source_arguments
 from redactor.config import settings_from_args
 from redactor.engine.redactor import ENV_HASH_KEY
 from redactor.errors import CommandError, LogFilesError
 from redactor.sinks.gitscan import scan_history
-from redactor.sinks.sarif import sarif_report
+from redactor.sinks.sarif import GITHUB_MAX_RESULTS, sarif_report
 from redactor.sinks.scan import Finding, Scanner, iter_files
 from redactor.sources.load import load_secrets
 
@@ -171,6 +171,11 @@ def describe(f: Finding) -> str:
 
 def _report(args: argparse.Namespace, findings: list[Finding], summary: dict[str, Any]) -> str:
     if args.format == "sarif":
+        if len(findings) > GITHUB_MAX_RESULTS:
+            report_warning(
+                f"{len(findings)} results: GitHub code scanning rejects a SARIF run of more than "
+                f"{GITHUB_MAX_RESULTS:,}; record the accepted ones with --write-baseline"
+            )
         return json.dumps(sarif_report(findings, __version__), indent=2) + "\n"
     if args.format == "json":
         doc = {"findings": [f.to_dict() for f in findings], "summary": summary}

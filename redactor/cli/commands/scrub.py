@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -33,7 +34,8 @@ from redactor.config import Settings, settings_from_args
 from redactor.engine.detect import Detector
 from redactor.errors import CommandError, NotebookSinkError
 from redactor.sinks.notebook import NotebookError, ScrubReport, scrub_text
-from redactor.sinks.sarif import CountFinding, count_report
+from redactor.sinks.sarif import CountFinding, count_report, located_counts
+from redactor.sinks.scan import Finding, Scanner
 from redactor.sources.load import load_secrets
 
 # Below this many files (or bytes) a process pool costs more than it saves.
@@ -110,6 +112,8 @@ class FileResult:
     status: str  # "unchanged" | "scrubbed" | "would-scrub" | "error"
     report: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Where the copies are in the file as it was read (``--format sarif`` only): scan's findings.
+    located: list[Finding] = field(default_factory=list)
 
     @property
     def unfixed_sources(self) -> list[dict[str, Any]]:
@@ -177,8 +181,27 @@ def scrub_data(data: bytes, redactor: Redactor, fix_sources: bool) -> tuple[byte
     return new.encode("utf-8"), report
 
 
-def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool) -> FileResult:
-    """Scrub one file in place (or only look, with ``check``)."""
+def locate_copies(
+    scanner: Scanner | None, data: bytes, name: str, report: ScrubReport
+) -> list[Finding]:
+    """Where the copies of a notebook that has something to report are, in its bytes as read
+    (before any rewrite): ``redactor scan``'s findings (line, column, cell, output and field),
+    for SARIF regions. Nothing without a ``scanner`` (another format) or nothing to report."""
+    if scanner is None or not (report.changed or report.source_findings):
+        return []
+    return scanner.scan_text(data.decode("utf-8"), name, notebook=True)
+
+
+def scrub_file(
+    path: Path,
+    redactor: Redactor,
+    *,
+    check: bool,
+    fix_sources: bool,
+    scanner: Scanner | None = None,
+) -> FileResult:
+    """Scrub one file in place (or only look, with ``check``); with a ``scanner``, also
+    locate what was found (see :func:`locate_copies`)."""
 
     name = str(path)
     try:
@@ -190,6 +213,7 @@ def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool
         new, report = scrub_data(data, redactor, fix_sources)
     except NotebookError as exc:
         return FileResult(name, "error", error=str(exc))
+    located = locate_copies(scanner, data, name, report)
     status = "unchanged"
     if report.changed:
         status = "would-scrub" if check else "scrubbed"
@@ -200,12 +224,19 @@ def scrub_file(path: Path, redactor: Redactor, *, check: bool, fix_sources: bool
                 return FileResult(name, "error", error=f"{exc}; run again")
             except OSError as exc:
                 return FileResult(name, "error", error=f"cannot write: {exc.strerror or exc}")
-    return FileResult(name, status, report.to_dict())
+    return FileResult(name, status, report.to_dict(), located=located)
 
 
 # -- many files -----------------------------------------------------------------------------------
 
 _worker_redactor: Redactor | None = None
+_worker_scanner: Scanner | None = None
+
+
+def _scanner(redactor: Redactor, items: list[tuple[str, str | bytes]]) -> Scanner:
+    # The fingerprint key is the process's own: scrub's SARIF fingerprints are not scan's keyed
+    # ones (see count_report), and what the scanner derives from a value never leaves it.
+    return Scanner(redactor, items, key=os.urandom(32))
 
 
 def _init_worker(
@@ -214,19 +245,27 @@ def _init_worker(
     encodings: Any,
     engine: str | None,
     detect: tuple[Detector, ...] = (),
+    locate: bool = False,
 ) -> None:
-    global _worker_redactor
+    global _worker_redactor, _worker_scanner
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parent already warned about skipped secrets
         r = Redactor(min_length=min_length, encodings=encodings, engine=engine, detect=detect)
         r.add_many(items)
     _worker_redactor = r
+    _worker_scanner = _scanner(r, items) if locate else None
 
 
 def _work(path: str, check: bool, fix_sources: bool) -> FileResult:
     assert _worker_redactor is not None
-    return scrub_file(Path(path), _worker_redactor, check=check, fix_sources=fix_sources)
+    return scrub_file(
+        Path(path),
+        _worker_redactor,
+        check=check,
+        fix_sources=fix_sources,
+        scanner=_worker_scanner,
+    )
 
 
 def cpu_count() -> int:
@@ -247,11 +286,13 @@ def scrub_files(
     fix_sources: bool = False,
     jobs: int = 0,
     detect: tuple[Detector, ...] = (),
+    locate: bool = False,
 ) -> Iterator[FileResult]:
     """Scrub ``paths`` in order, in worker processes when it pays; yields one result per path.
 
     ``detect`` are the token detectors (:meth:`Settings.enabled_detectors`): each worker gets
-    them with the secrets and learns what it detects on its own."""
+    them with the secrets and learns what it detects on its own. ``locate`` fills each result's
+    ``located`` (for SARIF regions)."""
 
     if jobs <= 0:
         total = 0
@@ -267,15 +308,16 @@ def scrub_files(
             warnings.simplefilter("ignore")
             r = Redactor(min_length=min_length, encodings=encodings, engine=engine, detect=detect)
             r.add_many(items)
+        scanner = _scanner(r, items) if locate else None
         for p in paths:
-            yield scrub_file(p, r, check=check, fix_sources=fix_sources)
+            yield scrub_file(p, r, check=check, fix_sources=fix_sources, scanner=scanner)
         return
     chunksize = max(1, min(16, len(paths) // (jobs * 8)))
     work = partial(_work, check=check, fix_sources=fix_sources)
     with ProcessPoolExecutor(
         max_workers=jobs,
         initializer=_init_worker,
-        initargs=(items, min_length, encodings, engine, detect),
+        initargs=(items, min_length, encodings, engine, detect, locate),
     ) as pool:
         yield from pool.map(work, [str(p) for p in paths], chunksize=chunksize)
 
@@ -370,31 +412,57 @@ def describe_source(path: str, finding: dict[str, Any]) -> str:
     return f"{where}: secret {finding['secret']} in the source (remove it, or pass --fix-sources)"
 
 
+_SOURCE_PLACE = re.compile(r"cell (\d+), source\b")
+
+
 def count_findings(results: list[FileResult]) -> list[CountFinding]:
-    """What SARIF reports for a scrub: per file, one result per secret name with its count, one
-    per token kind and place a detector found, one per secret in a cell's source."""
+    """What SARIF reports for a scrub: per file, one result per secret (or token kind), field
+    and line where the copies are (``located``, scan's code on the file as read): a copy in a
+    cell's source is ``secret/source``, a detected token ``token/KIND``, any other copy
+    ``secret/redacted``. Copies the scrubber counted but the saved text does not show as such
+    are one more result per secret (see :func:`~redactor.sinks.sarif.located_counts`)."""
     out: list[CountFinding] = []
     for r in results:
-        report = r.report
-        if r.status in ("scrubbed", "would-scrub"):
-            note = "would be scrubbed" if r.status == "would-scrub" else "scrubbed"
-            # ``counts`` holds detected tokens under their kind too; they are reported below,
-            # per place, as ``token/KIND``, so they are taken out here rather than counted twice.
-            detected: dict[str, int] = {}
-            for d in report.get("detections", []):
-                detected[d["kind"]] = detected.get(d["kind"], 0) + d["count"]
-            for name, n in report["counts"].items():
-                rest = n - detected.get(name, 0)
-                if rest > 0:
-                    out.append(CountFinding(r.path, name, rest, "secret/redacted", note=note))
-            for d in report.get("detections", []):
-                where = d["where"] if d["cell"] is None else f"cell {d['cell']} {d['where']}"
-                out.append(CountFinding(r.path, d["kind"], d["count"], f"token/{d['kind']}", where))
-        for s in report.get("source_findings", []):
-            fixed = "replaced in the source" if s["fixed"] else None
-            place = f"cell {s['cell']}, line {s['line']}"
-            out.append(CountFinding(r.path, s["secret"], 1, "secret/source", place, note=fixed))
+        if r.status in ("scrubbed", "would-scrub") or r.report.get("source_findings"):
+            out += _file_counts(r)
     return out
+
+
+def _file_counts(r: FileResult) -> list[CountFinding]:
+    report = r.report
+    changed = r.status in ("scrubbed", "would-scrub")
+    scrubbed = "would be scrubbed" if r.status == "would-scrub" else "scrubbed"
+    sources = report.get("source_findings", [])
+    fixed = {(s["cell"], s["secret"]) for s in sources if s["fixed"]}
+    kinds = {d["kind"] for d in report.get("detections", [])}
+    # The scrubber's counts hold fixed source copies and detected tokens (by kind); the unfixed
+    # source copies are only listed.
+    counted: dict[str, int] = dict(report.get("counts", {}))
+    for s in sources:
+        if not s["fixed"]:
+            counted[s["secret"]] = counted.get(s["secret"], 0) + 1
+
+    def rule(f: Finding) -> str:
+        if f.detected:
+            return f"token/{f.secret}"
+        if f.place and _SOURCE_PLACE.match(f.place):
+            return "secret/source"
+        return "secret/redacted"
+
+    def note(f: Finding) -> str | None:
+        m = _SOURCE_PLACE.match(f.place or "")
+        if m and not f.detected:
+            return "replaced in the source" if (int(m[1]), f.secret) in fixed else None
+        return scrubbed if changed else None
+
+    def unplaced_rule(name: str) -> str:
+        return f"token/{name}" if name in kinds else "secret/redacted"
+
+    # What the scrubber itself did not count is not reported: the copy of a registered secret
+    # that a detector also matches in the JSON text (an escaped header) is the one copy,
+    # reported under the secret's name as the scrubber counted it.
+    located = [f for f in r.located if f.secret in counted]
+    return located_counts(r.path, located, counted, rule, note, unplaced_rule)
 
 
 def exit_code(results: list[FileResult]) -> int:
@@ -463,7 +531,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.stdin:
-        return _run_stdin(args, redactor)
+        return _run_stdin(args, redactor, items)
 
     files, results = expand_paths(args.paths)
     if args.format != "json":  # text; sarif names errors on stderr too
@@ -481,6 +549,7 @@ def run(args: argparse.Namespace) -> int:
             fix_sources=args.fix_sources,
             jobs=args.jobs,
             detect=cfg.enabled_detectors(),
+            locate=args.format == "sarif",
         ):
             progress.step()
             results.append(result)
@@ -524,7 +593,9 @@ def _print_text(result: FileResult, quiet: bool) -> None:
         print(describe_source(result.path, finding))
 
 
-def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
+def _run_stdin(
+    args: argparse.Namespace, redactor: Redactor, items: list[tuple[str, str | bytes]]
+) -> int:
     name = args.stdin_name
     data = sys.stdin.buffer.read()
     try:
@@ -536,6 +607,8 @@ def _run_stdin(args: argparse.Namespace, redactor: Redactor) -> int:
         name, ("would-scrub" if args.check else "scrubbed") if report.changed else "unchanged"
     )
     result.report = report.to_dict()
+    if args.format == "sarif":
+        result.located = locate_copies(_scanner(redactor, items), data, name, report)
     if not args.check:
         sys.stdout.buffer.write(new)
         sys.stdout.buffer.flush()

@@ -37,17 +37,20 @@ from redactor import __version__
 from redactor.cli.errors import report_warning
 from redactor.cli.options import add_source_arguments
 from redactor.config import settings_from_args
+from redactor.engine.redactor import Redactor
 from redactor.errors import CommandError
 from redactor.sinks.logfiles import (
     FORMATS,
     FileOutcome,
+    LogFile,
     Unsupported,
     list_log_files,
     scrub_log_file,
 )
-from redactor.sinks.sarif import CountFinding, count_report
+from redactor.sinks.sarif import CountFinding, count_report, located_counts
+from redactor.sinks.scan import Finding, Scanner
 from redactor.sinks.spark import scrub_files
-from redactor.sources.load import build_redactor
+from redactor.sources.load import load_secrets
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
 
@@ -187,6 +190,49 @@ def _start_spark(master: str | None):
     return spark, True
 
 
+def locate_counts(
+    outcomes: list[FileOutcome],
+    files: list[LogFile],
+    redactor: Redactor,
+    items: list[tuple[str, str | bytes]],
+) -> list[CountFinding]:
+    """The SARIF results of a run: each input file that held something is read once more, by
+    ``redactor scan``'s scanner (compressed files and archives member by member), for the line
+    and column of every copy; the input is never changed, so what it reads is what was copied.
+    Only with ``--report-format sarif``: the second read costs the time of a scan of those files.
+    A file that cannot be read again (removed meanwhile, or remote under --spark) keeps its
+    counts, reported on its first line."""
+    scanner = Scanner(redactor, items, key=os.urandom(32), binary=True)
+    kinds = {d.kind for d in redactor.detectors}
+    src = {job.rel: job.src for job in files}
+    out: list[CountFinding] = []
+
+    def rule(f: Finding) -> str:
+        return f"token/{f.secret}" if f.detected else "secret/redacted"
+
+    def note(f: Finding) -> str:
+        return "redacted in the copy"
+
+    def unplaced_rule(name: str) -> str:
+        return f"token/{name}" if name in kinds else "secret/redacted"
+
+    for o in outcomes:
+        if o.error is not None or not o.counts:
+            continue
+        path = src.get(o.rel, o.rel)
+        try:
+            located = scanner.scan_file(Path(path), name=o.rel)
+        except (OSError, Unsupported):
+            located = []
+        for f in located:
+            if f.path != o.rel:
+                f.place = f.path  # a compressed file's or an archive's member
+        # Only what the copy counted (as scrub's SARIF does: see scrub.count_findings).
+        located = [f for f in located if f.secret in o.counts]
+        out += located_counts(path, located, o.counts, rule, note, unplaced_rule)
+    return out
+
+
 def _report(
     outcomes: list[FileOutcome],
     skipped: int,
@@ -194,6 +240,7 @@ def _report(
     engine: str,
     report_format: str,
     left_out: int = 0,
+    located: list[CountFinding] | None = None,
 ) -> None:
     ok = [o for o in outcomes if o.error is None]
     counts: Counter[str] = Counter()
@@ -202,13 +249,9 @@ def _report(
     records = sum(o.records for o in ok)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     if report_format == "sarif":
-        # One result per file and secret name: the copy is clean, the input still holds them.
-        findings = [
-            CountFinding(o.rel, name, n, "secret/redacted", note="redacted in the copy")
-            for o in ok
-            for name, n in sorted(o.counts.items())
-        ]
-        log = count_report(findings, __version__, successful=len(ok) == len(outcomes))
+        # One result per secret and line of an input file: the copy is clean, the input still
+        # holds them (see locate_counts).
+        log = count_report(located or [], __version__, successful=len(ok) == len(outcomes))
         print(json.dumps(log, indent=2))
         return
     if report_format == "json":
@@ -240,7 +283,7 @@ def _report(
 def run(args: argparse.Namespace) -> int:
     if args.json and args.report_format not in (None, "json"):
         raise CommandError(f"--json contradicts --report-format {args.report_format}")
-    redactor = build_redactor(settings_from_args(args))
+    items, redactor = load_secrets(settings_from_args(args))
     if not len(redactor):  # only with --allow-empty: sources that give nothing fail otherwise
         report_warning(
             "the configured sources hold no secret value; the copies are not redacted (allowed "
@@ -294,5 +337,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"redactor: error: {o.rel}: {o.error}", file=sys.stderr)
     seconds = time.perf_counter() - started
     report_format = args.report_format or ("json" if args.json else "text")
-    _report(outcomes, skipped, seconds, engine, report_format, len(refused or ()))
+    located = None
+    if report_format == "sarif":
+        located = locate_counts(outcomes, files, redactor, items)
+    _report(outcomes, skipped, seconds, engine, report_format, len(refused or ()), located)
     return 2 if any(o.error for o in outcomes) else 0

@@ -68,6 +68,24 @@ def _output(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
 
 
+def _listing_output(p: argparse.ArgumentParser) -> None:
+    """A listing's format: ``-o`` as the Databricks CLI spells it, or ``--format`` as ``scan``,
+    ``scrub`` and ``scrub-logs`` do (one of them, not both). ``--format sarif`` is accepted by
+    the parser so that it is refused by :func:`_run` with a message that says why: a listing
+    holds no findings, so a SARIF log of it could only be empty, and an empty log uploaded to
+    GitHub code scanning would close every alert of the category instead of reporting nothing."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "-o", "--output", choices=("text", "json"), default="text", help="output format"
+    )
+    group.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        help="output format, as scan and scrub spell it (sarif is refused: a listing has no "
+        "findings)",
+    )
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "secrets",
@@ -134,7 +152,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     c.set_defaults(func=_create_scope)
 
     ls = verbs.add_parser("list-scopes", help="list every scope and its backend type")
-    _output(ls)
+    _listing_output(ls)
     _common(ls)
     ls.set_defaults(func=_list_scopes)
 
@@ -168,7 +186,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     lsec = verbs.add_parser("list-secrets", help="list the keys of a scope (never values)")
     lsec.add_argument("scope", metavar="SCOPE")
-    _output(lsec)
+    _listing_output(lsec)
     _common(lsec)
     lsec.set_defaults(func=_list_secrets)
 
@@ -232,7 +250,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     au.add_argument("--verify", action="store_true", help="check the log's integrity chain")
-    _output(au)
+    _listing_output(au)
     _common(au)
     au.set_defaults(func=_audit)
 
@@ -293,6 +311,14 @@ def _run(args: argparse.Namespace, body) -> int:
             f"{args.verb}: {count} unexpected argument(s), not shown as one may be a secret; "
             f"see redactor secrets {args.verb} --help{hint}"
         )
+    fmt = getattr(args, "format", None)
+    if fmt == "sarif":
+        raise CommandError(
+            f"{args.verb}: --format sarif is for findings (redactor scan, scrub, scrub-logs); "
+            "a listing has none: use --format json"
+        )
+    if fmt is not None:
+        args.output = fmt
     if getattr(args, "home", None):
         os.environ["REDACTOR_HOME"] = args.home
     failure: CommandError
