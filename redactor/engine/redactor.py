@@ -836,6 +836,13 @@ class Redactor:
                     self._detected.append(key)
         return found
 
+    def learn_tokens(self, found: Iterable[tuple[str, str]]) -> None:
+        """Register detected ``(kind, value)`` pairs as secrets, as the call that found them
+        would have at its end. For a caller that reads one text in several calls with
+        :attr:`learn` off, so that no part sees what an earlier part taught (``redactor scan``'s
+        windows over a large file), and then learns once; a no-op when :attr:`learn` is off."""
+        self._learn(list(found), False)
+
     def _learn(self, learned: list[tuple[str, str]], binary: bool) -> None:
         """Register detected values as secrets named by their kind (each once; values too short
         to be registered are not learned, silently). Called after the output that detected

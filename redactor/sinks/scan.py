@@ -368,7 +368,7 @@ class Scanner:
         finally:
             self.redactor.learn = learn
         if learn and learned:
-            self.redactor._learn(learned, False)
+            self.redactor.learn_tokens(learned)
         return out
 
     def _windows(
