@@ -135,6 +135,8 @@ def _tiles(forms: set[str]) -> set[str]:
     # Nearly every form is short (all but the few whole encodings of a 2,268-character key's
     # 21,593): a set difference keeps those, and only the long ones are cut in a Python loop.
     long = set(compress(forms, map(MAX_PATTERN.__lt__, map(len, forms))))  # no Python loop
+    if not long:
+        return forms  # the caller's own set, which it goes on to extend
     out = forms - long
     for form in long:
         n = len(form)
@@ -589,7 +591,9 @@ class Redactor:
         with self._lock:
             secret_id = len(self._names)
             self._names.append(label)
-            digest = hmac.new(self._hash_key, secret.data, hashlib.sha256).hexdigest()[:8]
+            # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...).digest()
+            # without building an HMAC object (9 us a secret, a tenth of registering a token)
+            digest = hmac.digest(self._hash_key, secret.data, "sha256").hex()[:8]
             self._digests.append(digest)
             if self._template is not None:
                 self._labels.append(self._render(label, digest))
