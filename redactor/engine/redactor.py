@@ -97,6 +97,10 @@ AUTO_WORK_PER_PATTERN_CHAR = 16
 # through make_automaton (one C call, three quarters of the build), so the caller would stall
 # mid-chunk anyway; the second call builds it in the caller's thread, after the first output.
 INTERIM_MIN_PATTERNS = 20_000
+# A whole text longer than this (redact, spans) builds the real matcher at once: the index would
+# take longer over it than the build. Streams take the interim whatever their chunk, and write
+# its first INTERIM_SLICE characters only (redactor.engine.stream).
+INTERIM_MAX_TEXT = 1 << 18
 # Region ids from here up are detected tokens, not registered secrets: id DETECTED + k is the k-th
 # distinct (kind, {hash}) this redactor detected. Above every secret id, so a region where a
 # registered secret and a detected token merge takes the registered secret's label (the lowest
@@ -953,7 +957,8 @@ class Redactor:
             return []
         snap = self._current()
         learned: list[tuple[str, str]] = []
-        found = self._find(snap, snap.matcher(binary, len(text)), text, binary, with_ids, learned)
+        matcher = snap.matcher(binary, len(text), interim=len(text) <= INTERIM_MAX_TEXT)
+        found = self._find(snap, matcher, text, binary, with_ids, learned)
         if learned:
             self._learn(learned, binary)
         # tuple.__new__ directly: 1.4 µs a region instead of 1.9 with Region._make (measured on
@@ -967,7 +972,7 @@ class Redactor:
         if not text:
             return text
         snap = self._current()
-        matcher = snap.matcher(False, len(text))
+        matcher = snap.matcher(False, len(text), interim=len(text) <= INTERIM_MAX_TEXT)
         if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
         labelled = self._template is not None
@@ -988,7 +993,7 @@ class Redactor:
         if not data:
             return data
         snap = self._current()
-        matcher = snap.matcher(True, len(data))
+        matcher = snap.matcher(True, len(data), interim=len(data) <= INTERIM_MAX_TEXT)
         if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
         labelled = self._template is not None

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
+import redactor.engine.stream as stream_module
 from redactor import Redactor, hyperscan_available
 from redactor.engine.encodings import SecretValue, forms_of
 
@@ -52,10 +53,13 @@ noise = st.text(st.sampled_from("ab =\n\"'é€😀\x1b[0m"), max_size=10)
     st.lists(st.one_of(noise, st.integers(0, 99)), min_size=1, max_size=8),
     st.lists(st.integers(0, 400), min_size=2, max_size=10),
     st.booleans(),
+    st.integers(1, 40),
 )
 def test_output_through_the_interim_matcher_is_the_reference_output(
-    engine, secrets, parts, cuts, labelled
+    engine, secrets, parts, cuts, labelled, slice_
 ) -> None:
+    """``slice_``: how much of its chunk a stream's interim call writes out (64 KiB for real),
+    the rest held for the next call: small here, so that the hold-over is exercised."""
     replacement = "<{name}>" if labelled else "[REDACTED]"
     ref = Redactor(engine="ahocorasick", replacement=replacement, hash_key="k")
     forms: list[str] = []
@@ -69,6 +73,7 @@ def test_output_through_the_interim_matcher_is_the_reference_output(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "INTERIM_MIN_PATTERNS", 1)
+        mp.setattr(stream_module, "INTERIM_SLICE", slice_)
 
         def fresh() -> Redactor:
             r = Redactor(engine=engine, replacement=replacement, hash_key="k")
@@ -149,3 +154,28 @@ def test_the_threshold_is_reached_by_real_secrets() -> None:
     assert first.spans(data, with_ids=True) == snap.matcher(True).spans(data, with_ids=True)
     for k in range(len(data) + 1):
         assert first.hold_length(data[:k]) == snap.matcher(True).hold_length(data[:k])
+
+
+def test_whole_texts_over_the_limit_skip_the_interim(low_threshold: None) -> None:
+    r = Redactor(engine="ahocorasick")
+    r.add("correct-horse-battery", "pw")
+    text = "x" * (engine_module.INTERIM_MAX_TEXT + 1) + " correct-horse-battery"
+    assert r.redact(text).endswith(" [REDACTED]")
+    assert ("ahocorasick", False) in r._current()._matchers  # built for that first call
+
+
+def test_a_streams_interim_call_writes_its_first_slice_and_holds_the_rest(
+    low_threshold: None,
+) -> None:
+    r = Redactor(engine="ahocorasick")
+    r.add("correct-horse-battery", "pw")
+    stream = r.bytes_stream()
+    chunk = b"a" * stream_module.INTERIM_SLICE + b" correct-horse-battery " + b"b" * 1000
+    first = stream.feed(chunk)
+    assert first == b"a" * stream_module.INTERIM_SLICE  # the interim's slice, nothing held of it
+    assert stream.pending == len(chunk) - stream_module.INTERIM_SLICE
+    second = stream.feed(b"\n")  # the real matcher now
+    assert (
+        first + second + stream.flush()
+        == chunk.replace(b"correct-horse-battery", b"[REDACTED]") + b"\n"
+    )
