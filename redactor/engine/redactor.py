@@ -98,8 +98,8 @@ AUTO_WORK_PER_PATTERN_CHAR = 16
 # mid-chunk anyway; the second call builds it in the caller's thread, after the first output.
 INTERIM_MIN_PATTERNS = 20_000
 # A whole text longer than this (redact, spans) builds the real matcher at once: the index would
-# take longer over it than the build. Streams take the interim whatever their chunk, and write
-# its first INTERIM_SLICE characters only (redactor.engine.stream).
+# take longer over it than the build. A stream's chunk takes the interim whatever its size (at
+# most 1 MB in the sinks; `redactor filter` reads its first 64 KiB alone: sinks/ci/fdio.py).
 INTERIM_MAX_TEXT = 1 << 18
 # Region ids from here up are detected tokens, not registered secrets: id DETECTED + k is the k-th
 # distinct (kind, {hash}) this redactor detected. Above every secret id, so a region where a

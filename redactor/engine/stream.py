@@ -55,13 +55,6 @@ __all__ = ["BytesStreamRedactor", "RedactorSource", "Stream", "StreamRedactor"]
 
 T = TypeVar("T", str, bytes)
 
-# A call answered by the interim IndexMatcher (the first call on a large snapshot, see
-# redactor.engine.redactor.INTERIM_MIN_PATTERNS) writes out this much of its chunk and holds the
-# rest for the next call, which has the real matcher: as if the chunk had been cut there, so the
-# output is the same. The index scans a few MB/s (1 MB took 12 s on the loaded 2-core machine,
-# `redactor filter` reads 1 MB at a time); 64 KiB is well under a second.
-INTERIM_SLICE = 1 << 16
-
 #: A redactor, or a callable that returns the redactor to use now (``get_redactor``).
 RedactorSource = Union["Redactor", Callable[[], "Redactor"]]
 
@@ -198,9 +191,6 @@ class Stream(Generic[T]):
         snap = redactor._current()
         binary = self._binary
         matcher = snap.matcher(binary, len(buf))
-        rest = buf[:0]
-        if not final and matcher.name == "index" and len(buf) > INTERIM_SLICE:
-            buf, rest = buf[:INTERIM_SLICE], buf[INTERIM_SLICE:]
         counting = self.counts is not None
         labelled = redactor.labelled
         with_ids = counting or labelled
@@ -276,7 +266,7 @@ class Stream(Generic[T]):
                 self.counts.update(redactor.count_names([(start, stop, ids)]))  # type: ignore[union-attr]
         if pos < cut:
             out.append(buf[pos:cut])
-        self._held = buf[cut:] + rest if rest else buf[cut:]
+        self._held = buf[cut:]
         lookbehind = redactor._lookbehind
         if lookbehind and not final:
             # The raw text just emitted, as context for the look-behind of anchors held.

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
-import redactor.engine.stream as stream_module
 from redactor import Redactor, hyperscan_available
 from redactor.engine.encodings import SecretValue, forms_of
 
@@ -53,13 +52,10 @@ noise = st.text(st.sampled_from("ab =\n\"'é€😀\x1b[0m"), max_size=10)
     st.lists(st.one_of(noise, st.integers(0, 99)), min_size=1, max_size=8),
     st.lists(st.integers(0, 400), min_size=2, max_size=10),
     st.booleans(),
-    st.integers(1, 40),
 )
 def test_output_through_the_interim_matcher_is_the_reference_output(
-    engine, secrets, parts, cuts, labelled, slice_
+    engine, secrets, parts, cuts, labelled
 ) -> None:
-    """``slice_``: how much of its chunk a stream's interim call writes out (64 KiB for real),
-    the rest held for the next call: small here, so that the hold-over is exercised."""
     replacement = "<{name}>" if labelled else "[REDACTED]"
     ref = Redactor(engine="ahocorasick", replacement=replacement, hash_key="k")
     forms: list[str] = []
@@ -73,7 +69,6 @@ def test_output_through_the_interim_matcher_is_the_reference_output(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine_module, "INTERIM_MIN_PATTERNS", 1)
-        mp.setattr(stream_module, "INTERIM_SLICE", slice_)
 
         def fresh() -> Redactor:
             r = Redactor(engine=engine, replacement=replacement, hash_key="k")
@@ -162,20 +157,3 @@ def test_whole_texts_over_the_limit_skip_the_interim(low_threshold: None) -> Non
     text = "x" * (engine_module.INTERIM_MAX_TEXT + 1) + " correct-horse-battery"
     assert r.redact(text).endswith(" [REDACTED]")
     assert ("ahocorasick", False) in r._current()._matchers  # built for that first call
-
-
-def test_a_streams_interim_call_writes_its_first_slice_and_holds_the_rest(
-    low_threshold: None,
-) -> None:
-    r = Redactor(engine="ahocorasick")
-    r.add("correct-horse-battery", "pw")
-    stream = r.bytes_stream()
-    chunk = b"a" * stream_module.INTERIM_SLICE + b" correct-horse-battery " + b"b" * 1000
-    first = stream.feed(chunk)
-    assert first == b"a" * stream_module.INTERIM_SLICE  # the interim's slice, nothing held of it
-    assert stream.pending == len(chunk) - stream_module.INTERIM_SLICE
-    second = stream.feed(b"\n")  # the real matcher now
-    assert (
-        first + second + stream.flush()
-        == chunk.replace(b"correct-horse-battery", b"[REDACTED]") + b"\n"
-    )
