@@ -89,11 +89,11 @@ DEFAULT_FRAGMENT_LENGTH = 16
 AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
 # From this many patterns on, the first call on a snapshot is answered by an IndexMatcher (exact,
-# built in about a tenth of the time, scanning at a few MB/s) and the real matcher is built from
-# the second call on: at 10,000 secrets (270,474 patterns) the reference automaton takes 5.4 s
-# to build and the Hyperscan database 17 s, which the first byte of `redactor filter` used to
-# wait for (benchmarks/bench_startup.py). Below it the real build costs under ~0.4 s and comes
-# first, as before. Not a background thread for the reference: pyahocorasick holds the GIL
+# scanning at a few MB/s) and the real matcher is built from the second call on: at 10,000
+# secrets (270,474 patterns) the index takes 0.44 s of CPU to build, the reference automaton
+# 2.5 s and the Hyperscan database 18 s, which the first byte of `redactor filter` used to wait
+# for (benchmarks/bench_startup.py's phases). Below it the real build costs under ~0.2 s and
+# comes first, as before. Not a background thread for the reference: pyahocorasick holds the GIL
 # through make_automaton (one C call, three quarters of the build), so the caller would stall
 # mid-chunk anyway; the second call builds it in the caller's thread, after the first output.
 INTERIM_MIN_PATTERNS = 20_000
