@@ -18,6 +18,12 @@ engine answers, so the first byte waits for the reference automaton only; `--eng
 compiles before its first byte, as before. `--tree` puts another checkout's package first on
 PYTHONPATH (a `git archive` of an older commit), for before/after figures in one session.
 
+Then the phases, each engine in a fresh process of its own (``--no-phases`` skips them): the
+seconds to register the secrets (forms, windows, tables), to build the first call's
+IndexMatcher (when the checkout has one), the reference automaton and the Hyperscan database,
+each as process CPU time (what a loaded machine's wall clock hides) and wall time, and each
+process's peak RSS (`ru_maxrss`) once its matcher is built.
+
 The machines are shared and noisy: read the ratios, which are measured in one run.
 """
 
@@ -83,6 +89,61 @@ def run_once(
     }
 
 
+# Run in a fresh interpreter per engine (the checkout's package first on PYTHONPATH): register
+# the secrets of the env file given, build that engine's matcher, print the phases as JSON.
+PHASES = r"""
+import json, resource, sys, time
+from redactor import Redactor
+import redactor.engine.matchers as matchers
+
+def now():
+    return time.perf_counter(), time.process_time()
+
+def since(t):
+    wall, cpu = now()
+    return {"wall_s": wall - t[0], "cpu_s": cpu - t[1]}
+
+engine, path = sys.argv[1], sys.argv[2]
+pairs = [line.split("=", 1) for line in open(path).read().splitlines()]
+out = {}
+r = Redactor(engine=engine)
+t = now()
+for name, value in pairs:
+    r.add(value, name)
+out["register"] = since(t)
+out["patterns"] = r.pattern_count
+snap = r._current()
+table = snap._tables[1][: snap._counts[1]]
+if hasattr(matchers, "IndexMatcher"):
+    t = now()
+    matchers.IndexMatcher(table, True).hold_length(b"x")  # hold_length's sort included
+    out["interim"] = since(t)
+t = now()
+r.matcher(binary=True)
+out["build"] = since(t)
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def phases(engines: list[str], env_file: Path, env: dict[str, str], cwd: Path) -> dict:
+    """Per engine, in a process of its own: register, interim build, the engine's build."""
+    out = {}
+    for engine in engines:
+        if engine == "auto":
+            continue  # auto builds what the other two do
+        proc = subprocess.run(
+            [sys.executable, "-c", PHASES, engine, str(env_file)],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[engine] = json.loads(proc.stdout)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--secrets", type=int, default=10_000)
@@ -98,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--tree", type=Path, help="a checkout whose redactor package to run instead")
     ap.add_argument("--label", default=None, help="name of the results file (default: after/tree)")
+    ap.add_argument("--no-phases", action="store_true", help="skip the per-phase breakdown")
     args = ap.parse_args(argv)
 
     from redactor.engine.matchers import hyperscan_available
@@ -151,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 "total_all_s": [r["total_s"] for r in runs],
                 "sha256": {r["sha256"] for r in runs},
             }
+        phase = {} if args.no_phases else phases(engines, env_file, env, tmp)
     digests = set().union(*(r.pop("sha256") for r in results.values()))
     identical = len(digests) == 1  # "-" alone with --pad-mb: not compared
 
@@ -160,6 +223,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{engine:<12} {r['first_byte_s']:>12.2f} {r['total_s']:>8.2f} "
             f"{len(log) / MB / r['total_s']:>7.1f} {r['max_rss_mb']:>12.0f}"
         )
+    if phase:
+        print(f"{'phases':<12} {'register s':>11} {'interim s':>10} {'build s':>9} {'peak MB':>8}")
+        print(f"{'(cpu/wall)':<12}")
+        for engine, ph in phase.items():
+            interim = ph.get("interim")
+            cells = [
+                f"{ph['register']['cpu_s']:.2f}/{ph['register']['wall_s']:.2f}",
+                f"{interim['cpu_s']:.2f}/{interim['wall_s']:.2f}" if interim else "-",
+                f"{ph['build']['cpu_s']:.2f}/{ph['build']['wall_s']:.2f}",
+            ]
+            print(
+                f"{engine:<12} {cells[0]:>11} {cells[1]:>10} {cells[2]:>9} {ph['max_rss_mb']:>8.0f}"
+            )
     ratios = {}
     if "hyperscan" in results:
         ratios["auto_vs_hyperscan_first_byte"] = (
@@ -186,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "load_average": os.getloadavg(),
                 "results": results,
+                "phases": phase,
                 "ratios": ratios,
                 "identical": identical,
             },

@@ -18,6 +18,7 @@ Users can switch encoders off (``Redactor(encodings=["plain", "json"])`` or
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -195,27 +196,39 @@ def _b64_offsets(data: bytes, encode: Callable[[bytes], bytes]) -> Iterator[tupl
         yield inside, enc[_B64_SKIP[offset] :] if (offset + n) % 3 else ""
 
 
-def _b64_forms(data: bytes) -> Iterator[str]:
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        full = encode(data).decode("ascii")
-        yield full
-        yield full.rstrip("=")
-        for inside, end in _b64_offsets(data, encode):
-            yield inside
-            if end:
-                # At offset 0 `end` is `full`. Without the padding for unpadded base64 (base64url,
-                # JWTs); inside a blob it matches only where the bits after the value happen to be
-                # zeros, and then takes one more character, which holds the value's bits too (what
-                # the padless `full` at offset 0 has always done).
-                yield end
-                yield end.rstrip("=")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")  # what base64.urlsafe_b64encode does to b64encode's
+
+
+def _b64_forms(data: bytes) -> list[str]:
+    """The forms of ``_b64_offsets`` for both alphabets, and the whole value's base64 padded and
+    not: three encodings (one per byte offset), the URL-safe ones translated from them, in a
+    list: a generator over both alphabets' eight encodings was a fifth of registering a token."""
+    n = len(data)
+    std = [binascii.b2a_base64(b"\0" * offset + data, newline=False) for offset in (0, 1, 2)]
+    out: list[str] = []
+    for encs in (std, [e.translate(_URLSAFE) for e in std]):
+        full = encs[0].decode("ascii")
+        out += (full, full.rstrip("="))
+        for offset, raw in enumerate(encs):
+            enc = full if offset == 0 else raw.decode("ascii")
+            skip = _B64_SKIP[offset]
+            out.append(enc[skip : ((offset + n) * 8) // 6])  # inside a blob
+            if (offset + n) % 3:
+                # Ending a blob (see _b64_offsets; at offset 0 this is `full`), and without the
+                # padding for unpadded base64 (base64url, JWTs); inside a blob it matches only
+                # where the bits after the value happen to be zeros, and then takes one more
+                # character, which holds the value's bits too (what the padless `full` at offset
+                # 0 has always done).
+                end = enc[skip:]
+                out += (end, end.rstrip("="))
+    return out
 
 
 @_encoder("base64")
-def _base64(v: SecretValue) -> Iterator[str]:
+def _base64(v: SecretValue) -> list[str]:
     """Base64 (standard and URL-safe, padded and not), also at byte offsets 1 and 2 inside a blob
     and ending one."""
-    yield from _b64_forms(v.data)
+    return _b64_forms(v.data)
 
 
 # Wrapped base64: MIME and `base64` wrap at 76 columns (57 bytes a line), openssl and PEM at 64
@@ -611,19 +624,33 @@ def forms_and_partials(
     for enc in encs:
         if enc.kind == "variant":
             for f in enc.func(value):
-                bases.setdefault(f.encode("utf-8", "surrogatepass"), SecretValue.of(f))
+                key = f.encode("utf-8", "surrogatepass")
+                if key not in bases:
+                    bases[key] = SecretValue.of(f)
         elif enc.kind == "fragment":
             forms.update(enc.func(value))
+    transforms = [e for e in encs if e.kind == "transform"]
+    # The text-escaping schemes give an inert value itself (see _INERT): checked once per base
+    # here rather than once per scheme, and their calls skipped (a tenth of adding 10,000
+    # tokens: bench_startup.py's register phase).
+    others = [e for e in transforms if not _skips_inert(e)]
     for base in bases.values():
         if base.text is not None:
             forms.add(base.text)
             partials.add(base.text)
-        for enc in encs:
-            if enc.kind == "transform":
-                forms.update(enc.func(base))
-                if enc.partial is not None:
-                    partials.update(enc.partial(base))
+        for enc in others if _inert(base) else transforms:
+            forms.update(enc.func(base))
+            if enc.partial is not None:
+                partials.update(enc.partial(base))
     return forms, partials
+
+
+def _skips_inert(enc: Encoding) -> bool:
+    """Are the forms and partials of an inert value under ``enc`` that value alone?"""
+    return all(
+        isinstance(f, functools.partial) and f.func is _itself_if_inert
+        for f in (enc.func, enc.partial or enc.func)
+    )
 
 
 def forms_of(value: SecretValue, encodings: Iterable[Encoding]) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import string
 import threading
 import warnings
@@ -32,6 +33,7 @@ from redactor.engine.matchers import (
     ENGINES,
     EngineUnavailable,
     Hit,
+    IndexMatcher,
     Matcher,
     Span,
     hyperscan_available,
@@ -86,6 +88,19 @@ DEFAULT_FRAGMENT_LENGTH = 16
 # byte (benchmarks/bench_engines.py measures both).
 AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
+# From this many patterns on, the first call on a snapshot is answered by an IndexMatcher (exact,
+# scanning at a few MB/s) and the real matcher is built from the second call on: at 10,000
+# secrets (270,474 patterns) the index takes 0.44 s of CPU to build, the reference automaton
+# 2.5 s and the Hyperscan database 18 s, which the first byte of `redactor filter` used to wait
+# for (benchmarks/bench_startup.py's phases). Below it the real build costs under ~0.2 s and
+# comes first, as before. Not a background thread for the reference: pyahocorasick holds the GIL
+# through make_automaton (one C call, three quarters of the build), so the caller would stall
+# mid-chunk anyway; the second call builds it in the caller's thread, after the first output.
+INTERIM_MIN_PATTERNS = 20_000
+# A whole text longer than this (redact, spans) builds the real matcher at once: the index would
+# take longer over it than the build. A stream's chunk takes the interim whatever its size (at
+# most 1 MB in the sinks; `redactor filter` reads its first 64 KiB alone: sinks/ci/fdio.py).
+INTERIM_MAX_TEXT = 1 << 18
 # Region ids from here up are detected tokens, not registered secrets: id DETECTED + k is the k-th
 # distinct (kind, {hash}) this redactor detected. Above every secret id, so a region where a
 # registered secret and a detected token merge takes the registered secret's label (the lowest
@@ -124,6 +139,8 @@ def _tiles(forms: set[str]) -> set[str]:
     # Nearly every form is short (all but the few whole encodings of a 2,268-character key's
     # 21,593): a set difference keeps those, and only the long ones are cut in a Python loop.
     long = set(compress(forms, map(MAX_PATTERN.__lt__, map(len, forms))))  # no Python loop
+    if not long:
+        return forms  # the caller's own set, which it goes on to extend
     out = forms - long
     for form in long:
         n = len(form)
@@ -132,17 +149,26 @@ def _tiles(forms: set[str]) -> set[str]:
     return out
 
 
+# What str.isspace and str.strip call whitespace (re's \s on str is the same Unicode property).
+_SPACE = re.compile(r"\s")
+
+
 def _windows(forms: set[str], length: int, min_length: int) -> set[str]:
     """Every ``length``-character window of each form longer than ``length``, each trimmed: the
     whitespace at a window's edge may be the end of a line in the text, not part of the copy."""
     out: set[str] = set()
     for form in forms:
-        if len(form) <= length:
+        n = len(form)
+        if n <= length:
             continue
-        if form.isalnum() or not any(c.isspace() for c in form):
-            out.update(form[i : i + length] for i in range(len(form) - length + 1))
+        if form.isalnum() or not _SPACE.search(form):
+            # sliced in C (map over slices): a generator step per window was a quarter of
+            # adding 10,000 secrets (bench_startup.py's phases)
+            out.update(
+                map(form.__getitem__, map(slice, range(n - length + 1), range(length, n + 1)))
+            )
             continue
-        for i in range(len(form) - length + 1):
+        for i in range(n - length + 1):
             window = form[i : i + length].strip()
             if len(window) >= min_length:
                 out.add(window)
@@ -260,6 +286,7 @@ class _Snapshot:
         "_counts",
         "_engine",
         "_fast",
+        "_interim_used",
         "_lock",
         "_matchers",
         "_tables",
@@ -282,6 +309,7 @@ class _Snapshot:
         self._anchors = anchors  # the detectors' anchors (negative ids), after the forms
         self._counts = (len(tables[0]), len(tables[1]))
         self._matchers: dict[tuple[str, bool], Matcher] = {}
+        self._interim_used = [False, False]  # text, bytes: has the first call had its IndexMatcher?
         self._lock = threading.Lock()
         self._engine = engine
         self._threshold = threshold
@@ -296,9 +324,16 @@ class _Snapshot:
             if self.scanned >= self._threshold:
                 self._fast = True
 
-    def matcher(self, binary: bool, size: int = 0) -> Matcher:
-        if self._engine != "auto":
-            return self._get(self._engine, binary)
+    def matcher(self, binary: bool, size: int = 0, interim: bool = True) -> Matcher:
+        """The matcher for one call. With ``interim``, the first call on a snapshot of at least
+        INTERIM_MIN_PATTERNS patterns whose matcher is not built yet gets an IndexMatcher (the
+        same answers, built fast), so that output starts without waiting for the real build."""
+        engine = self._engine
+        if engine != "auto":
+            m = self._matchers.get((engine, binary))
+            if m is None and interim:
+                m = self._interim(binary)
+            return m if m is not None else self._get(engine, binary)
         if size:
             self.announce(size)
         if self._fast:
@@ -308,7 +343,13 @@ class _Snapshot:
             # The reference first, then the compile: started together, the compile's Python part
             # (encoding and sorting 241,940 patterns at 10,000 secrets) competed for the GIL with
             # the reference's build and delayed the first output (bench_startup.py --pad-mb).
-            ref = self._get("ahocorasick", binary)
+            # The first call of a large snapshot starts neither (the IndexMatcher answers it).
+            ref = self._matchers.get(("ahocorasick", binary))
+            if ref is None:
+                first = self._interim(binary) if interim else None
+                if first is not None:
+                    return first
+                ref = self._get("ahocorasick", binary)
             compiler = self._compiler
             if compiler.failed is None:
                 compiler.request(self, binary)
@@ -322,7 +363,22 @@ class _Snapshot:
                     stacklevel=3,
                 )
             return ref
-        return self._get("ahocorasick", binary)
+        m = self._matchers.get(("ahocorasick", binary))
+        if m is None and interim:
+            m = self._interim(binary)
+        return m if m is not None else self._get("ahocorasick", binary)
+
+    def _interim(self, binary: bool) -> Matcher | None:
+        """An IndexMatcher for the first call on a large snapshot, else None (build the real one).
+        Not kept: it is garbage once that call returns, and the real matcher is built next."""
+        if self._counts[int(binary)] < INTERIM_MIN_PATTERNS:
+            return None
+        with self._lock:
+            if self._interim_used[int(binary)]:
+                return None
+            self._interim_used[int(binary)] = True
+        table, n = self._tables[int(binary)], self._counts[int(binary)]
+        return IndexMatcher(chain(table[:n], self._anchors[int(binary)]), binary)
 
     def _get(self, engine: str, binary: bool) -> Matcher:
         key = (engine, binary)
@@ -336,7 +392,7 @@ class _Snapshot:
 
     def _build(self, engine: str, binary: bool) -> Matcher:
         table, n = self._tables[int(binary)], self._counts[int(binary)]
-        patterns = chain((table[i] for i in range(n)), self._anchors[int(binary)])
+        patterns = chain(table[:n], self._anchors[int(binary)])  # a copy in C, not a loop
         return matcher_class(engine)(patterns, binary)
 
     def _compile(self, binary: bool) -> None:
@@ -427,8 +483,10 @@ class Redactor:
         self._set_replacement(replacement)
         self._text_table: list[tuple[str, int]] = []
         self._bytes_table: list[tuple[str, int]] = []
+        # One set for both tables while they hold the same forms (every form so far ASCII, the
+        # usual case): 8.4 MB less at 10,000 secrets, towards the 300 MB target.
         self._text_seen: set[str] = set()
-        self._bytes_seen: set[str] = set()
+        self._bytes_seen: set[str] = self._text_seen
         self._version = 0
         self._pattern_chars = 0
         self.detectors: tuple[Detector, ...] = resolve_detectors(detect)
@@ -530,14 +588,16 @@ class Redactor:
             windows = _windows(partials, self.fragment_length, self.min_length)
             forms |= windows
             # the same str object where the latin-1 view is the same text (ASCII): half the memory
-            bytes_forms |= {_latin1(w) for w in windows}
+            bytes_forms |= windows if "".join(windows).isascii() else set(map(_latin1, windows))
             if secret.text is None:
                 raw_bytes = {secret.data.decode("latin-1")}
                 bytes_forms |= _windows(raw_bytes, self.fragment_length, self.min_length)
         with self._lock:
             secret_id = len(self._names)
             self._names.append(label)
-            digest = hmac.new(self._hash_key, secret.data, hashlib.sha256).hexdigest()[:8]
+            # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...).digest()
+            # without building an HMAC object (9 us a secret, a tenth of registering a token)
+            digest = hmac.digest(self._hash_key, secret.data, "sha256").hex()[:8]
             self._digests.append(digest)
             if self._template is not None:
                 self._labels.append(self._render(label, digest))
@@ -545,14 +605,19 @@ class Redactor:
             # keeps 10,000 secrets' fragment windows within the 300 MB build target.
             # Set and list operations, not a loop per form: the loop was most of adding a
             # 2,268-character key (21,593 forms a table), issue 14's %load_ext budget.
+            if self._bytes_seen is self._text_seen and bytes_forms != forms:
+                self._bytes_seen = set(self._text_seen)  # the tables part from here on
             new_text = forms - self._text_seen
             self._text_seen |= new_text
             # zip/map build the (form, id) pairs in C; a bytes form that is also a text form
             # (any ASCII one) reuses the text table's pair: pairs.get(form, (form, id)).
             pairs = dict(zip(new_text, zip(new_text, repeat(secret_id))))
             self._text_table += pairs.values()
-            new_bytes = bytes_forms - self._bytes_seen
-            self._bytes_seen |= new_bytes
+            if self._bytes_seen is self._text_seen:
+                new_bytes = new_text  # the same forms: the same new ones
+            else:
+                new_bytes = bytes_forms - self._bytes_seen
+                self._bytes_seen |= new_bytes
             self._bytes_table += map(pairs.get, new_bytes, zip(new_bytes, repeat(secret_id)))
             self._pattern_chars += sum(map(len, new_text)) + sum(map(len, new_bytes))
             self._version += 1
@@ -866,7 +931,7 @@ class Redactor:
 
         Reading it has no effect on the ``auto`` policy (see :meth:`announce`); it is built on
         first use and kept."""
-        return self._current().matcher(binary)
+        return self._current().matcher(binary, interim=False)
 
     def announce(self, size: int) -> None:
         """Say that about ``size`` characters (or bytes) are about to be scanned by other means
@@ -882,7 +947,7 @@ class Redactor:
         first redact."""
         snap = self._current()
         for kind in [b for b, wanted in ((False, text), (True, binary)) if wanted]:
-            snap.matcher(kind)
+            snap.matcher(kind, interim=False)
             snap.settle(kind)  # no compile thread left running into a fork
 
     def settle(self, timeout: float | None = None) -> bool:
@@ -907,7 +972,8 @@ class Redactor:
             return []
         snap = self._current()
         learned: list[tuple[str, str]] = []
-        found = self._find(snap, snap.matcher(binary, len(text)), text, binary, with_ids, learned)
+        matcher = snap.matcher(binary, len(text), interim=len(text) <= INTERIM_MAX_TEXT)
+        found = self._find(snap, matcher, text, binary, with_ids, learned)
         if learned:
             self._learn(learned, binary)
         # tuple.__new__ directly: 1.4 µs a region instead of 1.9 with Region._make (measured on
@@ -921,7 +987,7 @@ class Redactor:
         if not text:
             return text
         snap = self._current()
-        matcher = snap.matcher(False, len(text))
+        matcher = snap.matcher(False, len(text), interim=len(text) <= INTERIM_MAX_TEXT)
         if len(text) > _WINDOW and matcher.windowed:
             return _windowed(self.stream(), text)
         labelled = self._template is not None
@@ -942,7 +1008,7 @@ class Redactor:
         if not data:
             return data
         snap = self._current()
-        matcher = snap.matcher(True, len(data))
+        matcher = snap.matcher(True, len(data), interim=len(data) <= INTERIM_MAX_TEXT)
         if len(data) > _WINDOW and matcher.windowed:
             return _windowed(self.bytes_stream(), data)
         labelled = self._template is not None
@@ -1069,6 +1135,8 @@ class Redactor:
         self._set_detectors()
         self._text_seen = {form for form, _ in self._text_table}
         self._bytes_seen = {form for form, _ in self._bytes_table}
+        if self._bytes_seen == self._text_seen:
+            self._bytes_seen = self._text_seen  # one set while the tables hold the same forms
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._snapshot = self._new_snapshot(None)  # built here, with the engines found here

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
 from redactor.engine.encodings import SecretValue, default_encodings, forms_of
-from redactor.engine.matchers import AhoCorasickMatcher, HyperscanMatcher
+from redactor.engine.matchers import AhoCorasickMatcher, HyperscanMatcher, IndexMatcher
 
 needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 
@@ -95,6 +95,40 @@ def test_binary_matchers_agree_on_bytes_and_latin1_views(patterns, parts) -> Non
         assert fast.hold_length(data[:k]) == want
         assert fast.hold_length(view[:k]) == want
         assert ref.hold_length(data[:k]) == want
+
+
+@settings_
+@given(
+    st.lists(st.text(tricky, min_size=1, max_size=8), min_size=1, max_size=6, unique=True),
+    st.lists(
+        st.one_of(st.text(tricky, max_size=6), st.tuples(st.integers(0, 9), st.integers(0, 1))),
+        max_size=10,
+    ),
+    st.lists(st.text(tricky, min_size=1, max_size=3), max_size=3),
+    st.booleans(),
+)
+def test_the_interim_index_matcher_agrees_with_the_reference(patterns, parts, anchors, binary):
+    """The matcher that answers while the real one builds (IndexMatcher): the reference's
+    regions, ids, anchor hits (an anchor that is also a form included), hold-back lengths and
+    counts, on text and on the bytes path, patterns of different lengths sharing heads."""
+
+    def view(s: str) -> str:
+        return s.encode("utf-8", "surrogatepass").decode("latin-1") if binary else s
+
+    pairs = [(view(p), i % 3) for i, p in enumerate(patterns)]
+    pairs += [(view(a), -1 - k) for k, a in enumerate(dict.fromkeys(anchors))]
+    ref, interim = AhoCorasickMatcher(pairs, binary), IndexMatcher(pairs, binary)
+    text = view("".join(assemble(parts, patterns + anchors)))
+    assert interim.scan(text, with_ids=True) == ref.scan(text, with_ids=True)
+    assert interim.spans(text) == ref.spans(text)
+    counts = ("maxlen", "pattern_count", "anchor_count")
+    assert [getattr(interim, c) for c in counts] == [getattr(ref, c) for c in counts]
+    for k in range(len(text) + 1):
+        assert interim.hold_length(text[:k]) == ref.hold_length(text[:k])
+    if binary:
+        data = text.encode("latin-1")
+        assert interim.scan(data, with_ids=True) == ref.scan(data, with_ids=True)
+        assert interim.hold_length(data) == ref.hold_length(data)
 
 
 secret_chars = st.characters(

@@ -60,6 +60,13 @@ def _write_some(fd: int, view: memoryview) -> int:
         raise
 
 
+# The first read is at most this much: at 10,000 secrets the engine answers the first call with
+# an index that scans a few MB/s while its automaton is not built (redactor.engine.redactor,
+# INTERIM_MIN_PATTERNS), so a 1 MB first chunk kept the first byte waiting for seconds on a
+# loaded machine (benchmarks/bench_startup.py); the reads after it are CHUNK_SIZE again.
+FIRST_READ = 1 << 16
+
+
 def read_some(fd: int, size: int = CHUNK_SIZE) -> bytes:
     """``os.read`` that also works on a non-blocking fd (waits for data instead of failing)."""
     while True:
@@ -85,8 +92,10 @@ def pump(
     if interrupts is not None:
         return _pump_interruptible(in_fd, out_fd, filt, interrupts, chunk_size)
     try:
+        size = min(chunk_size, FIRST_READ)
         while True:
-            data = read_some(in_fd, chunk_size)
+            data = read_some(in_fd, size)
+            size = chunk_size
             if not data:
                 break
             write_all(out_fd, filt.feed(data))
@@ -287,8 +296,10 @@ def _pump_to(
 ) -> bool:
     try:
         try:
+            size = min(chunk_size, FIRST_READ)
             while True:
-                data = interrupts.wait(read_some, in_fd, chunk_size)
+                data = interrupts.wait(read_some, in_fd, size)
+                size = chunk_size
                 if not data:
                     break
                 out.write(filt.feed(data))
