@@ -46,7 +46,7 @@ def main() -> int:
     for row, (_, values) in zip(rows, bars):
         figures = "  ".join(f"{w} {v:.2f}" if v else f"{w} -" for w, v in values.items())
         print(f"{row['label']:<48} {figures}")
-    print(f"wrote {CHART.relative_to(HERE.parent)}")
+    print(f"wrote {CHART}")
     return 0
 
 

@@ -9,6 +9,7 @@ No MkDocs here: the `test` extra does not need it (CI builds the manual with `mk
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import re
 import sys
@@ -187,3 +188,26 @@ def test_bar_writer_draws_one_bar_per_measured_value(tmp_path: Path) -> None:
         for w in [width[(row, name)]]
     }
     assert ends["before"] < float(reference.get("x1")) < ends["after"]
+
+
+def test_round_two_chart_is_drawn_from_its_figures(tmp_path: Path) -> None:
+    """docs/img/round-two.svg is what benchmarks/round_two.py draws from round_two.json, and the
+    benchmark page shows it: the chart cannot drift from the recorded figures."""
+    page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    assert "](img/round-two.svg)" in page
+    spec = importlib.util.spec_from_file_location(
+        "bench_round_two", ROOT / "benchmarks" / "round_two.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    module.CHART = tmp_path / "round-two.svg"
+    assert module.main() == 0
+    committed = (DOCS / "img" / "round-two.svg").read_text(encoding="utf-8")
+    assert module.CHART.read_text(encoding="utf-8") == committed
+    rows = json.loads((ROOT / "benchmarks" / "round_two.json").read_text(encoding="utf-8"))["rows"]
+    bars = [r for r in ET.parse(module.CHART).getroot().iter(f"{SVG}rect") if r.get("data-row")]
+    assert len(bars) == 2 * len(rows)  # every row measured before and after
