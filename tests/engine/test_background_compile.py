@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from helpers.chunks import split_at
+from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, split_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,21 +54,11 @@ def pending(r: Redactor) -> bool:
         return snap._compiler.pending(snap, False) or snap._compiler.pending(snap, True)
 
 
-secret_chars = st.characters(
-    codec="utf-8", categories=("L", "N", "P", "S", "Zs"), include_characters="\"'\\\n%&<"
-)
-noise = st.text(st.sampled_from("ab =\n\"'é€😀\x1b[0m"), max_size=10)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(
-        st.text(secret_chars, min_size=6, max_size=18).filter(lambda s: len(s.strip()) >= 6),
-        min_size=1,
-        max_size=3,
-    ),
-    st.lists(st.one_of(noise, st.integers(0, 99)), min_size=1, max_size=8),
-    st.lists(st.integers(0, 400), min_size=2, max_size=10),
+    SECRET_LISTS,
+    TEXT_PARTS,
+    CUTS,
     st.data(),
 )
 def test_output_is_identical_before_during_and_after_the_swap(secrets, parts, cuts, data) -> None:
@@ -79,7 +69,7 @@ def test_output_is_identical_before_during_and_after_the_swap(secrets, parts, cu
         ref.add(value, f"s{i}")
         auto.add(value, f"s{i}")
         forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
-    text = "".join(p if isinstance(p, str) else forms[p % len(forms)] for p in parts)
+    text = assemble(parts, forms)
     pieces = split_at(text, sorted(cuts))
     # The threshold is crossed before piece `switch`, the database swapped in before `swap`.
     switch = data.draw(st.integers(0, len(pieces)), label="switch")

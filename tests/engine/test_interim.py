@@ -17,7 +17,7 @@ import string
 from collections.abc import Iterator
 
 import pytest
-from helpers.chunks import split_at
+from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, split_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,22 +35,12 @@ def low_threshold() -> Iterator[None]:
         yield
 
 
-secret_chars = st.characters(
-    codec="utf-8", categories=("L", "N", "P", "S", "Zs"), include_characters="\"'\\\n%&<"
-)
-noise = st.text(st.sampled_from("ab =\n\"'é€😀\x1b[0m"), max_size=10)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(ENGINES),
-    st.lists(
-        st.text(secret_chars, min_size=6, max_size=18).filter(lambda s: len(s.strip()) >= 6),
-        min_size=1,
-        max_size=3,
-    ),
-    st.lists(st.one_of(noise, st.integers(0, 99)), min_size=1, max_size=8),
-    st.lists(st.integers(0, 400), min_size=2, max_size=10),
+    SECRET_LISTS,
+    TEXT_PARTS,
+    CUTS,
     st.booleans(),
 )
 def test_output_through_the_interim_matcher_is_the_reference_output(
@@ -62,7 +52,7 @@ def test_output_through_the_interim_matcher_is_the_reference_output(
     for i, value in enumerate(secrets):
         ref.add(value, f"s{i}")
         forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
-    text = "".join(p if isinstance(p, str) else forms[p % len(forms)] for p in parts)
+    text = assemble(parts, forms)
     data = text.encode("utf-8", "surrogatepass")
     want_text, want_bytes = ref.redact(text), ref.redact_bytes(data)
     want_spans = ref.spans(text, with_ids=True)
