@@ -33,6 +33,29 @@ def _label(exponent: int) -> str:
     return f"{value:.{-exponent}f}"
 
 
+def _head(width: int, height: int, title: str, centre: float) -> list[str]:
+    """The opening of a chart: the svg element, its title, a white ground, the title centred."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{centre:.1f}" y="22" text-anchor="middle" font-size="14" '
+        f'font-weight="bold">{escape(title)}</text>',
+    ]
+
+
+def _x_decades(px, lo: int, hi: int, top: float, bottom: float) -> tuple[list[str], list[str]]:
+    """Vertical grid lines and labels at each power of ten of a logarithmic x axis."""
+    grid = ['<g class="grid" stroke="#dddddd" stroke-width="1">']
+    ticks = ['<g class="ticks" fill="#333333">']
+    for e in range(lo, hi + 1):
+        x = px(10.0**e)
+        grid.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>')
+        ticks.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{_label(e)}</text>')
+    return grid, ticks
+
+
 def svg_chart(
     series: Mapping[str, Sequence[tuple[float, float | None]]],
     *,
@@ -69,20 +92,8 @@ def svg_chart(
     def py(y: float) -> float:
         return bottom - (math.log10(y) - y_lo) / (y_hi - y_lo) * (bottom - top)
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{(left + right) / 2:.1f}" y="22" text-anchor="middle" font-size="14" '
-        f'font-weight="bold">{escape(title)}</text>',
-    ]
-    grid = ['<g class="grid" stroke="#dddddd" stroke-width="1">']
-    ticks = ['<g class="ticks" fill="#333333">']
-    for e in range(x_lo, x_hi + 1):
-        x = px(10.0**e)
-        grid.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>')
-        ticks.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{_label(e)}</text>')
+    out = _head(width, height, title, (left + right) / 2)
+    grid, ticks = _x_decades(px, x_lo, x_hi, top, bottom)
     for e in range(y_lo, y_hi + 1):
         y = py(10.0**e)
         grid.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>')
@@ -172,20 +183,8 @@ def svg_bars(
     def px(x: float) -> float:
         return left + (math.log10(x) - lo) / (hi - lo) * (right - left)
 
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{width / 2:.1f}" y="22" text-anchor="middle" font-size="14" '
-        f'font-weight="bold">{escape(title)}</text>',
-    ]
-    grid = ['<g class="grid" stroke="#dddddd" stroke-width="1">']
-    ticks = ['<g class="ticks" fill="#333333">']
-    for e in range(lo, hi + 1):
-        x = px(10.0**e)
-        grid.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}"/>')
-        ticks.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle">{_label(e)}</text>')
+    out = _head(width, height, title, width / 2)
+    grid, ticks = _x_decades(px, lo, hi, top, bottom)
     out += [*grid, "</g>", *ticks, "</g>"]
     base = px(10.0**lo)
     for r, (label, values) in enumerate(rows):
