@@ -21,6 +21,7 @@ import secrets
 
 import pytest
 import zmq
+from helpers.kernel import strings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -236,19 +237,6 @@ def _sessions():
             s.close()
 
 
-def _strings(value, out):
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _strings(k, out)
-            _strings(v, out)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _strings(v, out)
-    return out
-
-
 def _send_all(made, receive, msg):
     """``msg`` sent by each session; the frames each client received."""
     out = []
@@ -283,7 +271,7 @@ def test_property_fast_and_walked_messages_are_the_same_bytes_and_clean(content,
         fast, walked, raw = _send_all(made, receive, msg)
     assert fast == walked
     received = session.deserialize(session.feed_identities(fast)[1])
-    for text in _strings([received["content"], received["metadata"]], []):
+    for text in strings([received["content"], received["metadata"]], []):
         assert not engine().contains_secret(text)
     if redact_value(content, engine()) is content and redact_value(metadata, engine()) is metadata:
         assert fast == raw  # nothing to redact: what the client gets without the extension
