@@ -143,21 +143,16 @@ class AhoCorasickMatcher:
         # against 1.8 s for the loop. A repeat there (add_word says False) falls back to it.
         # Added in sorted order: the trie's nodes are then allocated in the order make_automaton
         # walks them, which made it 1.6x faster at 270,474 patterns (2.7 s of CPU against 4.3).
-        ids = list(map(_second, pairs))
-        cut = next(compress(count(), map((0).__gt__, ids)), len(pairs))
-        keys = list(map(_first, pairs[:cut]))
-        order = sorted(range(cut), key=keys.__getitem__)
-        keys = list(map(keys.__getitem__, order))
+        keys, ids, rest = _sorted_forms(pairs)
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         if keys and min(map(len, keys)) > 0 and all(map(automaton.add_word, keys, count())):
             lengths = list(map(len, keys))
-            secret_ids = list(map(ids.__getitem__, order))
-            rest = pairs[cut:]
+            secret_ids = ids
         else:
             automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
             rest = pairs
         first: set[str] = set(map(_head, keys if lengths else ()))
-        del keys, ids, pairs, order  # not held through make_automaton, the peak of the build
+        del keys, ids, pairs  # not held through make_automaton, the peak of the build
         maxlen = max(lengths, default=0)
         anchors = 0
         # A pattern given twice keeps its first id: the secrets' forms come first, so an anchor
@@ -281,21 +276,14 @@ class IndexMatcher:
 
     def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
         pairs = list(patterns)
-        # The loops below run in C (map, zip, sorted): a Python step per pattern was most of the
-        # build at 270,474 patterns. The secrets' forms, up to the first anchor, are distinct
-        # (the tables hold each once); the anchors after them go in one by one, each dropped
-        # when it repeats a pattern given before (the reference keeps the first id).
-        ids = list(map(_second, pairs))
-        cut = next(compress(count(), map((0).__gt__, ids)), len(pairs))
-        keys = list(map(_first, pairs[:cut]))
-        rest = pairs[cut:]
+        # The patterns sorted (hold_length bisects them), with their ids in the same order; the
+        # anchors after the secrets' forms go in one by one, each dropped when it repeats a
+        # pattern given before (the reference keeps the first id).
+        keys, secret_ids, rest = _sorted_forms(pairs)
         if min(map(len, keys), default=1) == 0:
-            keys, ids, rest = [], [], pairs
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        # The patterns sorted (hold_length bisects them), with their ids in the same order.
-        self._keys = keys = list(map(keys.__getitem__, order))
-        self._secret_ids = secret_ids = list(map(ids.__getitem__, order))
-        del pairs, ids, order
+            keys, secret_ids, rest = [], [], pairs
+        self._keys, self._secret_ids = keys, secret_ids
+        del pairs
         for pattern, secret_id in rest:
             j = bisect_left(keys, pattern)
             if pattern and (j == len(keys) or keys[j] != pattern):
@@ -344,32 +332,59 @@ class IndexMatcher:
         found = self._matches(self._view(text))
         if not found:
             return [], []
-        ids = self._secret_ids
-        matches: list[tuple[int, int, int]] = []
-        hits: list[Hit] = []
-        for s, e, j in found:
-            sid = ids[j]
-            if sid < 0:
-                hits.append((s, -1 - sid))
-            else:
-                matches.append((s, e, sid))
-        hits.sort()
-        return (_merge(matches, with_ids) if matches else []), hits
+        return _regions_and_hits(found, self._secret_ids, with_ids)
 
     def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
         if not self.pattern_count:
             return 0
-        patterns = self._keys
         n = len(text)
-        limit = min(n, self.maxlen - 1)
-        view = self._view(text[n - limit :])
-        for i in range(limit):
-            suffix = view[i:]
-            j = bisect_left(patterns, suffix)
-            if j < len(patterns) and patterns[j].startswith(suffix):
-                return limit - i
-        return 0
+        return _held(self._keys, self._view(text[n - min(n, self.maxlen - 1) :]))
+
+
+def _regions_and_hits(
+    found: Iterable[tuple[int, int, int]], secret_ids: list[int], with_ids: bool
+) -> tuple[list[Span], list[Hit]]:
+    """Raw matches ``(start, stop, pattern index)`` as merged regions of the secrets' forms and
+    the sorted hits of detector anchors (a negative id ``-1 - anchor``)."""
+    matches: list[tuple[int, int, int]] = []
+    hits: list[Hit] = []
+    for s, e, j in found:
+        sid = secret_ids[j]
+        if sid < 0:
+            hits.append((s, -1 - sid))
+        else:
+            matches.append((s, e, sid))
+    hits.sort()
+    return (_merge(matches, with_ids) if matches else []), hits
+
+
+def _sorted_forms(
+    pairs: list[tuple[str, int]],
+) -> tuple[list[str], list[int], list[tuple[str, int]]]:
+    """The secrets' forms (the pairs before the first anchor, each pattern given once: the tables
+    hold each once) sorted, their ids in the same order, and the pairs from the first anchor on.
+    In C (map, compress, sorted): a Python step per pattern was most of a build at 270,474."""
+    ids = list(map(_second, pairs))
+    cut = next(compress(count(), map((0).__gt__, ids)), len(pairs))
+    keys = list(map(_first, pairs[:cut]))
+    order = sorted(range(cut), key=keys.__getitem__)
+    return list(map(keys.__getitem__, order)), list(map(ids.__getitem__, order)), pairs[cut:]
+
+
+def _held(patterns: list[Any], tail: Any, first: frozenset | None = None) -> int:
+    """Length of the longest suffix of ``tail`` that is a prefix of one of the sorted
+    ``patterns`` (found by bisection), 0 if none; ``first``, the patterns' first characters,
+    skips the suffixes that cannot start one."""
+    n = len(tail)
+    for i in range(n):
+        if first is not None and tail[i : i + 1] not in first:
+            continue
+        suffix = tail[i:]
+        j = bisect_left(patterns, suffix)
+        if j < len(patterns) and patterns[j].startswith(suffix):
+            return n - i
+    return 0
 
 
 _first = itemgetter(0)
@@ -532,17 +547,7 @@ class HyperscanMatcher:
         found = self._scan(data)
         if not found:
             return [], []
-        ids = self._secret_ids
-        matches: list[tuple[int, int, int]] = []
-        hits: list[Hit] = []
-        for s, e, i in found:
-            sid = ids[i]
-            if sid < 0:
-                hits.append((s, -1 - sid))
-            else:
-                matches.append((s, e, sid))
-        spans = _merge(matches, with_ids) if matches else []
-        hits.sort()
+        spans, hits = _regions_and_hits(found, self._secret_ids, with_ids)
         if not ascii_text:
             spans = _to_char_offsets(spans, data)
             hits = _hits_to_char_offsets(hits, data)
@@ -553,18 +558,10 @@ class HyperscanMatcher:
         if not self._dbs:
             return 0
         n = len(text)
-        limit = min(n, self.maxlen - 1)
-        if self.binary and isinstance(text, str):
-            text = text[n - limit :].encode("latin-1")
-            n = limit
-        patterns, first = self._sorted, self._first
-        for i in range(n - limit, n):
-            if text[i : i + 1] in first:
-                suffix = text[i:]
-                j = bisect_left(patterns, suffix)
-                if j < len(patterns) and patterns[j].startswith(suffix):
-                    return n - i
-        return 0
+        tail = text[n - min(n, self.maxlen - 1) :]
+        if self.binary and isinstance(tail, str):
+            tail = tail.encode("latin-1")
+        return _held(self._sorted, tail, self._first)
 
 
 def _utf8(text: str) -> bytes:
