@@ -113,8 +113,13 @@ for name, value in pairs:
 out["register"] = since(t)
 out["patterns"] = r.pattern_count
 snap = r._current()
-table = snap._tables[1][: snap._counts[1]]
-if hasattr(matchers, "IndexMatcher"):
+if hasattr(snap, "_plan"):  # since issue 20's plan: the plan (shared by every engine) first
+    t = now()
+    matchers.IndexMatcher(snap._plan(True), True).hold_length(b"x")
+    out["interim"] = since(t)
+    out["literals"] = snap._plan(True).pattern_count
+elif hasattr(matchers, "IndexMatcher"):
+    table = snap._tables[1][: snap._counts[1]]
     t = now()
     matchers.IndexMatcher(table, True).hold_length(b"x")  # hold_length's sort included
     out["interim"] = since(t)

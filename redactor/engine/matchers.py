@@ -1,8 +1,13 @@
 """Matching backends behind one small interface.
 
-A matcher is built once from ``(pattern, secret_id)`` pairs and is immutable afterwards, so any
-number of threads can use it. It answers two questions: where are the (merged) secret regions in
-this text, and how long is the longest suffix of this text that could still grow into a pattern.
+A matcher is built once from a :class:`~redactor.engine.plan.Plan` (or ``(pattern, secret_id)``
+pairs, which make one) and is immutable afterwards, so any number of threads can use it. It
+answers two questions: where are the (merged) secret regions in this text, and how long is the
+longest suffix of this text that could still grow into a pattern.
+
+Every backend compiles the plan's literals (anchors of the forms and fragments, short forms,
+detector anchors), finds their raw hits, and hands them to the plan's resolver, which checks
+them and gives the matches: the engines differ only in how they find literals.
 
 Two backends give exactly the same answers:
 
@@ -24,7 +29,6 @@ offsets either way.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import compress, count
 from operator import itemgetter
@@ -32,6 +36,7 @@ from typing import Any, Protocol
 
 import ahocorasick
 
+from redactor.engine.plan import Plan, Resolver
 from redactor.errors import EngineError
 
 __all__ = [
@@ -54,8 +59,6 @@ Span = tuple[int, int, frozenset[int] | None]
 Hit = tuple[int, int]
 
 ENGINES = ("auto", "ahocorasick", "hyperscan")
-
-_PREFILTER = 8  # chars checked with a cheap prefix test before the full suffix test
 
 
 class EngineUnavailable(EngineError, ImportError):
@@ -122,189 +125,98 @@ def _start(span: Span) -> int:
     return span[0]
 
 
-def _sorted_hits(hits: list[Hit]) -> list[Hit]:
-    hits.sort()
-    return hits
+def _plan(patterns: Plan | Iterable[tuple[str, int]]) -> Plan:
+    return patterns if isinstance(patterns, Plan) else Plan(patterns)
 
 
 class AhoCorasickMatcher:
-    """The reference matcher: pyahocorasick, every overlapping match, intervals merged."""
+    """The reference matcher: pyahocorasick over the plan's literals, every overlapping match,
+    intervals merged."""
 
     name = "ahocorasick"
     windowed = True  # pyahocorasick copies str input to UCS-4
 
-    def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
-        pairs = list(patterns)
-        # The automaton stores a 32-bit int per pattern: its index into these two lists.
-        lengths: list[int] = []
-        secret_ids: list[int] = []
-        # The secrets' forms, up to the first anchor, are distinct (the tables hold each once):
-        # added in C, without the exists() check below, they took 0.6 s at 270,474 patterns
-        # against 1.8 s for the loop. A repeat there (add_word says False) falls back to it.
+    def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
+        plan = _plan(patterns)
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        raw = plan.raw
         # Added in sorted order: the trie's nodes are then allocated in the order make_automaton
         # walks them, which made it 1.6x faster at 270,474 patterns (2.7 s of CPU against 4.3).
-        keys, ids, rest = _sorted_forms(pairs)
-        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        if keys and min(map(len, keys)) > 0 and all(map(automaton.add_word, keys, count())):
-            lengths = list(map(len, keys))
-            secret_ids = ids
-        else:
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-            rest = pairs
-        first: set[str] = set(map(_head, keys if lengths else ()))
-        del keys, ids, pairs  # not held through make_automaton, the peak of the build
-        maxlen = max(lengths, default=0)
-        anchors = 0
-        # A pattern given twice keeps its first id: the secrets' forms come first, so an anchor
-        # that is also a secret's form is that secret's (the Hyperscan matcher does the same).
-        exists = automaton.exists
-        for pattern, secret_id in rest:
-            # add_word on a pattern given before would overwrite its stored index: look first.
-            if not exists(pattern) and automaton.add_word(pattern, len(lengths)):
-                lengths.append(len(pattern))
-                secret_ids.append(secret_id)
-                maxlen = max(maxlen, len(pattern))
-                first.add(pattern[0])
-                anchors += secret_id < 0
-        if lengths:
+        order = sorted(range(len(raw)), key=raw.__getitem__)
+        all(map(automaton.add_word, map(raw.__getitem__, order), order))
+        if raw:
             automaton.make_automaton()
         self.binary = binary
         self._automaton = automaton
-        self._lengths = lengths
-        self._secret_ids = secret_ids
-        self.anchor_count = anchors
-        self.pattern_count = len(lengths)
-        self.maxlen = maxlen
-        self._first = frozenset(first)
+        self._lengths = list(map(len, raw))
+        self._plan = plan
+        self._resolver = plan.resolver()
+        self.anchor_count = plan.anchor_count
+        self.pattern_count = plan.pattern_count
+        self.maxlen = plan.maxlen
 
     def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches: overlapping and adjacent matches become one region."""
-        if self.anchor_count:
-            return self._scan(text, with_ids, None)
-        if not self.pattern_count:
-            return []
-        if isinstance(text, (bytes, bytearray)):
-            text = text.decode("latin-1")
-        out: list[list] = []
-        lengths = self._lengths
-        for end, index in self._automaton.iter(text):
-            stop = end + 1
-            start = stop - lengths[index]
-            # Ends arrive in non-decreasing order, so a new match can only swallow regions at the
-            # end of the list: those that reach its start (overlap or touch).
-            ids = {self._secret_ids[index]} if with_ids else None
-            while out and out[-1][1] >= start:
-                prev = out.pop()
-                if prev[0] < start:
-                    start = prev[0]
-                if stop < prev[1]:
-                    stop = prev[1]
-                if ids is not None:
-                    ids |= prev[2]
-            out.append([start, stop, ids])
-        return [(s, e, frozenset(i) if i is not None else None) for s, e, i in out]
+        return self.scan(text, with_ids)[0]
 
     def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
         """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
-        if not self.anchor_count:
-            return self.spans(text, with_ids), []
-        hits: list[Hit] = []
-        return self._scan(text, with_ids, hits), _sorted_hits(hits)
-
-    def _scan(self, text: str | bytes, with_ids: bool, hits: list[Hit] | None) -> list[Span]:
-        # The loop of spans() with anchor hits set apart: kept separate so that a matcher
-        # without anchors pays nothing for them.
+        if not self.pattern_count or not text:
+            return [], []
         if isinstance(text, (bytes, bytearray)):
             text = text.decode("latin-1")
-        out: list[list] = []
-        lengths, secret_ids = self._lengths, self._secret_ids
-        for end, index in self._automaton.iter(text):
-            stop = end + 1
-            start = stop - lengths[index]
-            sid = secret_ids[index]
-            if sid < 0:
-                if hits is not None:
-                    hits.append((start, -1 - sid))
-                continue
-            ids = {sid} if with_ids else None
-            while out and out[-1][1] >= start:
-                prev = out.pop()
-                if prev[0] < start:
-                    start = prev[0]
-                if stop < prev[1]:
-                    stop = prev[1]
-                if ids is not None:
-                    ids |= prev[2]
-            out.append([start, stop, ids])
-        return [(s, e, frozenset(i) if i is not None else None) for s, e, i in out]
+        lengths = self._lengths
+        found = [(end + 1 - lengths[j], end + 1, j) for end, j in self._automaton.iter(text)]
+        if not found:
+            return [], []
+        return _regions_and_hits(self._resolver.resolve(text, found), with_ids)
 
     def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        if not self.pattern_count:
-            return 0
-        n = len(text)
-        limit = min(n, self.maxlen - 1)
-        if isinstance(text, (bytes, bytearray)):
-            text = text[n - limit :].decode("latin-1")
-            n = limit
-        match = self._automaton.match
-        first = self._first
-        for i in range(n - limit, n):
-            if text[i] in first and match(text[i : i + _PREFILTER]) and match(text[i:]):
-                return n - i
-        return 0
+        return _hold(self._plan, text)
 
 
 class IndexMatcher:
     """An exact matcher that is cheap to build, slow to scan: it answers while a real one builds.
 
-    At 10,000 secrets the reference automaton takes seconds to build (270,474 patterns, 4.9
-    million trie nodes, of which pyahocorasick's ``make_automaton`` is three quarters) and the
-    Hyperscan database a quarter of a minute, so output used to start only once they were
-    ready. This one is a dict from each pattern's first ``m`` characters (``m``: the shortest
-    pattern) to the patterns that start so, built in a tenth of the time; a scan looks up the
-    ``m`` characters at every position of the text in it (a Python step per character, about
-    10 MB/s) and checks the few candidates in full. So it finds exactly the matches the
-    automaton finds, every overlapping one, and merges them the same way: the same regions, ids,
-    anchor hits and hold-back lengths as :class:`AhoCorasickMatcher` (tests/engine/
-    test_matchers.py compares them). A snapshot uses it only for the first calls while the real
-    matcher builds in the background (see ``redactor.engine.redactor._Snapshot``).
+    At 10,000 secrets the reference automaton takes a second or more to build and the Hyperscan
+    database several, so output used to start only once they were ready. This one is a dict
+    from each literal's first ``m`` characters (``m``: the shortest literal) to the literals
+    that start so, built in a fraction of the time; a scan looks up the ``m`` characters at
+    every position of the text in it (a slice and a lookup per character in C, about 10 MB/s)
+    and checks the few candidates in full. So it finds exactly the raw hits the automaton
+    finds, and the plan turns them into the same regions, ids, anchor hits and hold-back
+    lengths as :class:`AhoCorasickMatcher` (tests/engine/test_matchers.py compares them). A
+    snapshot uses it only for the first call while the real matcher builds (see
+    ``redactor.engine.redactor._Snapshot``).
     """
 
     name = "index"
     windowed = True  # long texts through a stream: the real matcher can take over between windows
 
-    def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
-        pairs = list(patterns)
-        # The patterns sorted (hold_length bisects them), with their ids in the same order; the
-        # anchors after the secrets' forms go in one by one, each dropped when it repeats a
-        # pattern given before (the reference keeps the first id).
-        keys, secret_ids, rest = _sorted_forms(pairs)
-        if min(map(len, keys), default=1) == 0:
-            keys, secret_ids, rest = [], [], pairs
-        self._keys, self._secret_ids = keys, secret_ids
-        del pairs
-        for pattern, secret_id in rest:
-            j = bisect_left(keys, pattern)
-            if pattern and (j == len(keys) or keys[j] != pattern):
-                keys.insert(j, pattern)
-                secret_ids.insert(j, secret_id)
+    def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
+        plan = _plan(patterns)
+        raw = plan.raw
+        order = sorted(range(len(raw)), key=raw.__getitem__)
+        self._keys = keys = list(map(raw.__getitem__, order))
+        self._js = order
         self.binary = binary
-        self.pattern_count = len(keys)
-        self.anchor_count = sum(i < 0 for i in secret_ids)
-        self.maxlen = max(map(len, keys), default=0)
+        self._plan = plan
+        self._resolver = plan.resolver()
+        self.pattern_count = plan.pattern_count
+        self.anchor_count = plan.anchor_count
+        self.maxlen = plan.maxlen
         m = self._m = min(map(len, keys), default=1)
-        # Each pattern's head (its first m characters: a 16-character window is its own head,
-        # no copy) -> the last position in sorted order of a pattern starting with it; those
-        # sharing the head sit just before it.
+        # Each literal's head (its first m characters) -> the last position in sorted order of a
+        # literal starting with it; those sharing the head sit just before it.
         self._index: dict[str, int] = dict(zip(map(itemgetter(slice(0, m)), keys), count()))
 
     def _matches(self, text: str) -> list[tuple[int, int, int]]:
-        """Every match as ``(start, stop, pattern index)``."""
-        index, keys, m = self._index, self._keys, self._m
+        """Every raw hit as ``(start, stop, literal index)``."""
+        index, keys, js, m = self._index, self._keys, self._js, self._m
         startswith = text.startswith
         found: list[tuple[int, int, int]] = []
-        # The positions whose next m characters are some pattern's head, found in C: a slice
+        # The positions whose next m characters are some literal's head, found in C: a slice
         # and a dict lookup per position, and a Python step only where a head is found.
         n = len(text) - m + 1
         heads = map(text.__getitem__, map(slice, range(n), range(m, n + m)))
@@ -314,12 +226,9 @@ class IndexMatcher:
             while j >= 0 and keys[j].startswith(head):
                 key = keys[j]
                 if len(key) == m or startswith(key, i):
-                    found.append((i, i + len(key), j))
+                    found.append((i, i + len(key), js[j]))
                 j -= 1
         return found
-
-    def _view(self, text: str | bytes) -> str:
-        return text.decode("latin-1") if isinstance(text, (bytes, bytearray)) else text
 
     def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches, as the reference's."""
@@ -327,72 +236,37 @@ class IndexMatcher:
 
     def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
         """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
-        if not self.pattern_count:
+        if not self.pattern_count or not text:
             return [], []
-        found = self._matches(self._view(text))
+        view = text.decode("latin-1") if isinstance(text, (bytes, bytearray)) else text
+        found = self._matches(view)
         if not found:
             return [], []
-        return _regions_and_hits(found, self._secret_ids, with_ids)
+        return _regions_and_hits(self._resolver.resolve(view, found), with_ids)
 
     def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        if not self.pattern_count:
-            return 0
-        n = len(text)
-        return _held(self._keys, self._view(text[n - min(n, self.maxlen - 1) :]))
+        return _hold(self._plan, text)
 
 
 def _regions_and_hits(
-    found: Iterable[tuple[int, int, int]], secret_ids: list[int], with_ids: bool
+    resolved: tuple[list[tuple[int, int, int]], list[Hit]], with_ids: bool
 ) -> tuple[list[Span], list[Hit]]:
-    """Raw matches ``(start, stop, pattern index)`` as merged regions of the secrets' forms and
-    the sorted hits of detector anchors (a negative id ``-1 - anchor``)."""
-    matches: list[tuple[int, int, int]] = []
-    hits: list[Hit] = []
-    for s, e, j in found:
-        sid = secret_ids[j]
-        if sid < 0:
-            hits.append((s, -1 - sid))
-        else:
-            matches.append((s, e, sid))
+    """Matches ``(start, stop, secret id)`` and anchor hits as merged regions and sorted hits."""
+    matches, hits = resolved
     hits.sort()
     return (_merge(matches, with_ids) if matches else []), hits
 
 
-def _sorted_forms(
-    pairs: list[tuple[str, int]],
-) -> tuple[list[str], list[int], list[tuple[str, int]]]:
-    """The secrets' forms (the pairs before the first anchor, each pattern given once: the tables
-    hold each once) sorted, their ids in the same order, and the pairs from the first anchor on.
-    In C (map, compress, sorted): a Python step per pattern was most of a build at 270,474."""
-    ids = list(map(_second, pairs))
-    cut = next(compress(count(), map((0).__gt__, ids)), len(pairs))
-    keys = list(map(_first, pairs[:cut]))
-    order = sorted(range(cut), key=keys.__getitem__)
-    return list(map(keys.__getitem__, order)), list(map(ids.__getitem__, order)), pairs[cut:]
-
-
-def _held(patterns: list[Any], tail: Any, first: frozenset | None = None) -> int:
-    """Length of the longest suffix of ``tail`` that is a prefix of one of the sorted
-    ``patterns`` (found by bisection), 0 if none; ``first``, the patterns' first characters,
-    skips the suffixes that cannot start one."""
-    n = len(tail)
-    for i in range(n):
-        if first is not None and tail[i : i + 1] not in first:
-            continue
-        suffix = tail[i:]
-        j = bisect_left(patterns, suffix)
-        if j < len(patterns) and patterns[j].startswith(suffix):
-            return n - i
-    return 0
-
-
-_first = itemgetter(0)
-_second = itemgetter(1)
-
-
-def _head(key: str) -> str:
-    return key[0]
+def _hold(plan: Plan, text: str | bytes) -> int:
+    """The plan's hold-back for the end of ``text`` (a bytes text through its latin-1 view)."""
+    if not plan.maxlen:
+        return 0
+    n = len(text)
+    tail = text[n - min(n, plan.maxlen - 1) :]
+    if isinstance(tail, (bytes, bytearray)):
+        tail = tail.decode("latin-1")
+    return plan.held(tail)
 
 
 _hyperscan: Any = None
@@ -443,35 +317,22 @@ class HyperscanMatcher:
     name = "hyperscan"
     windowed = False
 
-    def __init__(self, patterns: Iterable[tuple[str, int]], binary: bool = False) -> None:
+    def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
         hs = import_hyperscan()
+        plan = _plan(patterns)
         self.binary = binary
         encode = _latin1_bytes if binary else _utf8
-        keys: list[str] = []
-        data: list[bytes] = []
-        secret_ids: list[int] = []
-        seen: set[str] | None = None
-        for pattern, secret_id in patterns:
-            if secret_id < 0:
-                # An anchor: dropped when it repeats a pattern given before (the reference
-                # keeps a pattern's first id; secret forms come first).
-                if seen is None:
-                    seen = set(keys)
-                if pattern in seen:
-                    continue
-                seen.add(pattern)
-            keys.append(pattern)
-            data.append(encode(pattern))
-            secret_ids.append(secret_id)
-        self.anchor_count = sum(i < 0 for i in secret_ids)
-        self.pattern_count = len(keys)
-        self.maxlen = max(map(len, keys), default=0)
-        self._lengths = [len(d) for d in data]
-        self._secret_ids = secret_ids
-        # Prefixes are looked up by bisection in the sorted patterns (in the caller's units:
-        # characters of the text, or bytes), which needs no second automaton.
-        self._sorted: list[Any] = sorted(data) if binary else sorted(keys)  # bytes or str
-        self._first = frozenset(k[:1] for k in self._sorted)
+        data = list(map(encode, plan.raw))
+        self.anchor_count = plan.anchor_count
+        self.pattern_count = plan.pattern_count
+        self.maxlen = plan.maxlen
+        self._lengths = list(map(len, data))
+        self._plan = plan
+        # Hits are checked on the text's str (ASCII text: the same offsets as its bytes) or the
+        # bytes' latin-1 view, with the plan's own forms; only non-ASCII text is checked on its
+        # UTF-8 bytes, with forms encoded on first need (not 8 MB of copies up front).
+        self._resolver = plan.resolver()
+        self._utf8_resolver: Resolver | None = None
         # The binding hands literal patterns to Hyperscan as C strings, so one with a NUL byte
         # would be cut short: those few are compiled as expressions of escaped bytes instead.
         ids = range(len(data))
@@ -509,45 +370,31 @@ class HyperscanMatcher:
 
     def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
         """Merged regions covered by matches, in the units of ``text`` (as the reference)."""
-        if self.anchor_count:
-            return self.scan(text, with_ids)[0]
+        return self.scan(text, with_ids)[0]
+
+    def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
+        """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
         if not self._dbs or not text:
-            return []
+            return [], []
         if self.binary:
             data = bytes(text) if isinstance(text, (bytes, bytearray)) else text.encode("latin-1")
-            found = self._scan(data)
             ascii_text = True
         else:
             # A text matcher takes str (the module's docstring). Not checked: on a 100-character
             # message a cast() or isinstance() would cost ~1% of the whole call (74 ns of 5.2 us).
-            ascii_text = text.isascii()
-            data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
-            found = self._scan(data)
-        if not found:
-            return []
-        ids = self._secret_ids
-        found = [(s, e, ids[i]) for s, e, i in found]
-        spans = _merge(found, with_ids)
-        if not ascii_text:
-            spans = _to_char_offsets(spans, data)
-        return spans
-
-    def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
-        """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
-        if not self.anchor_count:
-            return self.spans(text, with_ids), []
-        if not text:
-            return [], []
-        if self.binary:
-            data = bytes(text) if isinstance(text, (bytes, bytearray)) else text.encode("latin-1")
-            ascii_text = True
-        else:
-            ascii_text = text.isascii()
+            ascii_text = text.isascii()  # type: ignore[union-attr]
             data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
         found = self._scan(data)
         if not found:
             return [], []
-        spans, hits = _regions_and_hits(found, self._secret_ids, with_ids)
+        if ascii_text:
+            view = text if isinstance(text, str) else text.decode("latin-1")
+            resolved = self._resolver.resolve(view, found)
+        else:
+            if self._utf8_resolver is None:
+                self._utf8_resolver = self._plan.resolver(_utf8)
+            resolved = self._utf8_resolver.resolve(data, found)
+        spans, hits = _regions_and_hits(resolved, with_ids)
         if not ascii_text:
             spans = _to_char_offsets(spans, data)
             hits = _hits_to_char_offsets(hits, data)
@@ -555,13 +402,7 @@ class HyperscanMatcher:
 
     def hold_length(self, text: str | bytes) -> int:
         """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        if not self._dbs:
-            return 0
-        n = len(text)
-        tail = text[n - min(n, self.maxlen - 1) :]
-        if self.binary and isinstance(tail, str):
-            tail = tail.encode("latin-1")
-        return _held(self._sorted, tail, self._first)
+        return _hold(self._plan, text)
 
 
 def _utf8(text: str) -> bytes:

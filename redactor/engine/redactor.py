@@ -41,6 +41,7 @@ from redactor.engine.matchers import (
     matcher_class,
     merge_regions,
 )
+from redactor.engine.plan import Plan
 from redactor.engine.stream import BytesStreamRedactor, StreamRedactor
 from redactor.engine.structure import secret_parts
 from redactor.engine.tokens import resolve_detectors
@@ -75,10 +76,12 @@ _WINDOW = 1 << 22
 # are the fragment windows' job (below), not the tiles'.
 MAX_PATTERN = 256
 # Every window of this many characters of a secret's text forms (its spellings, and the repr,
-# JSON and HTML escapes that truncating renderers cut; not base64 or hex) is registered too, so no
+# JSON and HTML escapes that truncating renderers cut; not base64 or hex) matches too, so no
 # run of this many consecutive characters of it survives anywhere, and overlapping window matches
 # merge, so the whole visible piece of a truncated copy (pandas' 46 characters and "...") becomes
-# one [REDACTED]. benchmarks/bench_fragments.py measures what it costs: no false positive on
+# one [REDACTED]. An ASCII form without whitespace (nearly all) is kept whole as a fragment whose
+# windows the plan finds through a few anchors (redactor.engine.plan); the others' windows are
+# registered as patterns. benchmarks/bench_fragments.py measures what it costs: no false positive on
 # 22 MB of clean text from 2,000 random realistic secrets (passphrases of common words included).
 DEFAULT_FRAGMENT_LENGTH = 16
 # engine="auto" compiles Hyperscan once the work done with the reference engine reaches this many
@@ -88,14 +91,14 @@ DEFAULT_FRAGMENT_LENGTH = 16
 # byte (benchmarks/bench_engines.py measures both).
 AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
-# From this many patterns on, the first call on a snapshot is answered by an IndexMatcher (exact,
+# From this many forms on, the first call on a snapshot is answered by an IndexMatcher (exact,
 # scanning at a few MB/s) and the real matcher is built from the second call on: at 10,000
-# secrets (270,474 patterns) the index takes 0.44 s of CPU to build, the reference automaton
-# 2.5 s and the Hyperscan database 18 s, which the first byte of `redactor filter` used to wait
-# for (benchmarks/bench_startup.py's phases). Below it the real build costs under ~0.2 s and
-# comes first, as before. Not a background thread for the reference: pyahocorasick holds the GIL
-# through make_automaton (one C call, three quarters of the build), so the caller would stall
-# mid-chunk anyway; the second call builds it in the caller's thread, after the first output.
+# secrets (100,000 forms, 80,792 literals in the plan) the index takes 0.04 s of CPU to build,
+# the reference automaton 0.15 s and the Hyperscan database 2.6 s, which the first byte of
+# `redactor filter --engine hyperscan` would wait for (benchmarks/bench_startup.py's phases;
+# before the plan, 270,474 literals: 0.44, 2.5 and 18 s). Not a background thread for the
+# reference: pyahocorasick holds the GIL through make_automaton (one C call, most of the build),
+# so the caller would stall mid-chunk anyway; the second call builds it in the caller's thread.
 INTERIM_MIN_PATTERNS = 20_000
 # A whole text longer than this (redact, spans) builds the real matcher at once: the index would
 # take longer over it than the build. A stream's chunk takes the interim whatever its size (at
@@ -173,6 +176,12 @@ def _windows(forms: set[str], length: int, min_length: int) -> set[str]:
             if len(window) >= min_length:
                 out.add(window)
     return out
+
+
+def _fragment(form: str, length: int) -> bool:
+    """Are ``form``'s windows matched through anchors (redactor.engine.plan)? ASCII (the same
+    text in both views, one byte a character) and no whitespace (its windows are not trimmed)."""
+    return len(form) > length and form.isascii() and not _SPACE.search(form)
 
 
 def _latin1(form: str) -> str:
@@ -286,9 +295,11 @@ class _Snapshot:
         "_counts",
         "_engine",
         "_fast",
+        "_fragments",
         "_interim_used",
         "_lock",
         "_matchers",
+        "_plans",
         "_tables",
         "_threshold",
         "scanned",
@@ -303,11 +314,14 @@ class _Snapshot:
         threshold: int = 0,
         previous: _Snapshot | None = None,
         anchors: tuple[list[tuple[str, int]], list[tuple[str, int]]] = ([], []),
+        fragments: tuple[list[tuple[str, int]], int | None] = ([], None),
     ) -> None:
         self.version = version
         self._tables = tables
         self._anchors = anchors  # the detectors' anchors (negative ids), after the forms
-        self._counts = (len(tables[0]), len(tables[1]))
+        self._fragments = fragments  # (list, fragment length): the first _counts[2] of the list
+        self._plans: list[Plan | None] = [None, None]
+        self._counts = (len(tables[0]), len(tables[1]), len(fragments[0]))
         self._matchers: dict[tuple[str, bool], Matcher] = {}
         self._interim_used = [False, False]  # text, bytes: has the first call had its IndexMatcher?
         self._lock = threading.Lock()
@@ -333,6 +347,16 @@ class _Snapshot:
             m = self._matchers.get((engine, binary))
             if m is None and interim:
                 m = self._interim(binary)
+                if m is None and engine == "hyperscan" and self._large(binary):
+                    # A large snapshot's database compiles in the background (2 s at 10,000
+                    # secrets), the reference answering until it is ready, as under "auto".
+                    m = self._matchers.get(("ahocorasick", binary))
+                    if self._compiler.failed is None:
+                        self._compiler.request(self, binary)
+                        if m is None:
+                            m = self._get("ahocorasick", binary)
+                    else:
+                        m = None  # the compile failed: build it here and let it raise
             return m if m is not None else self._get(engine, binary)
         if size:
             self.announce(size)
@@ -368,22 +392,39 @@ class _Snapshot:
             m = self._interim(binary)
         return m if m is not None else self._get("ahocorasick", binary)
 
+    def _large(self, binary: bool) -> bool:
+        return self._counts[int(binary)] >= INTERIM_MIN_PATTERNS
+
     def _interim(self, binary: bool) -> Matcher | None:
         """An IndexMatcher for the first call on a large snapshot, else None (build the real one).
         Not kept: it is garbage once that call returns, and the real matcher is built next."""
-        if self._counts[int(binary)] < INTERIM_MIN_PATTERNS:
+        if not self._large(binary):
             return None
         with self._lock:
             if self._interim_used[int(binary)]:
                 return None
             self._interim_used[int(binary)] = True
-        table, n = self._tables[int(binary)], self._counts[int(binary)]
-        return IndexMatcher(chain(table[:n], self._anchors[int(binary)]), binary)
+        return IndexMatcher(self._plan(binary), binary)
+
+    def _plan(self, binary: bool) -> Plan:
+        """The literals and checks of this snapshot's ``binary`` table (one for every engine)."""
+        plan = self._plans[int(binary)]
+        if plan is None:
+            with self._lock:
+                plan = self._plans[int(binary)]
+                if plan is None:
+                    table, n = self._tables[int(binary)], self._counts[int(binary)]
+                    parts, length = self._fragments
+                    patterns = chain(table[:n], self._anchors[int(binary)])  # a copy in C
+                    parts = parts[: self._counts[2]]
+                    plan = self._plans[int(binary)] = Plan(patterns, parts, length)
+        return plan
 
     def _get(self, engine: str, binary: bool) -> Matcher:
         key = (engine, binary)
         m = self._matchers.get(key)
         if m is None:
+            self._plan(binary)  # built first: it takes the same lock
             with self._lock:
                 m = self._matchers.get(key)
                 if m is None:
@@ -391,9 +432,7 @@ class _Snapshot:
         return m
 
     def _build(self, engine: str, binary: bool) -> Matcher:
-        table, n = self._tables[int(binary)], self._counts[int(binary)]
-        patterns = chain(table[:n], self._anchors[int(binary)])  # a copy in C, not a loop
-        return matcher_class(engine)(patterns, binary)
+        return matcher_class(engine)(self._plan(binary), binary)
 
     def _compile(self, binary: bool) -> None:
         """Build the Hyperscan matcher (in the compiler's thread) and swap it in: one dict store,
@@ -487,6 +526,9 @@ class Redactor:
         # usual case): 8.4 MB less at 10,000 secrets, towards the 300 MB target.
         self._text_seen: set[str] = set()
         self._bytes_seen: set[str] = self._text_seen
+        # The text forms whose windows match too (ASCII: one list serves both views), each once.
+        self._fragments: list[tuple[str, int]] = []
+        self._fragment_seen: set[str] = set()
         self._version = 0
         self._pattern_chars = 0
         self.detectors: tuple[Detector, ...] = resolve_detectors(detect)
@@ -519,8 +561,14 @@ class Redactor:
 
     @property
     def pattern_count(self) -> int:
-        """How many distinct text forms the automaton holds."""
+        """How many distinct whole text forms are registered (the fragments' windows, which
+        match through anchors, are not counted: see :attr:`fragment_count`)."""
         return len(self._text_table)
+
+    @property
+    def fragment_count(self) -> int:
+        """How many text forms are kept whole as fragments, every window of which matches."""
+        return len(self._fragments)
 
     def add(self, value: str | bytes, name: str | None = None) -> bool:
         """Register a secret and all its forms. Returns False (with a warning) when refused.
@@ -584,8 +632,14 @@ class Redactor:
         same = same and not (secret.text is None or self.allow)
         forms = _tiles(forms)  # and the bytes forms too when they are the same set (`same`)
         bytes_forms = set(forms) if same else _tiles(bytes_forms)
+        fragments: set[str] = set()
         if self.fragment_length is not None:
-            windows = _windows(partials, self.fragment_length, self.min_length)
+            length = self.fragment_length
+            # The windows of an ASCII form without whitespace are found through a few anchors
+            # (see redactor.engine.plan): the form is kept whole as a fragment. The others'
+            # windows (trimmed, non-ASCII) are registered as patterns, as they were.
+            fragments = set(compress(partials, map(_fragment, partials, repeat(length))))
+            windows = _windows(partials - fragments, length, self.min_length)
             forms |= windows
             # the same str object where the latin-1 view is the same text (ASCII): half the memory
             bytes_forms |= windows if "".join(windows).isascii() else set(map(_latin1, windows))
@@ -620,6 +674,10 @@ class Redactor:
                 self._bytes_seen |= new_bytes
             self._bytes_table += map(pairs.get, new_bytes, zip(new_bytes, repeat(secret_id)))
             self._pattern_chars += sum(map(len, new_text)) + sum(map(len, new_bytes))
+            if fragments:
+                new_parts = fragments - self._fragment_seen
+                self._fragment_seen |= new_parts
+                self._fragments += zip(new_parts, repeat(secret_id))
             self._version += 1
         return True
 
@@ -739,7 +797,8 @@ class Redactor:
         threshold = max(AUTO_MIN_WORK, AUTO_WORK_PER_PATTERN_CHAR * self._pattern_chars)
         tables = (self._text_table, self._bytes_table)
         anchors = (self._anchor_text, self._anchor_bytes)
-        return _Snapshot(self._version, tables, engine, threshold, previous, anchors)
+        fragments = (self._fragments, self.fragment_length)
+        return _Snapshot(self._version, tables, engine, threshold, previous, anchors, fragments)
 
     def _current(self) -> _Snapshot:
         snap = self._snapshot
@@ -1113,6 +1172,7 @@ class Redactor:
                 "_names",
                 "_text_table",
                 "_bytes_table",
+                "_fragments",
                 "_digests",
                 "_labels",
                 "_detected",
@@ -1131,6 +1191,9 @@ class Redactor:
         if "detectors" not in state:  # pickled before token detectors
             self.detectors, self.learn = (), True
             self._detected, self._learned = [], set()
+        if "_fragments" not in state:  # pickled before fragments: their windows are in the tables
+            self._fragments = []
+        self._fragment_seen = {form for form, _ in self._fragments}
         self._detected_ids = {key: DETECTED + i for i, key in enumerate(self._detected)}
         self._set_detectors()
         self._text_seen = {form for form, _ in self._text_table}
@@ -1155,6 +1218,7 @@ _UNPICKLED = frozenset(
         "_snapshot",
         "_text_seen",
         "_bytes_seen",
+        "_fragment_seen",
         "_detected_ids",
         "_anchor_text",
         "_anchor_bytes",

@@ -23,7 +23,9 @@ secret_chars = st.characters(
     codec="utf-8", categories=("L", "N", "P", "S", "Zs"), include_characters="\"'\\\n\r\t"
 )
 secrets_st = st.text(secret_chars, min_size=6, max_size=24).filter(lambda s: len(s.strip()) >= 6)
-text_st = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60)
+# No ESC: the oracle knows nothing of matching across escape sequences (test_ansi.py's job);
+# "000000" + ESC + "000000" is one region there.
+text_st = st.text(st.characters(codec="utf-8", exclude_characters="\x00\x1b"), max_size=60)
 
 
 def all_forms(r: Redactor, value: str | bytes) -> set[str]:

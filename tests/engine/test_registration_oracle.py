@@ -1,7 +1,9 @@
 """Registering a secret got cheaper (issue 14's 50 ms at ``%load_ext``) and hides no less.
 
 The oracle below is a copy of how the engine built a secret's patterns before that work (the
-wrapped-base64 encoder, tiling, windows, the latin-1 view, the per-form table loop). For random
+wrapped-base64 encoder, tiling, windows, the latin-1 view, the per-form table loop), but for the
+fragments (issue 20): windows of ASCII forms without whitespace now match through anchors, so
+the oracle sets them apart and the plan's patterns (forms and windows) are compared with them. For random
 values, and the two long values measured (a 316-character session token and a 2,268-character
 base64 PEM key), the patterns a Redactor registers, in its text and bytes tables and with the same
 secret ids, are exactly the oracle's: the speed-up changed how they are built, not which.
@@ -115,6 +117,8 @@ class Oracle:
         ]
         self.text: dict[str, int] = {}
         self.bytes: dict[str, int] = {}
+        self.fragments: set[str] = set()
+        self.windows: set[str] = set()
         self.count = 0
 
     def add(self, value: str | bytes, name: str | None = None) -> None:
@@ -143,7 +147,18 @@ class Oracle:
             bytes_forms -= {_old_latin1(a) for a in self.allow}
         forms, bytes_forms = _old_tiles(forms), _old_tiles(bytes_forms)
         if self.fragment_length is not None:
-            windows = _old_windows(partials, self.fragment_length, self.min_length)
+            # Since issue 20, an ASCII form without whitespace is kept whole as a fragment and
+            # its windows are found through anchors (redactor.engine.plan): the same windows,
+            # not in the tables.
+            length = self.fragment_length
+            fragments = {
+                p
+                for p in partials
+                if len(p) > length and p.isascii() and not any(c.isspace() for c in p)
+            }
+            self.fragments |= fragments
+            self.windows |= _old_windows(fragments, length, self.min_length)
+            windows = _old_windows(partials - fragments, length, self.min_length)
             forms |= windows
             bytes_forms |= {w if w.isascii() else _old_latin1(w) for w in windows}
             if secret.text is None:
@@ -175,6 +190,10 @@ def check(values: list[str | bytes], **kwargs: object) -> None:
     text, data = tables(r)
     assert text == oracle.text
     assert data == oracle.bytes
+    assert {p for p, _ in r._fragments} == oracle.fragments
+    # The plan matches exactly the old patterns: the forms and every window.
+    for binary, table in ((False, text), (True, data)):
+        assert set(r._current()._plan(binary).patterns()) == set(table) | oracle.windows
     assert len(r) == oracle.count
     assert r._pattern_chars == sum(map(len, text)) + sum(map(len, data))
 
