@@ -37,7 +37,7 @@ from array import array
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from itertools import chain, compress, count, repeat
-from operator import add, and_, itemgetter, ne, not_
+from operator import add, and_, itemgetter, methodcaller, ne, not_
 from typing import Any
 
 __all__ = ["FORM_ANCHOR", "Plan", "Resolver"]
@@ -116,10 +116,10 @@ class Plan:
         # The others sorted: those starting with one anchor are neighbours; an anchor maps to
         # the first of them (the rest follow while they start with it).
         forms = sorted(compress(ids, long_enough))
-        # Forms that differ only in case (a secret's hex in upper and lower case: a quarter of
-        # the literals at 10,000 secrets) share one literal where they share a stretch without
-        # letters: that stretch, at its offset, is their anchor.
-        shifted = _case_twins(forms, ids, form_anchor)
+        # Some forms share a literal away from their start: the two line ends of a wrapped
+        # base64 at one column, and forms that differ only in case (a secret's hex in upper and
+        # lower case: a quarter of the literals at 10,000 secrets), see _shifted_anchors.
+        shifted = _shifted_anchors(forms, ids, form_anchor)
         if shifted:
             twins = {form for group in shifted.values() for form, _, _ in group}
             prefixed = [f for f in forms if f not in twins]
@@ -250,18 +250,41 @@ class Plan:
 
 
 _NO_LETTERS = re.compile(r"[^A-Za-z]+")
+_has_lf = methodcaller("__contains__", "\n")
 
 
-def _case_twins(
+def _breaks(head: str) -> bool:
+    return "\n" in head or "\r" in head
+
+
+def _shifted_anchors(
     forms: list[str], ids: dict[str, int], length: int
 ) -> dict[str, list[tuple[str, int, int]]]:
-    """ASCII forms whose lower-case spelling is a form too, both anchored by the first
-    ``length`` characters without letters they share: anchor -> [(form, id, offset)]."""
+    """Forms anchored elsewhere than at their start, so that several share a literal: ASCII
+    forms broken by a line end, at their line feed, and ASCII forms whose lower-case spelling
+    is a form too, both at the first ``length`` characters without letters they share.
+    Returns anchor -> [(form, id, offset)]."""
     lowered = list(map(str.lower, forms))
     out: dict[str, list[tuple[str, int, int]]] = {}
+    # A form broken by a line end within its first characters (base64 wrapped at a column,
+    # each column two forms, "\n" and "\r\n") is anchored at its line feed: the two spellings
+    # of the break share that literal. Broken later, its prefix is shared with the other columns'
+    # forms anyway.
+    for form in compress(forms, map(_has_lf, forms)):
+        if not form.isascii() or not _breaks(form[:length]):
+            continue
+        at = form.find("\n")
+        if at + length <= len(form):
+            out.setdefault(form[at : at + length], []).append((form, ids[form], at))
+            continue
+        # Too little after the break (the last columns of a wrapped base64): the characters
+        # before it, one fewer than an anchor (both spellings start with them).
+        brk = at - 1 if at and form[at - 1] == "\r" else at
+        if brk == length - 1:
+            out.setdefault(form[:brk], []).append((form, ids[form], 0))
     candidates = compress(zip(forms, lowered), map(ne, forms, lowered))
     for form, low in candidates:
-        if low not in ids or not form.isascii():
+        if low not in ids or not form.isascii() or "\n" in form or "\n" in low:
             continue
         for run in _NO_LETTERS.finditer(form):
             if run.end() - run.start() >= length:

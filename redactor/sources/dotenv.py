@@ -17,12 +17,15 @@ __all__ = ["dotenv_bindings", "dotenv_items"]
 
 
 # A file of nothing but NAME=value lines with plain values (no quote, whitespace, "#", "$" or
-# backslash: nothing python-dotenv would unquote, strip, cut at a comment or unescape) binds
-# exactly what each line says. Such a file (the usual export of a secret store) is split here in
+# backslash: nothing python-dotenv would unquote, strip, cut at a comment or unescape), or values
+# in single or double quotes with no backslash or quote inside (bound without their quotes),
+# binds exactly what each line says. Such a file (the usual export of a secret store) is split here in
 # one regex match, not parsed line by line: python-dotenv took 0.15 s of CPU for 10,000 lines,
 # a tenth of `redactor filter`'s start-up (benchmarks/bench_startup.py). Anything else, python-
 # dotenv parses, as before (tests/sources/test_dotenv_fast.py compares the two).
-_PLAIN_FILE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*=[^\s'\"#$\\]*\n)*")
+_PLAIN_FILE = re.compile(
+    r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:[^\s'\"#$\\]*|'[^'\\\n]*'|\"[^\"\\\n]*\")\n)*"
+)
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -84,4 +87,6 @@ def dotenv_bindings(path: Path, what: str = "secrets file") -> list[tuple[str, s
 
 def _split(line: str) -> tuple[str, str]:
     key, value = line.split("=", 1)
+    if value[:1] in ("'", '"'):
+        return key, value[1:-1]
     return key, value

@@ -91,7 +91,7 @@ pieces_st = st.lists(
 
 @settings_
 @given(
-    forms=st.lists(st.text(st.sampled_from("abA1"), min_size=1, max_size=12), max_size=4),
+    forms=st.lists(st.text(st.sampled_from("abA1\n"), min_size=1, max_size=12), max_size=4),
     parts=st.lists(st.text(small, min_size=7, max_size=30), min_size=1, max_size=3),
     length=st.sampled_from([6, 7, 8, 16]),
     pieces=pieces_st,
@@ -100,7 +100,9 @@ pieces_st = st.lists(
 def test_every_engine_finds_exactly_the_full_patterns_matches(
     engine, forms, parts, length, pieces
 ) -> None:
-    forms = forms + [f.lower() for f in forms]  # case twins: anchored where they agree
+    # case twins (anchored where they agree) and both spellings of a line break (anchored at
+    # the line feed, or at the characters before it)
+    forms = forms + [f.lower() for f in forms] + [f.replace("\n", "\r\n") for f in forms]
     form_pairs = [(f, i) for i, f in enumerate(forms)]
     part_pairs = [(p, 10 + i) for i, p in enumerate(parts) if len(p) > length]
     plan = Plan(form_pairs, part_pairs, length, form_anchor=3)

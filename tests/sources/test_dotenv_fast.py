@@ -36,7 +36,12 @@ values = st.text(
     ),
     max_size=12,
 )
-lines = st.one_of(st.tuples(names, values).map("=".join), st.sampled_from(["", "# note"]))
+lines = st.one_of(
+    st.tuples(names, values).map("=".join),
+    st.tuples(names, values).map(lambda nv: f"{nv[0]}='{nv[1]}'"),  # quoted: the quotes go
+    st.tuples(names, values).map(lambda nv: f'{nv[0]}="{nv[1]}"'),
+    st.sampled_from(["", "# note"]),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -65,3 +70,12 @@ def test_a_plain_export_takes_the_fast_split(tmp_path: Path) -> None:
     assert _PLAIN_FILE.fullmatch(text)
     assert dotenv_bindings(file) == python_dotenv(text)
     assert dotenv_bindings(file)[3] == ("SECRET_0003", "tok-3_x.y+z/3==")
+
+
+def test_a_quoted_export_takes_the_fast_split(tmp_path: Path) -> None:
+    file = tmp_path / "secrets.env"
+    text = "".join(f"S{i:05d}='tok {i}#x$y'\nD{i:05d}=\"v=$HOME {i}\"\n" for i in range(50))
+    file.write_text(text)
+    assert _PLAIN_FILE.fullmatch(text)
+    assert dotenv_bindings(file) == python_dotenv(text)
+    assert dotenv_bindings(file)[:2] == [("S00000", "tok 0#x$y"), ("D00000", "v=$HOME 0")]
