@@ -88,7 +88,13 @@ def test_only_the_first_call_gets_the_interim_matcher(engine: str, low_threshold
     r.add("correct-horse-battery", "pw")
     snap = r._current()
     assert snap.matcher(False, 10).name == "index"
-    assert snap.matcher(False, 10).name == ("ahocorasick" if engine == "auto" else engine)
+    if engine == "hyperscan":
+        # A large snapshot's database compiles in the background, the reference answering.
+        assert snap.matcher(False, 10).name in ("ahocorasick", "hyperscan")
+        assert snap.settle(False)
+        assert snap.matcher(False, 10).name == "hyperscan"
+    else:
+        assert snap.matcher(False, 10).name == ("ahocorasick" if engine == "auto" else engine)
     assert snap.matcher(True, 10).name == "index"  # text and bytes each have their first call
     assert snap.matcher(True, 10).name != "index"
     r.add("another-secret-value", "pw2")  # a new snapshot: its own first call
