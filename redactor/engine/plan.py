@@ -37,7 +37,7 @@ from array import array
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from itertools import chain, compress, count, repeat
-from operator import add, and_, itemgetter, methodcaller, ne, not_
+from operator import and_, itemgetter, methodcaller, ne, not_
 from typing import Any
 
 __all__ = ["FORM_ANCHOR", "Plan", "Resolver"]
@@ -50,6 +50,7 @@ FORM_ANCHOR = 9
 _HEAD = 8  # hold-back: suffixes are looked up only where their first 8 characters start a pattern
 _HEADS_AFTER = 16  # ... from this many hold-backs on (before, every suffix is looked up)
 _SLOTS = 1 << 22  # the size of that filter
+_GROUP_SCAN = 8  # forms that share an anchor checked one by one; more are looked up by length
 
 
 def fragment_anchor(fragment_length: int) -> tuple[int, int]:
@@ -69,6 +70,7 @@ class Plan:
     fragments: at 10,000 secrets a loop per form was 0.5 s of the first output's second."""
 
     __slots__ = (
+        "_big",
         "_calls",
         "_forms",
         "_frags",
@@ -110,6 +112,50 @@ class Plan:
         # The forms, each with its first id (a dict built from the reversed pairs keeps the first).
         ids = dict(reversed([(f, i) for f, i in pairs if i >= 0 and f] if anchors else pairs))
         ids.pop("", None)
+        # Fragments: each form once (its first id), its anchors at the stride. An anchor maps
+        # to its occurrences packed in an int, offset << 24 | fragment (a tuple when several):
+        # a list of tuples per anchor was 7.6 MB at 10,000 secrets. A fragment whose windows or
+        # anchors repeat (a periodic value: "ab" * 10,000) has its distinct windows registered
+        # as forms instead: its anchors would be found at every position of a copy, each at
+        # many offsets, and extended again at each (seconds where the windows take
+        # milliseconds).
+        frags: dict[str, Any] = {}
+        # The windows, for hold-back: not kept as strings (10.5 MB at 10,000 secrets) but as
+        # their starts in one string of every fragment, sorted by the windows' text.
+        text = ""
+        starts: list[int] = []
+        if parts:
+            kept_parts: list[tuple[str, int]] = []
+            windows: list[str] = []
+            base = 0
+            get = frags.get
+            for form, sid in dict(reversed(parts)).items():
+                n = len(form)
+                last = n - fragment_length  # type: ignore[operator]
+                ws = list(
+                    map(form.__getitem__, map(slice, range(last + 1), range(n - last, n + 1)))
+                )
+                offsets = range(0, last + stride, stride)
+                heads = [form[o : o + q] for o in offsets]
+                if len(set(ws)) < len(ws) or len(set(heads)) < len(heads):
+                    for w in ws:
+                        ids.setdefault(w, sid)
+                    continue
+                p = len(kept_parts)
+                kept_parts.append((form, sid))
+                for offset, anchor in zip(offsets, heads):
+                    code = offset << 24 | p
+                    had = get(anchor)
+                    frags[anchor] = code if had is None else (*_codes(had), code)
+                windows += ws
+                starts.extend(range(base, base + last + 1))
+                base += n
+            parts = kept_parts
+            text = "".join(form for form, _ in parts)
+            order = sorted(range(len(windows)), key=windows.__getitem__)
+            del windows
+            starts = list(map(starts.__getitem__, order))
+            del order
         long_enough = list(map(form_anchor.__le__, map(len, ids)))
         # Forms shorter than the anchor are literals of their own.
         literal: dict[str, int] = {f: ids[f] for f in compress(ids, map(not_, long_enough))}
@@ -128,37 +174,11 @@ class Plan:
         heads = list(map(itemgetter(slice(0, form_anchor)), prefixed))
         firsts = [0, *compress(count(1), map(ne, heads, heads[1:]))] if prefixed else []
         groups = dict(zip(map(heads.__getitem__, firsts), firsts))
-        del heads, firsts
-        # Fragments: each form once (its first id), its anchors at the stride. An anchor maps
-        # to its occurrences packed in an int, offset << 24 | fragment (a tuple when several):
-        # a list of tuples per anchor was 7.6 MB at 10,000 secrets.
-        frags: dict[str, Any] = {}
-        # The windows, for hold-back: not kept as strings (10.5 MB at 10,000 secrets) but as
-        # their starts in one string of every fragment, sorted by the windows' text.
-        text = ""
-        starts: list[int] = []
-        if parts:
-            parts = list(dict(reversed(parts)).items())
-            text = "".join(form for form, _ in parts)
-            base = 0
-            get = frags.get
-            for p, (form, _sid) in enumerate(parts):
-                n = len(form)
-                last = n - fragment_length  # type: ignore[operator]
-                for offset in range(0, last + stride, stride):
-                    anchor = form[offset : offset + q]
-                    code = offset << 24 | p
-                    had = get(anchor)
-                    frags[anchor] = code if had is None else (*_codes(had), code)
-                starts.extend(range(base, base + last + 1))
-                base += n
-            windows = list(
-                map(text.__getitem__, map(slice, starts, map(add, starts, repeat(fragment_length))))
-            )  # type: ignore[arg-type]
-            order = sorted(range(len(windows)), key=windows.__getitem__)
-            del windows
-            starts = list(map(starts.__getitem__, order))
-            del order
+        # Groups of more than a few forms (the windows of a periodic value, the columns of a
+        # long wrapped base64) are looked up by length instead of form by form (see Resolver).
+        ends = [*firsts[1:], len(prefixed)]
+        self._big = {heads[a]: (a, b) for a, b in zip(firsts, ends) if b - a > _GROUP_SCAN}
+        del heads, firsts, ends
         self._text = text
         self._starts = array("q", starts)
         del starts
@@ -317,11 +337,13 @@ class Resolver:
     """Raw hits ``(start, stop, literal index)`` on one text -> matches and anchor hits."""
 
     __slots__ = (
+        "_big",
         "_fl",
         "_forms",
         "_frags",
         "_groups",
         "_ids",
+        "_lengths",
         "_literal",
         "_parts",
         "_pids",
@@ -338,6 +360,8 @@ class Resolver:
         self._ids = plan._ids
         self._fl = plan.fragment_length or 0
         self._str_forms = plan._forms
+        self._big = plan._big
+        self._lengths: dict[str, list[tuple[int, dict[Any, int]]]] = {}
         # Twins are ASCII: the same text in every unit.
         self._shifted = {
             a: [(f if encode is None else encode(f), sid, o) for f, sid, o in group]
@@ -381,12 +405,20 @@ class Resolver:
                     hits.append((s, -1 - role))
             k = groups.get(lit)
             if k is not None:
-                # The forms that start with this anchor: from the first, while they do.
-                while k < nforms and str_forms[k].startswith(lit):
-                    form = forms[k]
-                    if startswith(form, s):
-                        matches.append((s, s + len(form), ids[k]))
-                    k += 1
+                big = self._big.get(lit) if self._big else None
+                if big is not None:
+                    # Many forms start so: the text's slice of each of their lengths, looked up.
+                    for length, of_length in self._by_length(lit, big):
+                        sid = of_length.get(text[s : s + length])
+                        if sid is not None:
+                            matches.append((s, s + length, sid))
+                else:
+                    # The forms that start with this anchor: from the first, while they do.
+                    while k < nforms and str_forms[k].startswith(lit):
+                        form = forms[k]
+                        if startswith(form, s):
+                            matches.append((s, s + len(form), ids[k]))
+                        k += 1
             twins = shifted.get(lit) if shifted else None
             if twins is not None:
                 for form, sid, offset in twins:
@@ -404,6 +436,17 @@ class Resolver:
                     if run[1] - run[0] >= fl:
                         matches.append((run[0], run[1], pids[p]))
         return matches, hits
+
+    def _by_length(self, lit: str, span: tuple[int, int]) -> list[tuple[int, dict[Any, int]]]:
+        """A large group's forms by length, each length's as a dict (built on first use)."""
+        found = self._lengths.get(lit)
+        if found is None:
+            by: dict[int, dict[Any, int]] = {}
+            for k in range(*span):
+                form = self._forms[k]
+                by.setdefault(len(form), {})[form] = self._ids[k]
+            found = self._lengths[lit] = sorted(by.items())
+        return found
 
     def _run(self, text: Any, s: int, e: int, p: int, offset: int) -> tuple[int, int]:
         """The longest stretch of ``text`` around ``text[s:e]`` (fragment ``p`` at ``offset``)

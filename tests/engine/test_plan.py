@@ -198,3 +198,25 @@ def test_a_detector_anchor_that_is_also_a_fragment_anchor_keeps_both_roles() -> 
     assert hits == [(6, 0)]
     plan = Plan([("abcdefghijklmnop", -1)], [(part, 0)], 16)  # a window: the secret's
     assert plan.anchor_count == 0
+
+
+def test_a_periodic_value_registers_its_distinct_windows_instead_of_anchors() -> None:
+    """ "ab" * 20,000: its anchors would be found at every position of a copy, each at 2,500
+    offsets (seconds to check); its two distinct windows are forms instead (milliseconds)."""
+    r = Redactor(engine="ahocorasick")
+    value = "ab" * 20_000
+    r.add(value, "periodic")
+    plan = r._current()._plan(False)
+    assert plan.parts == []
+    assert {"ab" * 8, "ba" * 8} <= set(plan.patterns())
+    text = "<" + value[3:] + ">"
+    assert r.redact(text) == "<[REDACTED]>"
+
+
+def test_many_forms_on_one_anchor_are_looked_up_by_length() -> None:
+    forms = [("prefix-00" + "x" * k, k) for k in range(20)] + [("prefix-00yz", 99)]
+    plan = Plan(forms)
+    assert "prefix-00" in plan._big  # 21 forms share it
+    for engine in ENGINES:
+        spans = engine(plan).spans("..prefix-00xxxxx!.prefix-00yz.", with_ids=True)
+        assert spans == [(2, 16, frozenset(range(6))), (18, 29, frozenset({0, 99}))]
