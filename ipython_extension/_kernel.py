@@ -62,6 +62,13 @@ LATE_RELEASE_SECONDS = 2.0
 #: (``REDACTOR_ENGINE=ahocorasick``) ignores it.
 KERNEL_WORK = 1 << 40
 
+#: How long ``%load_ext`` waits for that compile: a compile this short (0.7 s at 1,000 secrets of
+#: 32 to 52 characters, since the plan: redactor.engine.plan) is better paid once at load than
+#: by the first cells, which would run on the reference meanwhile (a 10 MB print cell 4.6 times
+#: as long as without the extension, bench_ipython.py --fresh). A longer one goes on in the
+#: background, as before.
+LOAD_SETTLE_SECONDS = 1.0
+
 
 def redact_content(value: Any, redactor: Redactor) -> Any:
     """``value`` (a message's content, metadata or a binary buffer) redacted by the engine's
@@ -189,8 +196,10 @@ class SessionHook:
         # The automaton now, not in the first cell's first output: %load_ext has just swapped
         # the process-wide redactor for one with the detectors, whose matcher is built on first
         # use (0.9 s at 1,000 secrets under load). Under auto this also asks for the background
-        # compile (KERNEL_WORK), so it starts before the first cell.
-        self._redactor().matcher(False)
+        # compile (KERNEL_WORK), so it starts before the first cell; a short one is waited for.
+        redactor = self._redactor()
+        redactor.matcher(False)
+        redactor.settle(LOAD_SETTLE_SECONDS)
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
