@@ -220,3 +220,19 @@ def test_many_forms_on_one_anchor_are_looked_up_by_length() -> None:
     for engine in ENGINES:
         spans = engine(plan).spans("..prefix-00xxxxx!.prefix-00yz.", with_ids=True)
         assert spans == [(2, 16, frozenset(range(6))), (18, 29, frozenset({0, 99}))]
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
+def test_hyperscan_splits_many_literals_into_databases_with_the_same_answers(monkeypatch) -> None:
+    import redactor.engine.matchers as matchers
+
+    parts = [(f"part-{i:03d}-abcdefghijklmnopqrstuvwxyz", i) for i in range(12)]
+    forms = [(f"form{i}\x00tail-{i}", 100 + i) for i in range(4)]  # NUL: an escaped database
+    plan = Plan(forms, parts, 16)
+    text = "..".join(p[3:30] for p, _ in parts) + "form2\x00tail-2" + parts[5][0]
+    want = AhoCorasickMatcher(plan).spans(text, with_ids=True)
+    monkeypatch.setattr(matchers, "HS_DB_LITERALS", 5)
+    split = HyperscanMatcher(plan)
+    assert len(split._dbs) == -(-len([r for r in plan.raw if "\x00" not in r]) // 5) + 1
+    assert split.spans(text, with_ids=True) == want
+    assert len(want) == 12  # the form touches the whole part after it: one region
