@@ -62,12 +62,13 @@ LATE_RELEASE_SECONDS = 2.0
 #: (``REDACTOR_ENGINE=ahocorasick``) ignores it.
 KERNEL_WORK = 1 << 40
 
-#: How long ``%load_ext`` waits for that compile: a compile this short (0.7 s at 1,000 secrets of
-#: 32 to 52 characters, since the plan: redactor.engine.plan) is better paid once at load than
-#: by the first cells, which would run on the reference meanwhile (a 10 MB print cell 4.6 times
-#: as long as without the extension, bench_ipython.py --fresh). A longer one goes on in the
-#: background, as before.
-LOAD_SETTLE_SECONDS = 1.0
+#: How long ``%load_ext`` waits for that compile: a compile this short (1 to 1.2 s in a kernel at
+#: 1,000 secrets of 32 to 52 characters, plan included, since redactor.engine.plan) is better
+#: paid once at load than by the first cells, which would run on the reference meanwhile and
+#: share the cores with it (a 10 MB print cell 4.5 times as long as without the extension,
+#: bench_ipython.py --fresh; with a 1 s wait, which the compile overran, the display cell after
+#: it still 1.3 times). A longer one goes on in the background, as before.
+LOAD_SETTLE_SECONDS = 2.0
 
 
 def redact_content(value: Any, redactor: Redactor) -> Any:

@@ -94,7 +94,7 @@ AUTO_WORK_PER_PATTERN_CHAR = 16
 # From this many forms on, the first call on a snapshot is answered by an IndexMatcher (exact,
 # scanning at a few MB/s) and the real matcher is built from the second call on: at 10,000
 # secrets (100,000 forms, 80,792 literals in the plan) the index takes 0.04 s of CPU to build,
-# the reference automaton 0.15 s and the Hyperscan database 2.6 s, which the first byte of
+# the reference automaton 0.12 s and the Hyperscan databases 1.4 s, which the first byte of
 # `redactor filter --engine hyperscan` would wait for (benchmarks/bench_startup.py's phases;
 # before the plan, 270,474 literals: 0.44, 2.5 and 18 s). Not a background thread for the
 # reference: pyahocorasick holds the GIL through make_automaton (one C call, most of the build),
@@ -348,7 +348,7 @@ class _Snapshot:
             if m is None and interim:
                 m = self._interim(binary)
                 if m is None and engine == "hyperscan" and self._large(binary):
-                    # A large snapshot's database compiles in the background (2 s at 10,000
+                    # A large snapshot's database compiles in the background (1.4 s at 10,000
                     # secrets), the reference answering until it is ready, as under "auto".
                     m = self._matchers.get(("ahocorasick", binary))
                     if self._compiler.failed is None:
