@@ -396,7 +396,7 @@ class HyperscanMatcher:
         else:
             # A text matcher takes str (the module's docstring). Not checked: on a 100-character
             # message a cast() or isinstance() would cost ~1% of the whole call (74 ns of 5.2 us).
-            ascii_text = text.isascii()  # type: ignore[union-attr]
+            ascii_text = text.isascii()
             data = text.encode("ascii") if ascii_text else _utf8(text)  # type: ignore[union-attr,arg-type]
         found = self._scan(data)
         if not found:

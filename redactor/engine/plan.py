@@ -212,7 +212,7 @@ class Plan:
         self.anchor_count = kept
         self.pattern_count = len(self.raw)
         longest = max(map(len, ids), default=0)
-        self.maxlen = max(longest, fragment_length if parts else 0, *map(len, literal))
+        self.maxlen: int = max(longest, (fragment_length or 0) if parts else 0, *map(len, literal))
         # Built by the 16th hold-back (55 ms at 10,000 secrets): not before the first output.
         self._heads: bytearray | None = None
         self._calls = 0
@@ -371,9 +371,10 @@ class Resolver:
             a: [(f if encode is None else encode(f), sid, o) for f, sid, o in group]
             for a, group in plan._shifted.items()
         }
+        self._forms: list[Any]
         if encode is None:
             self._forms = plan._forms
-            self._parts = [p for p, _ in plan.parts]
+            self._parts: list[Any] = [p for p, _ in plan.parts]
         else:
             self._forms = list(map(encode, plan._forms))
             # Fragments are ASCII: the same bytes in UTF-8 and in the latin-1 view.
