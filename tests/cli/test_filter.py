@@ -421,7 +421,7 @@ def _write_ignoring_epipe(f, line: bytes, count: int) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: F_GETPIPE_SZ/F_SETPIPE_SZ")
-def test_input_pipe_grows_to_a_chunk_and_a_large_stream_comes_out_whole(secrets_file: Path) -> None:
+def test_pipes_grow_to_a_chunk_and_a_large_stream_comes_out_whole(secrets_file: Path) -> None:
     import fcntl
 
     from redactor.sinks.ci import CHUNK_SIZE
@@ -430,9 +430,9 @@ def test_input_pipe_grows_to_a_chunk_and_a_large_stream_comes_out_whole(secrets_
     w, r = filt.stdin.fileno(), filt.stdout.fileno()
     os.write(w, f"first {SECRET}\n".encode())
     assert read_exactly(r, 17) == b"first [REDACTED]\n"
-    # The input pipe now holds a chunk (grown before the first read); the output's is as it was.
+    # Both pipes now hold a chunk (grown before the first read).
     assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE
-    assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == 65536
+    assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == CHUNK_SIZE
     line = f"2026-12-02T03:00:00Z step {SECRET} done\n".encode()
     writer = threading.Thread(target=lambda: (os.write(w, line * 100_000), filt.stdin.close()))
     writer.start()
