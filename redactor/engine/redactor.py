@@ -93,7 +93,7 @@ AUTO_MIN_WORK = 1 << 20
 AUTO_WORK_PER_PATTERN_CHAR = 16
 # From this many forms on, the first call on a snapshot is answered by an IndexMatcher (exact,
 # scanning at a few MB/s) and the real matcher is built from the second call on: at 10,000
-# secrets (100,000 forms, 80,792 literals in the plan) the index takes 0.04 s of CPU to build,
+# secrets (100,000 forms, 74,060 literals in the plan) the index takes 0.04 s of CPU to build,
 # the reference automaton 0.12 s and the Hyperscan databases 1.4 s, which the first byte of
 # `redactor filter --engine hyperscan` would wait for (benchmarks/bench_startup.py's phases;
 # before the plan, 270,474 literals: 0.44, 2.5 and 18 s). Not a background thread for the
