@@ -125,11 +125,32 @@ def _start(span: Span) -> int:
     return span[0]
 
 
-def _plan(patterns: Plan | Iterable[tuple[str, int]]) -> Plan:
-    return patterns if isinstance(patterns, Plan) else Plan(patterns)
+class _PlanMatcher:
+    """What every backend shares: the plan it compiles (built from pairs when given those), its
+    counts, its resolver, and the plan's hold-back; ``scan`` is each backend's own."""
+
+    def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
+        plan = patterns if isinstance(patterns, Plan) else Plan(patterns)
+        self.binary = binary
+        self._plan = plan
+        self._resolver = plan.resolver()
+        self.anchor_count = plan.anchor_count
+        self.pattern_count = plan.pattern_count
+        self.maxlen = plan.maxlen
+
+    def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
+        raise NotImplementedError
+
+    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
+        """Merged regions covered by matches: overlapping and adjacent matches become one region."""
+        return self.scan(text, with_ids)[0]
+
+    def hold_length(self, text: str | bytes) -> int:
+        """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
+        return self._plan.hold_length(text)
 
 
-class AhoCorasickMatcher:
+class AhoCorasickMatcher(_PlanMatcher):
     """The reference matcher: pyahocorasick over the plan's literals, every overlapping match,
     intervals merged."""
 
@@ -137,27 +158,17 @@ class AhoCorasickMatcher:
     windowed = True  # pyahocorasick copies str input to UCS-4
 
     def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
-        plan = _plan(patterns)
+        super().__init__(patterns, binary)
+        raw = self._plan.raw
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        raw = plan.raw
-        # Added in sorted order: the trie's nodes are then allocated in the order make_automaton
-        # walks them, which made it 1.6x faster at 270,474 patterns (2.7 s of CPU against 4.3).
-        order = sorted(range(len(raw)), key=raw.__getitem__)
-        all(map(automaton.add_word, map(raw.__getitem__, order), order))
+        # Added in sorted order (the plan's): the trie's nodes are then allocated in the order
+        # make_automaton walks them, which made it 1.6x faster at 270,474 patterns (2.7 s of
+        # CPU against 4.3).
+        all(map(automaton.add_word, raw, count()))
         if raw:
             automaton.make_automaton()
-        self.binary = binary
         self._automaton = automaton
         self._lengths = list(map(len, raw))
-        self._plan = plan
-        self._resolver = plan.resolver()
-        self.anchor_count = plan.anchor_count
-        self.pattern_count = plan.pattern_count
-        self.maxlen = plan.maxlen
-
-    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
-        """Merged regions covered by matches: overlapping and adjacent matches become one region."""
-        return self.scan(text, with_ids)[0]
 
     def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
         """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
@@ -171,12 +182,8 @@ class AhoCorasickMatcher:
             return [], []
         return _regions_and_hits(self._resolver.resolve(text, found), with_ids)
 
-    def hold_length(self, text: str | bytes) -> int:
-        """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        return _hold(self._plan, text)
 
-
-class IndexMatcher:
+class IndexMatcher(_PlanMatcher):
     """An exact matcher that is cheap to build, slow to scan: it answers while a real one builds.
 
     At 10,000 secrets the reference automaton takes a second or more to build and the Hyperscan
@@ -195,17 +202,8 @@ class IndexMatcher:
     windowed = True  # long texts through a stream: the real matcher can take over between windows
 
     def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
-        plan = _plan(patterns)
-        raw = plan.raw
-        order = sorted(range(len(raw)), key=raw.__getitem__)
-        self._keys = keys = list(map(raw.__getitem__, order))
-        self._js = order
-        self.binary = binary
-        self._plan = plan
-        self._resolver = plan.resolver()
-        self.pattern_count = plan.pattern_count
-        self.anchor_count = plan.anchor_count
-        self.maxlen = plan.maxlen
+        super().__init__(patterns, binary)
+        self._keys = keys = self._plan.raw  # sorted
         m = self._m = min(map(len, keys), default=1)
         # Each literal's head (its first m characters) -> the last position in sorted order of a
         # literal starting with it; those sharing the head sit just before it.
@@ -213,7 +211,7 @@ class IndexMatcher:
 
     def _matches(self, text: str) -> list[tuple[int, int, int]]:
         """Every raw hit as ``(start, stop, literal index)``."""
-        index, keys, js, m = self._index, self._keys, self._js, self._m
+        index, keys, m = self._index, self._keys, self._m
         startswith = text.startswith
         found: list[tuple[int, int, int]] = []
         # The positions whose next m characters are some literal's head, found in C: a slice
@@ -226,13 +224,9 @@ class IndexMatcher:
             while j >= 0 and keys[j].startswith(head):
                 key = keys[j]
                 if len(key) == m or startswith(key, i):
-                    found.append((i, i + len(key), js[j]))
+                    found.append((i, i + len(key), j))
                 j -= 1
         return found
-
-    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
-        """Merged regions covered by matches, as the reference's."""
-        return self.scan(text, with_ids)[0]
 
     def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
         """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
@@ -244,10 +238,6 @@ class IndexMatcher:
             return [], []
         return _regions_and_hits(self._resolver.resolve(view, found), with_ids)
 
-    def hold_length(self, text: str | bytes) -> int:
-        """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        return _hold(self._plan, text)
-
 
 def _regions_and_hits(
     resolved: tuple[list[tuple[int, int, int]], list[Hit]], with_ids: bool
@@ -256,17 +246,6 @@ def _regions_and_hits(
     matches, hits = resolved
     hits.sort()
     return (_merge(matches, with_ids) if matches else []), hits
-
-
-def _hold(plan: Plan, text: str | bytes) -> int:
-    """The plan's hold-back for the end of ``text`` (a bytes text through its latin-1 view)."""
-    if not plan.maxlen:
-        return 0
-    n = len(text)
-    tail = text[n - min(n, plan.maxlen - 1) :]
-    if isinstance(tail, (bytes, bytearray)):
-        tail = tail.decode("latin-1")
-    return plan.held(tail)
 
 
 _hyperscan: Any = None
@@ -310,7 +289,7 @@ def hyperscan_available() -> bool:
 HS_DB_LITERALS = 40_000
 
 
-class HyperscanMatcher:
+class HyperscanMatcher(_PlanMatcher):
     """The fast matcher: one Hyperscan literal database over the UTF-8 bytes of every pattern.
 
     Hyperscan reports every match of every pattern (overlapping ones included) by its end offset;
@@ -327,19 +306,13 @@ class HyperscanMatcher:
 
     def __init__(self, patterns: Plan | Iterable[tuple[str, int]], binary: bool = False) -> None:
         hs = import_hyperscan()
-        plan = _plan(patterns)
-        self.binary = binary
+        super().__init__(patterns, binary)
         encode = _latin1_bytes if binary else _utf8
-        data = list(map(encode, plan.raw))
-        self.anchor_count = plan.anchor_count
-        self.pattern_count = plan.pattern_count
-        self.maxlen = plan.maxlen
+        data = list(map(encode, self._plan.raw))
         self._lengths = list(map(len, data))
-        self._plan = plan
         # Hits are checked on the text's str (ASCII text: the same offsets as its bytes) or the
         # bytes' latin-1 view, with the plan's own forms; only non-ASCII text is checked on its
         # UTF-8 bytes, with forms encoded on first need (not 8 MB of copies up front).
-        self._resolver = plan.resolver()
         self._utf8_resolver: Resolver | None = None
         # The binding hands literal patterns to Hyperscan as C strings, so one with a NUL byte
         # would be cut short: those few are compiled as expressions of escaped bytes instead.
@@ -382,12 +355,8 @@ class HyperscanMatcher:
             db.scan(data, match_event_handler=on_match, scratch=scratch)
         return found
 
-    def spans(self, text: str | bytes, with_ids: bool = False) -> list[Span]:
-        """Merged regions covered by matches, in the units of ``text`` (as the reference)."""
-        return self.scan(text, with_ids)[0]
-
     def scan(self, text: str | bytes, with_ids: bool = False) -> tuple[list[Span], list[Hit]]:
-        """The regions (as :meth:`spans`) and the anchor hits, sorted, from one pass."""
+        """The regions (in the units of ``text``) and the anchor hits, sorted, from one pass."""
         if not self._dbs or not text:
             return [], []
         if self.binary:
@@ -413,10 +382,6 @@ class HyperscanMatcher:
             spans = _to_char_offsets(spans, data)
             hits = _hits_to_char_offsets(hits, data)
         return spans, hits
-
-    def hold_length(self, text: str | bytes) -> int:
-        """Length of the longest suffix of ``text`` that is a prefix of some pattern (< maxlen)."""
-        return _hold(self._plan, text)
 
 
 def _utf8(text: str) -> bytes:

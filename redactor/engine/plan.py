@@ -27,7 +27,7 @@ A :class:`Plan` gives the engine fewer, shorter literals that find exactly the s
 The matches are therefore those of the full list of patterns (:meth:`Plan.patterns`), every
 overlapping one; the regions merged from them are the same. One difference in ids: a window
 shared by two secrets' forms counts for both (before, the first secret registered took it).
-Hold-back (:meth:`Plan.held`) answers for the full list too: the longest suffix of a text that
+Hold-back (:meth:`Plan.hold_length`) answers for the full list too: the longest suffix of a text that
 is a prefix of a form, a window or an anchor, found by bisection in their sorted lists.
 
 A plan is built once per snapshot and kind (text or bytes) and shared by the engines: the
@@ -87,12 +87,10 @@ class Plan:
         "_starts",
         "_text",
         "anchor_count",
-        "form_anchor",
         "fragment_length",
         "maxlen",
         "parts",
         "pattern_count",
-        "q",
         "raw",
     )
 
@@ -114,7 +112,7 @@ class Plan:
         form_anchor = max(form_anchor, q)
         anchors = [(a, i) for a, i in pairs if i < 0]
         # The forms, each with its first id (a dict built from the reversed pairs keeps the first).
-        ids = dict(reversed([(f, i) for f, i in pairs if i >= 0 and f] if anchors else pairs))
+        ids = dict(reversed([p for p in pairs if p[1] >= 0] if anchors else pairs))
         ids.pop("", None)
         # Fragments: each form once (its first id), its anchors at the stride. An anchor maps
         # to its occurrences packed in an int, offset << 24 | fragment (a tuple when several):
@@ -199,7 +197,9 @@ class Plan:
             literal[anchor] = aid
             kept += 1
             insort(self._sorted, anchor)  # a few dozen: each a memmove, not a sort
-        self.raw: list[str] = list(set(chain(literal, groups, frags, shifted)))
+        # Sorted, once for every engine: the reference adds them in this order (its trie's nodes
+        # then lie in the order make_automaton walks them), the interim index bisects them.
+        self.raw: list[str] = sorted(set(chain(literal, groups, frags, shifted)))
         self._shifted = shifted
         self._literal = literal
         self._groups = groups
@@ -207,8 +207,6 @@ class Plan:
         self._ids = list(map(ids.__getitem__, prefixed))
         self._frags = frags
         self.parts = parts
-        self.q = q
-        self.form_anchor = form_anchor
         self.anchor_count = kept
         self.pattern_count = len(self.raw)
         longest = max(map(len, ids), default=0)
@@ -237,9 +235,18 @@ class Plan:
         windows and the anchors, sorted, each once (for tests and oracles)."""
         return sorted(set(self._sorted).union(map(self._window, self._starts)))
 
-    def held(self, tail: str) -> int:
-        """Length of the longest suffix of ``tail`` that is a prefix of a pattern, 0 if none.
-        ``tail`` is at most ``maxlen - 1`` long (the caller cuts it)."""
+    def hold_length(self, text: str | bytes) -> int:
+        """Length of the longest suffix of ``text`` that is a prefix of a pattern (shorter than
+        ``maxlen``), 0 if none; a bytes text through its latin-1 view."""
+        if not self.maxlen:
+            return 0
+        n = len(text)
+        tail = text[n - min(n, self.maxlen - 1) :]
+        if isinstance(tail, (bytes, bytearray)):
+            tail = tail.decode("latin-1")
+        return self._held(tail)
+
+    def _held(self, tail: str) -> int:
         n = len(tail)
         patterns = self._sorted
         known = self._heads

@@ -346,17 +346,7 @@ class _Snapshot:
         if engine != "auto":
             m = self._matchers.get((engine, binary))
             if m is None and interim:
-                m = self._interim(binary)
-                if m is None and engine == "hyperscan" and self._large(binary):
-                    # A large snapshot's database compiles in the background (1.4 s at 10,000
-                    # secrets), the reference answering until it is ready, as under "auto".
-                    m = self._matchers.get(("ahocorasick", binary))
-                    if self._compiler.failed is None:
-                        self._compiler.request(self, binary)
-                        if m is None:
-                            m = self._get("ahocorasick", binary)
-                    else:
-                        m = None  # the compile failed: build it here and let it raise
+                m = self._interim(binary) or self._meanwhile(binary)
             return m if m is not None else self._get(engine, binary)
         if size:
             self.announce(size)
@@ -391,6 +381,17 @@ class _Snapshot:
         if m is None and interim:
             m = self._interim(binary)
         return m if m is not None else self._get("ahocorasick", binary)
+
+    def _meanwhile(self, binary: bool) -> Matcher | None:
+        """Under ``engine="hyperscan"``, a large snapshot's database compiles in the background
+        (1.4 s at 10,000 secrets) and the reference answers until it is ready, as under "auto".
+        None for a small snapshot (built in the caller, a tenth of a second) and once a compile
+        has failed (the caller's build then raises)."""
+        if self._engine != "hyperscan" or not self._large(binary) or self._compiler.failed:
+            return None
+        ref = self._get("ahocorasick", binary)  # first, as under "auto" (see matcher)
+        self._compiler.request(self, binary)
+        return ref
 
     def _large(self, binary: bool) -> bool:
         return self._counts[int(binary)] >= INTERIM_MIN_PATTERNS
