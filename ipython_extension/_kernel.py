@@ -20,16 +20,17 @@ Two instance attributes of that session are replaced:
 
 Header and parent header are left alone: they carry message ids that routing depends on.
 
-Most messages hold no secret, and walking them costs more than finding that out: a message whose
-content packs to JSON text in which one scan finds no form, no detector anchor and no ESC (see
+Most messages hold no secret, and walking them costs more than finding that out. A message of a
+few plain JSON values (:func:`redactor.engine.walk.leaf_texts`: a display, a reply) has its
+strings, keys and numbers scanned at once and, when nothing is found, goes on to be packed as
+usual. A larger one is packed here and its JSON text scanned once (see
 :func:`redactor.engine.walk.dumps_unchanged`, which proves that the walker would return it as it
-is) goes out with that very text as its packed content, and only a message in which the scan
-finds something is walked and rebuilt. On Hyperscan the hook's added time for a DataFrame-sized
-display (5 KB of HTML and its text; a Session on real sockets, 1,000 secrets) went from 54 to
-36 us in two runs on a quiet moment of the 2-core machine, and from 107 to 100 us interleaved in
-one run under a load of 7 (``bench_ipython.py --session``). What is left is mostly the scan and
-undoing the JSON escapes (14 us), without which the scan would miss forms that hold a newline or
-a quote (a secret's base64 wrapped over lines).
+is); when nothing is found it goes out with that very text as its packed content. Only a message
+in which a scan finds something is walked and rebuilt. On Hyperscan at 1,000 secrets the hook's
+added time for a DataFrame-sized display (5 KB of HTML and its text, a Session on real sockets)
+went from 24 to 9 us with the texts scanned directly (no JSON text to build twice, no escapes
+to undo, no brackets to count); in a kernel pinned to one core, 1,000 such displays took 13 ms
+more CPU than without the extension, against 28 ms before (``bench_ipython.py``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from redactor import get_redactor
 from redactor.engine.redactor import Redactor
 from redactor.engine.silence import SilenceTimer
 from redactor.engine.stream import Stream
-from redactor.engine.walk import dumps_unchanged, redact_value
+from redactor.engine.walk import dumps_unchanged, finds_any, leaf_texts, redact_value
 
 __all__ = ["SessionHook", "StreamHoldBack", "redact_content"]
 
@@ -358,27 +359,33 @@ class SessionHook:
             local.raw = was
 
     def _prepacked(self, msg: dict, redactor: Redactor) -> dict | None:
-        """``msg`` with its content packed already (``Session.serialize`` passes bytes content
-        through), when one scan of the packed text proves that redaction would change neither
-        content nor metadata; None when the message needs the walk.
+        """``msg`` ready to send as it is, when one scan proves that redaction would change
+        neither content nor metadata; None when the message needs the walk.
 
-        Only with the session's standard packer (``jupyter_client.session.json_packer``, whose
-        bytes are exactly ``dumps_unchanged``'s text in UTF-8) and no version adapter, which
-        would need the content as a dict."""
+        A message of a few plain JSON values (a display, a reply: :func:`leaf_texts`) is
+        checked on its texts and goes on to be packed as usual. A larger one is packed here
+        (``Session.serialize`` passes bytes content through) and its packed text scanned
+        (:func:`dumps_unchanged`), only with the session's standard packer
+        (``jupyter_client.session.json_packer``, whose bytes are exactly that text in UTF-8)
+        and no version adapter, which would need the content as a dict."""
         if not self.fast_path:
             return None
-        session = self.session
         content = msg.get("content")
-        if (
-            not isinstance(content, dict)
-            or getattr(session, "pack", None) is not _json_packer()
-            or getattr(session, "adapt_version", None)
+        if not isinstance(content, dict):
+            return None
+        metadata = msg.get("metadata")
+        # A small message of plain JSON types: one scan of its texts, and it is packed as usual.
+        texts = leaf_texts((content, metadata) if metadata else (content,))
+        if texts is not None:
+            return None if finds_any("\x00".join(texts), redactor) else msg
+        session = self.session
+        if getattr(session, "pack", None) is not _json_packer() or getattr(
+            session, "adapt_version", None
         ):
             return None
         text = dumps_unchanged(content, redactor)
         if text is None:
             return None
-        metadata = msg.get("metadata")
         if metadata and dumps_unchanged(metadata, redactor) is None:
             return None
         try:

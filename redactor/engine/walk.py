@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from redactor.errors import EngineError
@@ -53,6 +53,7 @@ __all__ = [
     "Walker",
     "dumps_unchanged",
     "finds_any",
+    "leaf_texts",
     "redact_number",
     "redact_value",
 ]
@@ -423,6 +424,59 @@ def _too_deep(text: str, max_depth: int) -> bool:
         else:
             depth -= 1
     return deepest > max_depth
+
+
+#: How many dict items and list items :func:`leaf_texts` reads before leaving a value to
+#: :func:`dumps_unchanged`: a display message has a dozen, a plotly figure thousands (where one
+#: json.dumps pass beats a Python step per number).
+LEAF_BUDGET = 256
+
+
+def leaf_texts(values: Iterable[Any], max_depth: int = MAX_DEPTH) -> list[str] | None:
+    """The texts the walker would check in ``values`` (every string, dict key and number),
+    when each of them is made of the exact JSON types only (``dict`` with ``str`` keys, ``list``,
+    ``str``, ``int``, ``float``, ``bool``, ``None``), nests at most ``max_depth`` containers deep
+    and holds at most :data:`LEAF_BUDGET` items; None otherwise.
+
+    For such a value the walker returns the value itself unless one of these texts changes
+    when redacted, so ``not finds_any("\\x00".join(texts))`` proves it unchanged (a NUL between
+    two texts can only add a false alarm). On a 5 KB display message this is 4 us where
+    :func:`dumps_unchanged` takes 20 beyond the json.dumps the session would do anyway: no
+    JSON escapes to undo, no brackets to count, and the message is packed as usual."""
+    out: list[str] = []
+    budget = LEAF_BUDGET
+    stack = [(value, 1) for value in values]
+    append, push, pop = out.append, stack.append, stack.pop
+    while stack:
+        value, depth = pop()
+        kind = type(value)
+        if kind is str:
+            append(value)
+        elif kind is dict:
+            budget -= len(value)
+            if depth > max_depth or budget < 0:
+                return None
+            for key, item in value.items():
+                if type(key) is not str:
+                    return None
+                append(key)
+                push((item, depth + 1))
+        elif kind is list:
+            budget -= len(value)
+            if depth > max_depth or budget < 0:
+                return None
+            for item in value:
+                push((item, depth + 1))
+        elif value is None or kind is bool:
+            continue
+        elif kind is int or kind is float:
+            text = number_text(value)
+            if text is None:
+                return None
+            append(text)
+        else:
+            return None
+    return out
 
 
 def dumps_unchanged(value: Any, redactor: Redactor, *, max_depth: int = MAX_DEPTH) -> str | None:

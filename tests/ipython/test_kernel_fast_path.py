@@ -27,7 +27,15 @@ from hypothesis import strategies as st
 
 import redactor
 from redactor import Redactor
-from redactor.engine.walk import MAX_DEPTH, TOO_DEEP, dumps_unchanged, redact_value
+from redactor.engine.walk import (
+    LEAF_BUDGET,
+    MAX_DEPTH,
+    TOO_DEEP,
+    dumps_unchanged,
+    finds_any,
+    leaf_texts,
+    redact_value,
+)
 
 pytestmark = pytest.mark.usefixtures("each_engine")
 
@@ -148,6 +156,59 @@ def test_property_the_scan_never_passes_what_the_walk_would_change(value):
         assert text == json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=json_values(leaky_text()))
+def test_property_the_leaf_check_never_passes_what_the_walk_would_change(value):
+    texts = leaf_texts([value])
+    if texts is None:
+        return
+    assert sorted(texts) == sorted(_oracle_texts(value))
+    if not finds_any("\x00".join(texts), engine()):
+        assert redact_value(value, engine()) is value
+
+
+def _oracle_texts(value):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in [k, *_oracle_texts(v)]]
+    if isinstance(value, list):
+        return [t for v in value for t in _oracle_texts(v)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
+class _Str(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ("tuple",),
+        {1: "an int key"},
+        {"k": _Str("a str subclass")},
+        {"k": b"bytes"},
+        {"k": datetime.datetime(2026, 1, 2)},
+        list(range(LEAF_BUDGET + 1)),
+        {"k": [1] * (LEAF_BUDGET // 2), "j": [2] * (LEAF_BUDGET // 2)},
+    ],
+    ids=["tuple", "int-key", "str-subclass", "bytes", "datetime", "long-list", "budget"],
+)
+def test_values_the_leaf_check_leaves_to_the_json_check(value):
+    assert leaf_texts([value]) is None
+
+
+def test_the_leaf_check_stops_at_the_walkers_depth():
+    deep: list = ["clean"]
+    for _ in range(MAX_DEPTH - 1):
+        deep = [deep]
+    assert leaf_texts([deep]) == ["clean"]  # 64 levels: the walker keeps them
+    assert leaf_texts([[deep]]) is None  # 65: the walker replaces the innermost
+    cyclic: list = ["x"]
+    cyclic.append(cyclic)
+    assert leaf_texts([cyclic]) is None
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=json_values(clean_text, clean_numbers))
 def test_property_clean_values_pass_on_one_scan_unless_they_hold_an_escape(value):
@@ -156,6 +217,62 @@ def test_property_clean_values_pass_on_one_scan_unless_they_hold_an_escape(value
     if "\\u001b" not in dumped:
         assert text == dumped
     assert redact_value(value, engine()) is value
+
+
+# Secrets long enough for their base64 to wrap, and nothing else escaped (as in a kernel whose
+# secrets are tokens): their only forms with a character JSON escapes hold line ends.
+SHORT_SECRETS = [
+    "wrapped-secret-" + "Kq7xZ" * 10,
+    "Another.Long_Token-" + "0aB9" * 12,
+]
+_SHORT: dict[str | None, Redactor] = {}
+
+
+def short_engine() -> Redactor:
+    key = os.environ.get("REDACTOR_ENGINE")
+    if key not in _SHORT:
+        r = _SHORT[key] = Redactor(detect=True)
+        for i, value in enumerate(SHORT_SECRETS):
+            r.add(value, f"t{i}")
+    return _SHORT[key]
+
+
+SHORT_FORMS = sorted({f for s in SHORT_SECRETS for f in Redactor(detect=False).forms(s)})
+
+
+def test_wrapped_forms_behind_escapes_are_found():
+    """Forms that hold a line end, behind escaped backslashes and quotes in the JSON text."""
+    wrapped = next(f for f in SHORT_FORMS if "\n" in f)
+    for value in (
+        {"k": wrapped},
+        {"k": "\\" + wrapped},
+        {"k": 'say "' + wrapped + '"'},
+        {"k": "x\\" + SHORT_SECRETS[0]},
+    ):
+        assert dumps_unchanged(value, short_engine()) is None
+    clean = {"text/plain": 'a\nb\r\n"c"', "text/html": '<p class="x">1</p>'}
+    assert dumps_unchanged(clean, short_engine()) == json.dumps(clean, ensure_ascii=False)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    value=json_values(
+        st.lists(
+            st.one_of(
+                st.sampled_from(SHORT_SECRETS),
+                st.sampled_from(SHORT_FORMS),
+                st.sampled_from(SPECIAL),
+                st.sampled_from(CLEAN_WORDS),
+                st.text(alphabet='\\"\nrtu0ab\r\t\x1b', max_size=4),
+            ),
+            max_size=5,
+        ).map("".join)
+    )
+)
+def test_property_wrapped_forms_never_pass_the_json_check(value):
+    text = dumps_unchanged(value, short_engine())
+    if text is not None:
+        assert redact_value(value, short_engine()) is value
 
 
 @pytest.mark.parametrize(
@@ -308,7 +425,9 @@ def test_a_5kb_display_passes_on_one_scan_and_a_leaky_one_is_walked():
         assert got["content"]["data"]["application/json"] == {"k": ["x [REDACTED]"]}
 
 
-def test_a_session_with_another_packer_is_always_walked():
+def test_a_session_with_another_packer():
+    """A small message is checked on its texts and packed by the session's packer; a large one
+    (past LEAF_BUDGET) cannot be packed ahead with another packer, so it is walked."""
     with _sessions() as (made, receive):
         session, hook, push, pull = made[0]
         session.pack = lambda obj: json.dumps(obj, default=str).encode()  # not json_packer
@@ -317,6 +436,14 @@ def test_a_session_with_another_packer_is_always_walked():
         assert hook.prepacked == 0
         got = json.loads(receive(pull)[-1])
         assert got["data"]["text/plain"] == "fine [REDACTED]"
+        small = {"data": {"text/plain": "fine"}, "metadata": {}}
+        session.send(push, session.msg("display_data", small))
+        assert hook.prepacked == 1
+        assert receive(pull)[-1] == json.dumps(small, default=str).encode()
+        large = {"data": {"application/json": list(range(LEAF_BUDGET + 1))}}
+        session.send(push, session.msg("display_data", large))
+        assert hook.prepacked == 1  # walked: nothing changed, and nothing was packed ahead
+        assert receive(pull)[-1] == json.dumps(large, default=str).encode()
 
 
 def test_serialize_called_directly_takes_the_same_paths():
