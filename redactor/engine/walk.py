@@ -440,9 +440,10 @@ def leaf_texts(values: Iterable[Any], max_depth: int = MAX_DEPTH) -> list[str] |
 
     For such a value the walker returns the value itself unless one of these texts changes
     when redacted, so ``not finds_any("\\x00".join(texts))`` proves it unchanged (a NUL between
-    two texts can only add a false alarm). On a 5 KB display message this is 4 us where
-    :func:`dumps_unchanged` takes 20 beyond the json.dumps the session would do anyway: no
-    JSON escapes to undo, no brackets to count, and the message is packed as usual."""
+    two texts can only add a false alarm). On a 5 KB display message at 1,000 secrets this,
+    the join and the scan take 4.7 us, where :func:`dumps_unchanged` takes 19.7 (11 beyond the
+    json.dumps the session then skips): no JSON escapes to undo, no brackets to count, and
+    the message is packed as usual."""
     out: list[str] = []
     budget = LEAF_BUDGET
     stack = [(value, 1) for value in values]
