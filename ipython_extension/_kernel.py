@@ -297,8 +297,8 @@ class SessionHook:
         if packed is not None:
             self.prepacked += 1
             sent = self._send_raw(stream, packed, ident, bufs, track, kwargs)
-            if not isinstance(sent, dict):
-                return sent
+            if not isinstance(sent, dict) or packed is msg:
+                return sent  # (a leaf-checked message went out with its content as it is)
             # The caller gets the message as a dict (ipykernel reads reply["content"]["status"]):
             # the content that went out, unpacked, which is the content it gave.
             sent = dict(sent)

@@ -187,6 +187,28 @@ def test_clean_displays_pass_on_one_scan_and_leaky_ones_are_walked(kernel):
     assert 3 <= int(counts.group(2)) < int(counts.group(1))
 
 
+def test_encoded_forms_in_a_small_display_are_redacted(kernel):
+    # A display of a few plain values takes the leaf check (its texts scanned, no JSON text):
+    # the secret's base64, its hex, its repr and JSON holding it are still found.
+    iopub, _, _ = kernel.run(
+        """
+        import base64, json
+        from IPython.display import display
+        _b = base64.b64encode(s.encode()).decode()
+        display({"application/json": {"b64": _b, "hex": s.encode().hex(), "r": [repr(s)],
+                 "json": json.dumps({"pw": s}), "n": 7}}, raw=True)
+        """
+    )
+    (data,) = [m["content"]["data"] for m in iopub if m["msg_type"] == "display_data"]
+    assert data["application/json"] == {
+        "b64": R,
+        "hex": R,
+        "r": [f"'{R}'"],
+        "json": f'{{"pw": "{R}"}}',
+        "n": 7,
+    }
+
+
 def test_execute_result(kernel):
     iopub, _, _ = kernel.run("{'k': s, 'n': 1}")
     (result,) = [m for m in iopub if m["msg_type"] == "execute_result"]
