@@ -464,3 +464,33 @@ def test_output_to_a_file_and_to_devnull(secrets_file: Path, tmp_path: Path) -> 
         timeout=TIMEOUT,
     )
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+# -- a file on stdin is a batch ----------------------------------------------------------------
+
+
+def test_a_file_on_stdin_is_announced_as_a_batch_and_a_pipe_is_not(tmp_path: Path) -> None:
+    """A file's reader waits for the whole of it: a large one waits for Hyperscan's compile
+    instead of scanning with the reference meanwhile (WAIT_FOR_FAST_MIN); a pipe's lines keep
+    flowing. What is left of the file from where stdin stands is what counts."""
+    from redactor import Redactor
+    from redactor.cli.commands.filter import _announce_work
+
+    log = tmp_path / "big.log"
+    log.write_bytes(b"x" * 10_000)
+    redactor = Redactor()
+    redactor.add(SECRET)
+    with log.open("rb") as f:
+        f.seek(1_000)
+        _announce_work(redactor, f.fileno())
+    assert redactor._current().batch == 9_000
+    read, write = os.pipe()
+    try:
+        os.write(write, b"x" * 1_000)
+        piped = Redactor()
+        piped.add(SECRET)
+        _announce_work(piped, read)
+        assert piped._current().batch == 0
+    finally:
+        os.close(read)
+        os.close(write)

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 from helpers.chunks import split_at as chunked
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from redactor import Redactor
@@ -63,6 +63,15 @@ def build(*secrets: str) -> Redactor:
     return r
 
 
+def occurrences(text: str, secret: str) -> list[int]:
+    """Where ``secret`` starts in ``text``, overlapping occurrences included."""
+    found, at = [], text.find(secret)
+    while at >= 0:
+        found.append(at)
+        at = text.find(secret, at + 1)
+    return found
+
+
 def colour(secret: str, cuts: list[int], codes: list[str]) -> str:
     """``secret`` with ``codes`` inserted strictly inside it, at ``cuts`` (mod its inner gaps)."""
     points = sorted({1 + c % (len(secret) - 1) for c in cuts})
@@ -89,6 +98,13 @@ def test_colour_codes_inside_a_secret_are_hidden_with_it(
 ) -> None:
     r = build(secret)
     text = before + lead + colour(secret, cuts, codes) + trail + after
+    # Sequences are made of digits, letters and punctuation too: one around the secret that
+    # spells a form of it ("\x1b[000000@") or joins its first or last characters ("\x1b)0" before
+    # "00000", an OSC's closing backslash before the quote of "'0000...") is a copy of that form
+    # in the bytes, rightly hidden in the sequence's place, and not this test's case.
+    start, stop = len(before + lead), len(text) - len(trail + after)
+    forms = r._current()._plan(False).patterns()
+    assume(not any(at < start or at + len(f) > stop for f in forms for at in occurrences(text, f)))
     expected = before + lead + R + trail + after  # the colours around it stay
     assert r.redact(text) == expected
     assert r.redact_bytes(text.encode()) == expected.encode()

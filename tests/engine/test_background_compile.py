@@ -27,7 +27,7 @@ from redactor.engine.encodings import SecretValue, forms_of
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 
-HUGE = 1 << 40  # announced work that crosses any threshold
+HUGE = 1 << 40  # announced work that crosses any threshold (not a batch: see the end)
 
 
 @contextmanager
@@ -209,3 +209,109 @@ def test_a_child_forked_during_a_compile_compiles_its_own() -> None:
         gate.set()
         assert r.settle(timeout=60)
     assert r.matcher().name == "hyperscan"
+
+
+# -- a large batch (a file on stdin) waits for Hyperscan ---------------------------------------------
+
+
+def built(r: Redactor, binary: bool = False) -> list[str]:
+    """The engines whose matcher the current snapshot holds for ``binary``."""
+    return sorted(engine for engine, b in r._current()._matchers if b == binary)
+
+
+def test_auto_with_a_large_batch_compiles_in_the_caller_and_never_builds_the_reference() -> None:
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    r.announce(engine_module.WAIT_FOR_FAST_MIN, batch=True)
+    with gated_compiles():  # a background compile would wait here forever: none is started
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert r.redact_bytes(b"b hunter2-password") == b"b [REDACTED]"
+        assert built(r) == built(r, True) == ["hyperscan"]
+        assert r._current()._compiler._thread is None
+
+
+def test_auto_with_a_smaller_batch_compiles_in_the_background() -> None:
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    r.announce(engine_module.WAIT_FOR_FAST_MIN - 1, batch=True)
+    with gated_compiles() as gate:
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert built(r) == ["ahocorasick"] and pending(r)
+        gate.set()
+        assert r.settle(timeout=60)
+    assert r.matcher().name == "hyperscan"
+
+
+def test_auto_falls_back_to_the_reference_when_the_compile_in_the_caller_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redactor.engine.matchers as matchers_module
+
+    class Failing:
+        def __init__(self, *args: object, **options: object) -> None:
+            raise MemoryError("hs_compile: 'hunter2-password'")  # a message may quote a pattern
+
+    monkeypatch.setitem(matchers_module._CLASSES, "hyperscan", Failing)
+    r = Redactor(engine="auto")
+    r.add("hunter2-password")
+    r.announce(engine_module.WAIT_FOR_FAST_MIN, batch=True)
+    with pytest.warns(engine_module.RedactorWarning) as caught:
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+    assert [str(w.message) for w in caught] == [
+        "the hyperscan engine failed (MemoryError); using the reference engine"
+    ]
+    assert built(r) == ["ahocorasick"] and r._current()._compiler.failed == "MemoryError"
+    assert r.redact("b hunter2-password") == "b [REDACTED]"  # warned once
+
+
+@pytest.mark.parametrize("announced", [0, 1 << 30])
+def test_explicit_hyperscan_on_a_large_snapshot_waits_only_for_a_large_batch(
+    monkeypatch: pytest.MonkeyPatch, announced: int
+) -> None:
+    """The first call is the IndexMatcher's either way; then a pipe (no batch) goes on with the
+    reference while the databases compile, and a large file waits for them."""
+    monkeypatch.setattr(engine_module, "INTERIM_MIN_PATTERNS", 1)
+    r = Redactor(engine="hyperscan")
+    r.add("hunter2-password")
+    r.announce(announced, batch=True)
+    with gated_compiles() as gate:
+        assert r.redact("a hunter2-password") == "a [REDACTED]"
+        assert built(r) == []  # the first call: the IndexMatcher, not kept
+        assert r.redact("b hunter2-password") == "b [REDACTED]"
+        if announced:
+            assert built(r) == ["hyperscan"] and not pending(r)
+        else:
+            assert built(r) == ["ahocorasick"] and pending(r)
+            gate.set()
+            assert r.settle(timeout=60)
+            assert built(r) == ["hyperscan"]
+
+
+def test_only_a_build_the_caller_waits_for_compiles_its_databases_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In the background the reference scans on the other core: two compiles beside it were no
+    faster and raised the filter's peak memory past 300 MB (matchers.HS_DB_LITERALS)."""
+    import redactor.engine.matchers as matchers_module
+
+    asked: list[bool] = []
+
+    class Recording(matchers_module.HyperscanMatcher):
+        def __init__(self, *args: object, side_by_side: bool = False) -> None:
+            asked.append(side_by_side)
+            super().__init__(*args, side_by_side=side_by_side)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(matchers_module._CLASSES, "hyperscan", Recording)
+    background = Redactor(engine="auto")
+    background.add("hunter2-password")
+    background.announce(HUGE)
+    assert background.redact("a hunter2-password") == "a [REDACTED]"
+    assert background.settle(timeout=60) and background.matcher().name == "hyperscan"
+    waited = Redactor(engine="auto")
+    waited.add("hunter2-password")
+    waited.announce(engine_module.WAIT_FOR_FAST_MIN, batch=True)
+    assert waited.redact("a hunter2-password") == "a [REDACTED]"
+    explicit = Redactor(engine="hyperscan")
+    explicit.add("hunter2-password")
+    assert explicit.redact("a hunter2-password") == "a [REDACTED]"
+    assert asked == [False, True, True]

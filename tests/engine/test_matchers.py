@@ -13,6 +13,9 @@ import sys
 import textwrap
 import threading
 import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,18 +74,28 @@ def test_text_matchers_agree_on_spans_ids_and_hold_back(patterns, parts) -> None
         assert fast.hold_length(text[:k]) == ref.hold_length(text[:k])
 
 
+def binary_cases(patterns: int, parts: int) -> tuple[st.SearchStrategy, st.SearchStrategy]:
+    """Up to ``patterns`` distinct byte patterns, and up to ``parts`` pieces of noise and
+    (possibly partial) patterns to assemble a text from."""
+    return (
+        st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=patterns, unique=True),
+        st.lists(
+            st.one_of(st.binary(max_size=6), st.tuples(st.integers(0, 9), st.integers(0, 1))),
+            max_size=parts,
+        ),
+    )
+
+
+def latin1_pairs(patterns: list[bytes]) -> list[tuple[str, int]]:
+    """Byte patterns as a binary matcher takes them: their latin-1 views, each its own id."""
+    return [(p.decode("latin-1"), i) for i, p in enumerate(patterns)]
+
+
 @settings_
-@given(
-    st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=6, unique=True),
-    st.lists(
-        st.one_of(st.binary(max_size=6), st.tuples(st.integers(0, 9), st.integers(0, 1))),
-        max_size=10,
-    ),
-)
+@given(*binary_cases(6, 10))
 @needs_hyperscan
 def test_binary_matchers_agree_on_bytes_and_latin1_views(patterns, parts) -> None:
-    views = [p.decode("latin-1") for p in patterns]
-    pairs = [(v, i) for i, v in enumerate(views)]
+    pairs = latin1_pairs(patterns)
     ref, fast = AhoCorasickMatcher(pairs, binary=True), HyperscanMatcher(pairs, binary=True)
     data = b"".join(assemble(parts, patterns))
     view = data.decode("latin-1")
@@ -364,7 +377,7 @@ def test_auto_falls_back_to_the_reference_when_hyperscan_fails(monkeypatch) -> N
     from redactor.engine.matchers import matcher_class as real
 
     class Broken:
-        def __init__(self, patterns, binary=False) -> None:
+        def __init__(self, patterns, binary=False, **options) -> None:
             raise MemoryError("hunter2-password")  # a message that quotes a pattern
 
     monkeypatch.setattr(
@@ -393,3 +406,120 @@ def test_auto_falls_back_to_the_reference_when_hyperscan_fails(monkeypatch) -> N
     forced.add("hunter2-password")
     with pytest.raises(MemoryError):
         forced.redact("hunter2-password")
+
+
+# -- large texts: the databases shared out between two threads -----------------------------------
+
+
+@contextmanager
+def shared_scans() -> Iterator[None]:
+    """Every Hyperscan scan of several databases shared with a helper thread of its own (also
+    where the process may use only one core, where scans are never shared), and matchers built
+    meanwhile compiled as several databases of at most 3 literals."""
+    import redactor.engine.matchers as matchers_module
+
+    helper = matchers_module._Helper()
+    with pytest.MonkeyPatch.context() as mp, helper.pool:
+        mp.setattr(matchers_module, "PARALLEL_SCAN_MIN", 1)
+        mp.setattr(matchers_module, "HS_DB_LITERALS", 3)
+        mp.setattr(matchers_module, "_helper_state", (os.getpid(), helper))
+        yield
+
+
+@settings_
+@given(*binary_cases(9, 12))
+@needs_hyperscan
+def test_a_scan_shared_between_two_threads_finds_every_hit_once(patterns, parts) -> None:
+    pairs = latin1_pairs(patterns)
+    ref = AhoCorasickMatcher(pairs, binary=True)
+    data = b"".join(assemble(parts, patterns))
+    with shared_scans():
+        fast = HyperscanMatcher(pairs, binary=True)
+        assert sorted(fast._scan(data)) == sorted(fast._scan_dbs(data, 0, 1))
+        assert fast.spans(data, with_ids=True) == ref.spans(data.decode("latin-1"), with_ids=True)
+
+
+@needs_hyperscan
+def test_a_large_text_shared_between_two_threads_gives_the_same_output() -> None:
+    secrets = [f"secret-number-{i:02d}-value" for i in range(8)]
+    block = "".join(f"{i} pw={s}\n" for i, s in enumerate(secrets * 50))
+    with shared_scans():
+        r = Redactor(engine="hyperscan")
+        for i, value in enumerate(secrets):
+            r.add(value, name=f"s{i}")
+        assert len(r.matcher(binary=True)._dbs) > 2
+        expected = "".join(f"{i} pw=[REDACTED]\n" for i in range(len(secrets) * 50))
+        assert r.redact_bytes(block.encode()) == expected.encode()
+        assert r.redact_with_counts(block) == (
+            expected,
+            Counter({f"s{i}": 50 for i in range(len(secrets))}),
+        )
+
+
+@needs_hyperscan
+def test_a_scan_that_finds_the_helper_busy_does_every_database_itself() -> None:
+    import redactor.engine.matchers as matchers_module
+
+    with shared_scans():
+        r = Redactor(engine="hyperscan")
+        r.add("hunter2-password", name="db")
+        r.add("other-secret-value", name="other")
+        assert len(r.matcher(binary=True)._dbs) > 1
+        helper = matchers_module._helper()
+        assert helper is not None
+        release = threading.Event()
+        busy = helper.start(release.wait, 60)  # another thread's scan, say, that takes long
+        assert busy is not None and helper.start(print) is None
+        try:
+            line = b"a=hunter2-password b=other-secret-value\n" * 100
+            assert r.redact_bytes(line) == b"a=[REDACTED] b=[REDACTED]\n" * 100  # not waiting
+            assert not busy.done()
+        finally:
+            release.set()
+        assert busy.result(60) is True
+        again = helper.start(int, "7")  # free again once the long one has ended
+        assert again is not None and again.result(60) == 7
+
+
+@needs_hyperscan
+def test_one_core_never_shares_a_scan_and_a_forked_child_makes_its_own_helper() -> None:
+    """In fresh interpreters: the helper thread is per process, made on first need."""
+    if not hasattr(os, "sched_setaffinity") or not hasattr(os, "fork"):
+        pytest.skip("needs Linux")
+    code = textwrap.dedent(
+        """
+        import os, sys
+        from redactor import Redactor
+        from redactor.engine import matchers
+        if sys.argv[1] == "one":
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+            print(matchers._helper())
+            sys.exit(0)
+        matchers.HS_DB_LITERALS = 3  # several databases
+        r = Redactor(engine="hyperscan")
+        r.add("hunter2-password", name="db")
+        block = b"pw=hunter2-password\\n" * 100_000  # 2 MB: shared where there are two cores
+        assert r.redact_bytes(block) == b"pw=[REDACTED]\\n" * 100_000
+        parent = matchers._helper()
+        assert parent is not None
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the parent's helper thread did not come along
+            ok = r.redact_bytes(block) == b"pw=[REDACTED]\\n" * 100_000
+            os.write(write, f"{ok} {matchers._helper() is not parent}".encode())
+            os._exit(0)
+        os.close(write)
+        print(os.read(read, 100).decode())
+        os.waitpid(pid, 0)
+        """
+    )
+    one = subprocess.run(
+        [sys.executable, "-c", code, "one"], capture_output=True, text=True, timeout=60
+    )
+    assert (one.stdout, one.returncode) == ("None\n", 0), one.stderr
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core here: no helper to leave behind at a fork")
+    forked = subprocess.run(
+        [sys.executable, "-c", code, "fork"], capture_output=True, text=True, timeout=60
+    )
+    assert (forked.stdout, forked.returncode) == ("True True\n", 0), forked.stderr

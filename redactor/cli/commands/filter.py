@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _announce_work(redactor: Redactor, fd: int) -> None:
     """Tell ``engine="auto"`` how much is coming when stdin is a file (``< big.log``), so that a
-    large file goes to the fast engine from its first byte instead of after its first MBs."""
+    large file goes to the fast engine from its first byte instead of after its first MBs, and
+    that it is a batch: a large one waits for Hyperscan's compile rather than scan meanwhile
+    with the reference (WAIT_FOR_FAST_MIN in redactor.engine.redactor)."""
     import stat
 
     try:
@@ -106,4 +108,4 @@ def _announce_work(redactor: Redactor, fd: int) -> None:
     except OSError:
         return
     if size > 0 and len(redactor):
-        redactor.announce(size)
+        redactor.announce(size, batch=True)
