@@ -397,8 +397,9 @@ class HyperscanMatcher(_PlanMatcher):
         ids = range(len(data))
         literal = [i for i in ids if b"\0" not in data[i]]
         escaped = [i for i in ids if b"\0" in data[i]]
-        # More than HS_DB_LITERALS literals are compiled as several databases, one after the
-        # other, each scanned in turn: the compiler's working set is per database.
+        # More than HS_DB_LITERALS literals are compiled as several databases: the compiler's
+        # working set is per database. One after the other, or side by side when the caller
+        # waits; a large text's scan shares them out with the helper thread (_scan).
         groups = [
             (literal[i : i + HS_DB_LITERALS], True) for i in range(0, len(literal), HS_DB_LITERALS)
         ]

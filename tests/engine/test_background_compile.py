@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, split_at
+from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, register, split_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
-from redactor.engine.encodings import SecretValue, forms_of
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
 
@@ -64,11 +63,7 @@ def pending(r: Redactor) -> bool:
 def test_output_is_identical_before_during_and_after_the_swap(secrets, parts, cuts, data) -> None:
     ref = Redactor(engine="ahocorasick")
     auto = Redactor(engine="auto")
-    forms: list[str] = []
-    for i, value in enumerate(secrets):
-        ref.add(value, f"s{i}")
-        auto.add(value, f"s{i}")
-        forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
+    forms = register(secrets, ref, auto)
     text = assemble(parts, forms)
     pieces = split_at(text, sorted(cuts))
     # The threshold is crossed before piece `switch`, the database swapped in before `swap`.

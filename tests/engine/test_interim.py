@@ -17,13 +17,12 @@ import string
 from collections.abc import Iterator
 
 import pytest
-from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, split_at
+from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, assemble, register, split_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
-from redactor.engine.encodings import SecretValue, forms_of
 
 ENGINES = ["ahocorasick", "auto"] + (["hyperscan"] if hyperscan_available() else [])
 
@@ -48,10 +47,7 @@ def test_output_through_the_interim_matcher_is_the_reference_output(
 ) -> None:
     replacement = "<{name}>" if labelled else "[REDACTED]"
     ref = Redactor(engine="ahocorasick", replacement=replacement, hash_key="k")
-    forms: list[str] = []
-    for i, value in enumerate(secrets):
-        ref.add(value, f"s{i}")
-        forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
+    forms = register(secrets, ref)
     text = assemble(parts, forms)
     data = text.encode("utf-8", "surrogatepass")
     want_text, want_bytes = ref.redact(text), ref.redact_bytes(data)

@@ -19,14 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers.chunks import split_at
+from helpers.chunks import CUTS, SECRET_LISTS, TEXT_PARTS, register, split_at
+from helpers.chunks import assemble as assemble_forms
 from helpers.cli import SCRIPT as REDACTOR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
-from redactor.engine.encodings import SecretValue, default_encodings, forms_of
+from redactor.engine.encodings import default_encodings
 from redactor.engine.matchers import AhoCorasickMatcher, HyperscanMatcher, IndexMatcher
 
 needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
@@ -168,11 +169,7 @@ secrets_st = st.lists(
 def test_redactors_agree_on_every_entry_point(secrets, encodings, parts, cuts) -> None:
     ref = Redactor(engine="ahocorasick", encodings=sorted(encodings))
     fast = Redactor(engine="hyperscan", encodings=sorted(encodings))
-    forms: list[str] = []
-    for i, value in enumerate(secrets):
-        ref.add(value, f"s{i}")
-        fast.add(value, f"s{i}")
-        forms += sorted(forms_of(SecretValue.of(value), ref._encodings))
+    forms = register(secrets, ref, fast)
     pieces = [p if isinstance(p, str) else forms[p % len(forms)] if forms else "" for p in parts]
     text = "".join(pieces)
     assert fast.redact(text) == ref.redact(text)
@@ -454,6 +451,27 @@ def test_a_large_text_shared_between_two_threads_gives_the_same_output() -> None
             expected,
             Counter({f"s{i}": 50 for i in range(len(secrets))}),
         )
+
+
+@settings_
+@given(SECRET_LISTS, TEXT_PARTS, CUTS)
+@needs_hyperscan
+def test_streams_over_shared_scans_give_the_one_shot_reference_output(secrets, parts, cuts):
+    """Every form (base64, JSON, repr, URL, ...) in a text cut anywhere, a secret split across
+    two writes included: text and bytes streams on shared scans write what the reference writes
+    for the whole text at once."""
+    ref = Redactor(engine="ahocorasick")
+    text = assemble_forms(parts, register(secrets, ref))
+    raw = text.encode("utf-8", "surrogatepass")
+    with shared_scans():
+        fast = Redactor(engine="hyperscan")
+        register(secrets, fast)
+        assert len(fast.matcher()._dbs) > 1 and len(fast.matcher(binary=True)._dbs) > 1
+        s_text, s_bytes = fast.stream(), fast.bytes_stream()
+        out = "".join(s_text.feed(piece) for piece in split_at(text, sorted(cuts)))
+        assert out + s_text.flush() == ref.redact(text)
+        got = b"".join(s_bytes.feed(piece) for piece in split_at(raw, sorted(cuts)))
+        assert got + s_bytes.flush() == ref.redact_bytes(raw)
 
 
 @needs_hyperscan

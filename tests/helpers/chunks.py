@@ -7,6 +7,9 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
+from redactor import Redactor
+from redactor.engine.encodings import SecretValue, forms_of
+
 T = TypeVar("T", str, bytes)
 
 
@@ -47,3 +50,14 @@ CUTS = st.lists(st.integers(0, 400), min_size=2, max_size=10)
 def assemble(parts: Iterable[str | int], forms: list[str]) -> str:
     """The text of TEXT_PARTS: noise as it is, an index as that form (modulo their number)."""
     return "".join(p if isinstance(p, str) else forms[p % len(forms)] for p in parts)
+
+
+def register(secrets: Iterable[str | bytes], *redactors: Redactor) -> list[str]:
+    """Each secret added to every redactor as ``s0``, ``s1``, ...; returns their text forms in
+    the first redactor's encodings (each secret's sorted), for :func:`assemble`."""
+    forms: list[str] = []
+    for i, value in enumerate(secrets):
+        for redactor in redactors:
+            redactor.add(value, f"s{i}")
+        forms += sorted(forms_of(SecretValue.of(value), redactors[0]._encodings))
+    return forms
