@@ -154,6 +154,11 @@ _BLOB_LINE = re.compile(
     r"(?P<sep>[=:])(?:[ \t]*(?P<value>.*))?$"
 )
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+# A PEM block's header and footer ("-----BEGIN RSA PRIVATE KEY-----"): a blob's lines between
+# them (a dotenv's quoted multi-line key) are base64, not fields, and the lines encoder
+# registers each of them already.
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]+-----")
 
 
 def _norm(key: str) -> str:
@@ -232,11 +237,13 @@ def _direct(whole: str) -> Iterator[tuple[str, str]]:
             if isinstance(doc, (dict, list)):
                 yield from _json(doc, "")
                 return
-    if "-----BEGIN" in whole:
+    if _PEM_BEGIN.match(whole):
         return  # PEM: the lines encoder registers each line already
     if "\n" in whole:
         yield from _blob(whole)
         return
+    if "-----BEGIN" in whole:
+        return  # one line with a PEM header in it is no field list
     # _URL needs "://": without this check it tries every start in a long token and scans the
     # run after it, 4.4 ms for a 2,268-character base64 key (17% of registering it).
     urls = list(_URL.finditer(whole)) if "://" in whole else []
@@ -393,7 +400,17 @@ def _blob(text: str) -> Iterator[tuple[str, str]]:
     """Each value of a dotenv, INI or YAML blob, labelled ``section.key`` / ``parent.child``."""
     section = ""
     stack: list[tuple[int, str]] = []  # YAML parents: (indent, key)
+    in_pem = False
     for line in text.splitlines():
+        # A PEM block anywhere in the blob hides only its own lines: the fields around it are
+        # still parsed (a "-----BEGIN" in one value once dropped every other value's part).
+        if in_pem:
+            in_pem = not _PEM_END.search(line)
+            continue
+        begin = _PEM_BEGIN.search(line)
+        if begin:
+            in_pem = not _PEM_END.search(line, begin.end())
+            continue
         stripped = line.strip()
         if not stripped or stripped[0] in "#;" or stripped == "---":
             continue

@@ -124,6 +124,22 @@ EXAMPLES = [
         ],
     ),
     (GCP_KEY, []),  # PEM: the lines encoder's job
+    # a PEM block inside a blob hides its own lines only; the fields around it are parsed
+    (
+        'DB_PASSWORD=hunter2-db-pass\nTLS_KEY="'
+        + GCP_KEY.rstrip("\n")
+        + '"\nAPI_TOKEN=tok-9f8e7d6c\n',
+        [("#DB_PASSWORD", "hunter2-db-pass"), ("#API_TOKEN", "tok-9f8e7d6c")],
+    ),
+    (
+        "tls:\n  key: |\n"
+        + "".join("    " + line + "\n" for line in GCP_KEY.splitlines())
+        + "  password: s3cr3t-pass\n",
+        [("#tls.password", "s3cr3t-pass")],
+    ),
+    # "-----BEGIN" that is no PEM header is a value like any other (Hypothesis found this one)
+    ("A=00000000\nJ=-----BEGIN", [("#A", "00000000"), ("#J", "-----BEGIN")]),
+    ("password=-----BEGIN PRIVATE KEY-----", []),
     ("plain-token-abcdef123456", []),
     ("P@ss;word=42!", []),
     ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", []),
@@ -151,6 +167,17 @@ def test_parts_of_a_connection_string_are_hidden_alone() -> None:
     r.add("Server=db;User ID=etl;Password=Tr0ub4dor&3x;", name="sql")
     assert r.secret_names == ["sql", "sql#Password"]
     assert r.redact("login failed for password Tr0ub4dor&3x") == f"login failed for password {R}"
+
+
+def test_a_dotenv_holding_a_pem_hides_its_fields_alone_and_the_key_lines() -> None:
+    blob = f'DB_PASSWORD=hunter2-db-pass\nTLS_KEY="{GCP_KEY.rstrip()}"\nAPI_TOKEN=tok-9f8e7d6c\n'
+    r = Redactor()
+    r.add(blob, name="env")
+    assert r.secret_names == ["env", "env#DB_PASSWORD", "env#API_TOKEN"]
+    body = GCP_KEY.splitlines()[1]
+    assert (
+        r.redact(f"pw hunter2-db-pass, tok tok-9f8e7d6c, key {body}") == f"pw {R}, tok {R}, key {R}"
+    )
 
 
 def test_short_parts_are_skipped_with_the_usual_warning_by_name() -> None:
