@@ -289,12 +289,14 @@ def test_only_a_build_the_caller_waits_for_compiles_its_databases_side_by_side(
     faster and raised the filter's peak memory past 300 MB (matchers.HS_DB_LITERALS)."""
     import redactor.engine.matchers as matchers_module
 
-    asked: list[bool] = []
+    asked: list[tuple[bool, int | None]] = []
 
     class Recording(matchers_module.HyperscanMatcher):
-        def __init__(self, *args: object, side_by_side: bool = False) -> None:
-            asked.append(side_by_side)
-            super().__init__(*args, side_by_side=side_by_side)  # type: ignore[arg-type]
+        def __init__(
+            self, *args: object, side_by_side: bool = False, db_literals: int | None = None
+        ) -> None:
+            asked.append((side_by_side, db_literals))
+            super().__init__(*args, side_by_side=side_by_side, db_literals=db_literals)  # type: ignore[arg-type]
 
     monkeypatch.setitem(matchers_module._CLASSES, "hyperscan", Recording)
     background = Redactor(engine="auto")
@@ -309,4 +311,11 @@ def test_only_a_build_the_caller_waits_for_compiles_its_databases_side_by_side(
     explicit = Redactor(engine="hyperscan")
     explicit.add("hunter2-password")
     assert explicit.redact("a hunter2-password") == "a [REDACTED]"
-    assert asked == [False, True, True]
+    # A batch of known size under SMALL_DBS_BATCH_MAX compiles smaller databases; a larger one,
+    # and work of unknown size, the usual ones.
+    huge = Redactor(engine="auto")
+    huge.add("hunter2-password")
+    huge.announce(matchers_module.SMALL_DBS_BATCH_MAX, batch=True)
+    assert huge.redact("a hunter2-password") == "a [REDACTED]"
+    small = matchers_module.HS_BATCH_DB_LITERALS
+    assert asked == [(False, None), (True, small), (True, None), (True, None)]

@@ -238,4 +238,8 @@ def test_hyperscan_splits_many_literals_into_databases_with_the_same_answers(mon
     side_by_side = HyperscanMatcher(plan, side_by_side=True)  # on threads, where there are cores
     assert len(side_by_side._dbs) == len(split._dbs)
     assert side_by_side.spans(text, with_ids=True) == want
+    # more databases than threads: each thread takes the next one; the order is kept
+    smaller = HyperscanMatcher(plan, side_by_side=True, db_literals=2)
+    assert len(smaller._dbs) == -(-len([r for r in plan.raw if "\x00" not in r]) // 2) + 1
+    assert smaller.spans(text, with_ids=True) == want
     assert len(want) == 12  # the form touches the whole part after it: one region

@@ -7,6 +7,7 @@ secret-free bytes pass unchanged, and add-mask data escapes round-trip.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import threading
@@ -27,7 +28,7 @@ from redactor.sinks.ci import (
     pump,
     unescape_mask_data,
 )
-from redactor.sinks.ci.fdio import grow_pipe
+from redactor.sinks.ci.fdio import FIRST_READ, _ReadAhead, grow_pipe
 
 # The whole module runs once per engine (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -304,6 +305,74 @@ def test_pump_with_interrupts_grows_its_pipes_and_output_is_identical() -> None:
     os.close(out_r)
 
 
+def test_pump_reads_a_file_ahead_and_the_output_is_identical(tmp_path) -> None:
+    """A regular file on stdin is read (and its command lines found) by a thread ahead of the
+    pump: the same bytes out as from a pipe, commands and secrets across chunk boundaries
+    included, and the file's offset at its end afterwards."""
+    r = make(SECRET)
+    line = f"{SECRET} x{SECRET[:7]}\n".encode()
+    cmd = b"::add-mask::later-Registered-42\n"
+    # Commands in the middle of chunks, found by the search that runs ahead (a "#" filler would
+    # hold a "##" back at each chunk's end, and the chunk after it would be searched again).
+    block = b"x" * (CHUNK_SIZE - 10) + b"\n" + cmd + line
+    data = block * 3 + (line + b"later-Registered-42\n") * 9_000
+    src = tmp_path / "log"
+    src.write_bytes(data)
+    outputs = []
+    for target in ("file", "pipe"):
+        out = tmp_path / f"out-{target}"
+        with open(out, "wb") as sink:
+            fd = os.open(src, os.O_RDONLY)
+            if target == "pipe":  # the same bytes through a pipe: read in the pump
+                in_r, in_w = os.pipe()
+                writer = threading.Thread(target=lambda: (os.write(in_w, data), os.close(in_w)))
+                writer.start()
+                os.close(fd)
+                fd = in_r
+            with Interrupts() as interrupts:
+                assert pump(fd, sink.fileno(), MaskingFilter(make(SECRET)), interrupts=interrupts)
+            if target == "file":
+                assert os.lseek(fd, 0, os.SEEK_CUR) == len(data)
+            else:
+                writer.join()
+            os.close(fd)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"::add-mask::[REDACTED]\n") == 3
+    assert b"later-Registered" not in outputs[0] and SECRET.encode() not in outputs[0]
+    assert outputs[0].endswith(b"[REDACTED] x" + SECRET[:7].encode() + b"\n[REDACTED]\n")
+    assert r.redact_bytes(line) == b"[REDACTED] x" + SECRET[:7].encode() + b"\n"
+
+
+def test_read_ahead_hands_chunks_in_order_and_sets_the_offset_back_on_close(tmp_path) -> None:
+    src = tmp_path / "log"
+    src.write_bytes(bytes(range(256)) * 16_384)  # 4 MiB
+    fd = os.open(src, os.O_RDONLY)
+    os.lseek(fd, 100, os.SEEK_SET)  # a shell may have read some of it before
+    ahead = _ReadAhead(fd, None, CHUNK_SIZE)
+    first, found = ahead.get()
+    second, _ = ahead.get()
+    assert (len(first), len(second), found) == (FIRST_READ, CHUNK_SIZE, None)
+    assert first + second == src.read_bytes()[100 : 100 + FIRST_READ + CHUNK_SIZE]
+    ahead.close()  # the thread had read further: set back to what was taken
+    assert os.lseek(fd, 0, os.SEEK_CUR) == 100 + FIRST_READ + CHUNK_SIZE
+    os.close(fd)
+
+
+def test_read_ahead_hands_a_read_error_to_the_pump(tmp_path) -> None:
+    src = tmp_path / "log"
+    src.write_bytes(b"x" * 10)
+    fd = os.open(src, os.O_WRONLY)  # a regular file that cannot be read: EBADF
+    ahead = _ReadAhead.start(fd, MaskingFilter(make(SECRET)), CHUNK_SIZE)
+    assert ahead is not None
+    with pytest.raises(OSError) as caught:
+        ahead.get()
+    assert caught.value.errno == errno.EBADF
+    ahead.close()
+    os.close(fd)
+    assert _ReadAhead.start(os.pipe()[0], MaskingFilter(make(SECRET)), CHUNK_SIZE) is None
+
+
 # -- properties --------------------------------------------------------------------------------
 
 # Secrets without brackets, so that no form can be built across a "[REDACTED]".
@@ -414,6 +483,23 @@ def test_commands_any_chunking_equals_line_reference(lines, uses, cuts, data) ->
         one = run_chunks(MaskingFilter(make(SECRET)), [whole])
         ref = reference(make(SECRET), whole)
     assert out == one == ref
+
+
+@slow
+@given(st.lists(line_st, max_size=8), cuts_st)
+def test_commands_found_ahead_give_the_same_output(lines, cuts) -> None:
+    """``feed(chunk, commands=finder(chunk))``, as the pump's read-ahead thread does it, gives
+    what ``feed(chunk)`` gives, whatever the chunks (a candidate cut by a boundary included)."""
+    whole = b"".join(lines)
+    ahead = MaskingFilter(make(SECRET))
+    finder = ahead.command_finder()
+    assume(finder is not None)  # Hyperscan: the search that can run ahead
+    assert MaskingFilter(make(SECRET), add_mask=False).command_finder() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RedactorWarning)
+        chunks = split(whole, cuts)
+        out = b"".join(ahead.feed(c, finder(c)) for c in chunks) + ahead.flush()
+        assert out == run_chunks(MaskingFilter(make(SECRET)), chunks)
 
 
 @slow

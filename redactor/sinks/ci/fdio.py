@@ -15,6 +15,7 @@ import stat
 from collections.abc import Callable
 from typing import TypeVar
 
+from redactor.engine.matchers import usable_cores
 from redactor.errors import CIError
 from redactor.sinks.ci.protocol import MaskingFilter
 
@@ -256,10 +257,91 @@ def _pump_interruptible(
     grow_pipe(in_fd, chunk_size)
     grow_pipe(out_fd, chunk_size)
     out = _Output(out_fd, interrupts)
+    ahead = _ReadAhead.start(in_fd, filt, chunk_size)
     try:
-        return _pump_to(out, in_fd, filt, interrupts, chunk_size)
+        return _pump_to(out, in_fd, filt, interrupts, chunk_size, ahead)
     finally:
+        if ahead is not None:
+            ahead.close()
         out.close()
+
+
+class _ReadAhead:
+    """For a regular file on stdin: a thread that reads the next chunks, and finds the
+    ``::add-mask::`` candidates in them, while the pump redacts and writes the one before.
+
+    Both release the GIL (``os.read``, Hyperscan's scan), so on a second core they leave the
+    pump's path: at 1,000 secrets they were 0.04 and 0.05 s of a 300 MB file's 0.26 s after
+    start-up. Only for a file: it never blocks, so reading ahead never keeps the pump from
+    releasing output it has, and the read offset is set back, on close, to where the pump
+    stopped taking chunks (a shell may read on from the same file). A pipe is read in the pump.
+    """
+
+    DEPTH = 2  # chunks read ahead, at most: 2 MiB more memory
+
+    def __init__(
+        self, fd: int, finder: Callable[[bytes], list[int]] | None, chunk_size: int
+    ) -> None:
+        import queue
+        import threading
+
+        self._fd = fd
+        self._finder = finder
+        self._chunk_size = chunk_size
+        self._offset = os.lseek(fd, 0, os.SEEK_CUR)  # what the pump has taken, up to here
+        self._queue: queue.Queue[tuple[bytes, list[int] | None] | OSError] = queue.Queue(self.DEPTH)
+        self._full = queue.Full
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="redactor-read", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, fd: int, filt: MaskingFilter, chunk_size: int) -> _ReadAhead | None:
+        if usable_cores() < 2:
+            return None  # the reader would only take turns with the pump
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return cls(fd, filt.command_finder(), chunk_size)
+        except OSError:  # not seekable after all: read in the pump
+            return None
+
+    def _run(self) -> None:
+        size = min(self._chunk_size, FIRST_READ)
+        try:
+            while not self._stop.is_set():
+                data = os.read(self._fd, size)
+                size = self._chunk_size
+                found = self._finder(data) if data and self._finder is not None else None
+                if not self._put((data, found)) or not data:
+                    return
+        except OSError as exc:  # handed to the pump, which reports it as its own read's
+            self._put(exc)
+
+    def _put(self, item: tuple[bytes, list[int] | None] | OSError) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except self._full:
+                continue
+        return False
+
+    def get(self) -> tuple[bytes, list[int] | None]:
+        """The next chunk and its command lines (b"" at the end); raises the reader's OSError."""
+        item = self._queue.get()
+        if isinstance(item, OSError):
+            raise item
+        self._offset += len(item[0])
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()  # within a read of a chunk, or a tenth of a second in _put
+        try:
+            os.lseek(self._fd, self._offset, os.SEEK_SET)
+        except OSError:
+            pass
 
 
 def grow_pipe(fd: int, size: int) -> None:
@@ -293,17 +375,25 @@ def grow_pipe(fd: int, size: int) -> None:
 
 
 def _pump_to(
-    out: _Output, in_fd: int, filt: MaskingFilter, interrupts: Interrupts, chunk_size: int
+    out: _Output,
+    in_fd: int,
+    filt: MaskingFilter,
+    interrupts: Interrupts,
+    chunk_size: int,
+    ahead: _ReadAhead | None = None,
 ) -> bool:
     try:
         try:
             size = min(chunk_size, FIRST_READ)
             while True:
-                data = interrupts.wait(read_some, in_fd, size)
+                if ahead is not None:
+                    data, commands = interrupts.wait(ahead.get)
+                else:
+                    data, commands = interrupts.wait(read_some, in_fd, size), None
                 size = chunk_size
                 if not data:
                     break
-                out.write(filt.feed(data))
+                out.write(filt.feed(data, commands))
             out.write(filt.flush())
             return True
         except _Interrupted:

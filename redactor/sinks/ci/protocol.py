@@ -36,6 +36,7 @@ import functools
 import re
 import warnings
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import Any
 
 from redactor.engine.matchers import EngineUnavailable, import_hyperscan
@@ -127,24 +128,36 @@ class _CommandLines:
         self._db: Any = found[1] if found else None
         self._scratch = found[0].Scratch(found[1]) if found else None
 
+    @property
+    def fast(self) -> bool:
+        return self._scratch is not None
+
+    def starts(self, data: bytes) -> list[int]:
+        """Where the candidate lines of ``data`` start, sorted (Hyperscan only; see ``fast``)."""
+        found: list[tuple[int, int]] = []
+        self._db.scan(
+            data,
+            match_event_handler=lambda i, _f, to, _fl, _c: found.append((i, to)),
+            scratch=self._scratch,
+        )
+        starts = set()
+        for i, end in found:
+            if i:  # "##[": where it starts
+                starts.add(end - 3)
+            else:  # "::" after blanks and sequences: the start of its line
+                starts.add(max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1)
+        return sorted(starts)
+
+    def preset(self, data: bytes, starts: list[int]) -> None:
+        """Take ``starts`` (another finder's ``starts(data)``) as this chunk's, unscanned."""
+        self._data, self._starts = data, starts
+
     def next(self, data: bytes, pos: int) -> int:
         """The first such line start after ``pos``, or -1 (as :func:`_next_command_line`)."""
         if self._scratch is None:
             return _next_command_line(data, pos)
         if data is not self._data:
-            found: list[tuple[int, int]] = []
-            self._db.scan(
-                data,
-                match_event_handler=lambda i, _f, to, _fl, _c: found.append((i, to)),
-                scratch=self._scratch,
-            )
-            starts = set()
-            for i, end in found:
-                if i:  # "##[": where it starts
-                    starts.add(end - 3)
-                else:  # "::" after blanks and sequences: the start of its line
-                    starts.add(max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1)
-            self._data, self._starts = data, sorted(starts)
+            self._data, self._starts = data, self.starts(data)
         i = bisect_right(self._starts, pos)
         return self._starts[i] if i < len(self._starts) else -1
 
@@ -279,11 +292,25 @@ class MaskingFilter:
         held = len(self._cand) + (len(self._cmd) if self._cmd is not None else 0)
         return held + self._stream.pending
 
-    def feed(self, data: bytes) -> bytes:
+    def command_finder(self) -> Callable[[bytes], list[int]] | None:
+        """For a thread that reads ahead (the filter's pump on a file): a function that finds
+        the command lines of a chunk, for ``feed(chunk, commands=...)``, so that this search
+        runs beside the redaction of the chunk before. One thread may use it (it has its own
+        scratch space). None when there is nothing to find ahead (``add_mask`` off, or no
+        Hyperscan: the plain search is done in ``feed``)."""
+        if not self._add_mask:
+            return None
+        finder = _CommandLines()
+        return finder.starts if finder.fast else None
+
+    def feed(self, data: bytes, commands: list[int] | None = None) -> bytes:
+        """``commands``: what ``command_finder()``'s function gave for this very ``data``."""
         if not data:
             return b""
         if not self._add_mask:
             return self._stream.feed(data)
+        if commands is not None and not self._cand:
+            self._commands.preset(data, commands)
         out: list[bytes] = []
         if self._cand:
             # Held bytes that may start a command go first, so that a command, a sequence or
