@@ -108,7 +108,14 @@ def make_texts(size: int, secrets: list[str], folder: Path) -> dict[str, Path]:
             lines[k * step + 1].rstrip("\n") + f" password={secrets[k % len(secrets)]}\n"
         )
     paths["log"].write_text("".join(lines), encoding="ascii")
-    blob = base64.encodebytes(rnd.randbytes(size * 3 // 4)).decode("ascii")
+    n, piece = size * 3 // 4, 1 << 27  # randbytes takes fewer than 2**31 bits at once
+    raw = (
+        rnd.randbytes(n)
+        if n <= piece
+        else b"".join(rnd.randbytes(min(piece, n - i)) for i in range(0, n, piece))
+    )
+    blob = base64.encodebytes(raw).decode("ascii")
+    del raw
     parts = blob.split("\n")
     step = len(parts) // 10
     for k in range(10):

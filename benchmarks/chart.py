@@ -220,13 +220,17 @@ def svg_bars(
         f'<text x="{(left + right) / 2:.1f}" y="{bottom + 40}" text-anchor="middle">'
         f"{escape(x_label)}</text>",
     ]
+    # The legend in a line above the bars, each entry as wide as its name (about 6.6 px a
+    # character), from the bars' left edge or as far left as it takes to fit the width.
+    steps = [20 + round(6.6 * len(name)) + 18 for name in names]
+    lx = max(10, min(left, width - 10 - sum(steps)))
     legend = ['<g class="legend">']
-    for i, name in enumerate(names):
-        lx = left + i * 140
+    for i, (name, step) in enumerate(zip(names, steps)):
         legend.append(
             f'<rect x="{lx}" y="36" width="14" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
             f'<text x="{lx + 20}" y="45">{escape(name)}</text>'
         )
+        lx += step
     out += [*legend, "</g>", "</svg>"]
     return "\n".join(out) + "\n"
 
