@@ -370,7 +370,17 @@ def test_read_ahead_hands_a_read_error_to_the_pump(tmp_path) -> None:
     assert caught.value.errno == errno.EBADF
     ahead.close()
     os.close(fd)
-    assert _ReadAhead.start(os.pipe()[0], MaskingFilter(make(SECRET)), CHUNK_SIZE) is None
+    # any other failure of the reader's thread is raised in the pump too, never a pump waiting
+    fd = os.open(src, os.O_RDONLY)
+    ahead = _ReadAhead(fd, lambda data: [1 // (len(data) - len(data))], CHUNK_SIZE)
+    with pytest.raises(ZeroDivisionError):
+        ahead.get()
+    ahead.close()
+    os.close(fd)
+    read_end, write_end = os.pipe()
+    assert _ReadAhead.start(read_end, MaskingFilter(make(SECRET)), CHUNK_SIZE) is None
+    os.close(read_end)
+    os.close(write_end)
 
 
 # -- properties --------------------------------------------------------------------------------

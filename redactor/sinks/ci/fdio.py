@@ -289,7 +289,8 @@ class _ReadAhead:
         self._finder = finder
         self._chunk_size = chunk_size
         self._offset = os.lseek(fd, 0, os.SEEK_CUR)  # what the pump has taken, up to here
-        self._queue: queue.Queue[tuple[bytes, list[int] | None] | OSError] = queue.Queue(self.DEPTH)
+        self._queue: queue.Queue[tuple[bytes, list[int] | None] | Exception]
+        self._queue = queue.Queue(self.DEPTH)
         self._full = queue.Full
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="redactor-read", daemon=True)
@@ -315,10 +316,10 @@ class _ReadAhead:
                 found = self._finder(data) if data and self._finder is not None else None
                 if not self._put((data, found)) or not data:
                     return
-        except OSError as exc:  # handed to the pump, which reports it as its own read's
-            self._put(exc)
+        except Exception as exc:  # handed to the pump and raised there, as if its own (an
+            self._put(exc)  # OSError as its read's); never a reader gone and a pump waiting
 
-    def _put(self, item: tuple[bytes, list[int] | None] | OSError) -> bool:
+    def _put(self, item: tuple[bytes, list[int] | None] | Exception) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -328,9 +329,9 @@ class _ReadAhead:
         return False
 
     def get(self) -> tuple[bytes, list[int] | None]:
-        """The next chunk and its command lines (b"" at the end); raises the reader's OSError."""
+        """The next chunk and its command lines (b"" at the end); raises the reader's error."""
         item = self._queue.get()
-        if isinstance(item, OSError):
+        if isinstance(item, Exception):
             raise item
         self._offset += len(item[0])
         return item
