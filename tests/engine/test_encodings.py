@@ -181,6 +181,20 @@ def test_switching_encoders_off_and_adding_one() -> None:
     assert red.redact("x terces-fedcba y") == f"x {R} y"
 
 
+def test_an_encoder_whose_callable_cannot_be_hashed_still_registers_its_forms() -> None:
+    class Upper:  # defines __eq__ without __hash__: unhashable, as callable objects may be
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Upper)
+
+        def __call__(self, v: SecretValue) -> list[str]:
+            return [v.text.upper()] if v.text else []
+
+    register_encoding(Encoding("upper-object", Upper(), "transform", "upper case"))
+    red = Redactor(encodings=["plain", "upper-object"])
+    red.add("abcdef-secret", name="s")
+    assert red.redact("x ABCDEF-SECRET y abcdef-secret") == f"x {R} y {R}"
+
+
 def test_unknown_encoding_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown encoding 'rot13'; known encodings: base64"):
         Redactor(encodings=["rot13"])
