@@ -26,7 +26,7 @@ from redactor.sinks.sarif import UNPLACED, artifact_location
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ROOT / "fixtures" / "leaky.ipynb"
-SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "sarif-schema-2.1.0.json"
 A, S = "secrets.env/API_TOKEN", "secrets.env/SQL_DB_PASSWORD"
 
 

@@ -16,7 +16,7 @@ import pytest
 from helpers.cli import run_redactor
 from helpers.tokenfactory import with_crc
 
-SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "sarif-schema-2.1.0.json"
 PASSWORD = "Tr0ub4dor&3-horse:battery"
 TOKEN = "tok_7Hq2Lm9Xw4Rz8Kp3Vn6"
 GHP = with_crc("ghp_", random.Random(7))
