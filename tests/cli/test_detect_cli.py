@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 from helpers.cli import run_redactor
-from helpers.tokens import AWS_ID, AWS_SECRET, GITHUB, github_token
+from helpers.tokenfactory import AWS_ID, AWS_SECRET, GITHUB, github_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -24,6 +24,7 @@ B64 = ALNUM + "+/"
 B64URL = ALNUM + "-_"
 HEX = "0123456789abcdef"
 UPPER_DIGITS = string.ascii_uppercase + string.digits
+AWS_ID_CHARS = string.ascii_uppercase + "234567"
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,28 @@ def rand(rnd: random.Random, alphabet: str, n: int) -> str:
     return "".join(rnd.choice(alphabet) for _ in range(n))
 
 
+def github_token(entropy: str, prefix: str = "ghp_") -> str:
+    """``prefix`` + 30 base62 characters + their CRC32 as 6 base62 digits (the catalog's
+    :func:`~redactor.engine.tokens.base62_crc32`; github.blog, 2021-04-05)."""
+    assert len(entropy) == 30 and set(entropy) <= set(ALNUM)
+    return prefix + entropy + base62_crc32(entropy)
+
+
 def with_crc(prefix: str, rnd: random.Random) -> str:
     """GitHub's and npm's format: prefix, 30 random base-62 characters, their CRC32 in base 62."""
-    body = rand(rnd, ALNUM, 30)
-    return prefix + body + base62_crc32(body)
+    return github_token(rand(rnd, ALNUM, 30), prefix)
+
+
+def aws_key_id(body: str, prefix: str = "AKIA") -> str:
+    """An AWS access key id: ``AKIA`` (or ``ASIA``...) + 16 of ``A-Z2-7``."""
+    assert len(body) == 16 and set(body) <= set(AWS_ID_CHARS)
+    return prefix + body
+
+
+# Fixed tokens for exact-output tests.
+GITHUB = github_token("T3stT0kenF0rRedact0rSuite12345")
+AWS_ID = aws_key_id("QZ7TESTSUITEKEY2")
+AWS_SECRET = "Zx9Vb2Lr7Tz0Xw4Kd8Hn1/s5Pc3Yf6Gj+TestOnl"
 
 
 def b64url(data: bytes) -> str:
@@ -176,9 +195,7 @@ def _databricks(rnd: random.Random) -> str:
 GENERATORS: dict[str, Callable[[random.Random], Sample]] = {
     "aws-access-key-id": _whole(
         "aws-access-key-id",
-        lambda rnd: (
-            rnd.choice(AWS_KEY_ID_PREFIXES) + rand(rnd, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
-        ),
+        lambda rnd: rnd.choice(AWS_KEY_ID_PREFIXES) + rand(rnd, AWS_ID_CHARS, 16),
     ),
     "aws-secret-access-key": _aws_secret,
     "github-token": _whole(

@@ -12,7 +12,7 @@ from helpers.kernel import kernelspec as _kernelspec
 from helpers.kernel import start as _start
 from helpers.kernel import stop as _stop
 from helpers.kernel import strings as _strings
-from helpers.tokens import github_token
+from helpers.tokenfactory import github_token
 
 from redactor.engine.tokens import detector_names
 
