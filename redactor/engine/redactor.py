@@ -357,7 +357,7 @@ class _Snapshot:
             # threshold says: the threshold's model (16 bytes of text per pattern byte) is a
             # background compile's, beside the reference; at 10,000 secrets it is 196 MB, and a
             # 100 MB file took 4.75 s on the reference against 1.84 s waiting for Hyperscan.
-            if self.scanned >= self._threshold or self.batch >= WAIT_FOR_FAST_MIN:
+            if self.scanned >= self._threshold or self._waits_for_fast:
                 self._fast = True
 
     def matcher(self, binary: bool, size: int = 0, interim: bool = True) -> Matcher:
@@ -414,8 +414,8 @@ class _Snapshot:
         has failed (the caller's build then raises)."""
         if self._engine != "hyperscan" or not self._large(binary) or self._compiler.failed:
             return None
-        if self.batch >= WAIT_FOR_FAST_MIN:
-            return None  # a large batch: built in the caller (WAIT_FOR_FAST_MIN)
+        if self._waits_for_fast:
+            return None  # a large batch: built in the caller
         ref = self._get("ahocorasick", binary)  # first, as under "auto" (see matcher)
         self._compiler.request(self, binary)
         return ref
@@ -425,13 +425,18 @@ class _Snapshot:
         in the caller. None when the work is smaller, or when the build fails (the
         compiler then records it, and the caller goes on with the reference and warns)."""
         compiler = self._compiler
-        if self.batch < WAIT_FOR_FAST_MIN or compiler.failed is not None:
+        if not self._waits_for_fast or compiler.failed is not None:
             return None
         try:
             return self._get("hyperscan", binary)
         except Exception as exc:  # as in the compiler's thread: the type only
             compiler.failed = type(exc).__name__
             return None
+
+    @property
+    def _waits_for_fast(self) -> bool:
+        """Is the work announced a batch large enough to wait for Hyperscan (WAIT_FOR_FAST_MIN)?"""
+        return self.batch >= WAIT_FOR_FAST_MIN
 
     def _large(self, binary: bool) -> bool:
         return self._counts[int(binary)] >= INTERIM_MIN_PATTERNS

@@ -311,7 +311,7 @@ class _ReadAhead:
         size = min(self._chunk_size, FIRST_READ)
         try:
             while not self._stop.is_set():
-                data = os.read(self._fd, size)
+                data = read_some(self._fd, size)
                 size = self._chunk_size
                 found = self._finder(data) if data and self._finder is not None else None
                 if not self._put((data, found)) or not data:
