@@ -472,7 +472,7 @@ line_st = st.one_of(
             pre + b"::" + name + props + b"::" + escape_mask_data(v) + eol
         ),
         st.sampled_from([b"", b" ", b"\t  "]),
-        st.sampled_from([b"add-mask", b"ADD-mask", b"add-masks", b"add-mas"]),
+        st.sampled_from([b"add-mask", b"ADD-mask", b"add-masks", b"add-mas", b"group", b"debug"]),
         st.sampled_from([b"", b" k=v"]),
         secret_text.map(lambda s: s.encode()),
         st.sampled_from([b"\n", b"\r\n", b"\r"]),
@@ -510,6 +510,63 @@ def test_commands_found_ahead_give_the_same_output(lines, cuts) -> None:
         chunks = split(whole, cuts)
         out = b"".join(ahead.feed(c, finder(c)) for c in chunks) + ahead.flush()
         assert out == run_chunks(MaskingFilter(make(SECRET)), chunks)
+
+
+# Lines of every command form, the legacy one and others' commands among them.
+any_command_st = st.one_of(
+    line_st,
+    st.builds(
+        lambda pre, name, v, eol: pre + b"##[" + name + b"]" + escape_mask_data(v) + eol,
+        st.sampled_from([b"", b"note: ", b" "]),
+        st.sampled_from([b"add-mask", b"Add-Mask k=v", b"add-masks", b"group", b"section"]),
+        secret_text.map(lambda s: s.encode()),
+        st.sampled_from([b"\n", b"\r\n", b""]),
+    ),
+    st.sampled_from([b"::", b"::add-ma", b"##[", b"##[add-mas", b"\n::endgroup::\n"]),
+)
+
+
+def plain_search(filt: MaskingFilter) -> MaskingFilter:
+    """The filter as it runs without Hyperscan: command lines found by bytes.find."""
+    filt._commands._scratch = None
+    return filt
+
+
+@slow
+@given(st.lists(any_command_st, max_size=10), cuts_st)
+def test_command_search_with_and_without_hyperscan_agree(lines, cuts) -> None:
+    """Only "::add-mask" and "##[add-mask" lines are candidates (others' commands are text):
+    the Hyperscan search, the plain one and one whole chunk give the same output, whatever
+    the chunks (a token cut by a boundary included)."""
+    whole = b"".join(lines)
+    chunks = split(whole, cuts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RedactorWarning)
+        found = run_chunks(MaskingFilter(make(SECRET)), chunks)
+        plain = run_chunks(plain_search(MaskingFilter(make(SECRET))), chunks)
+        one = run_chunks(plain_search(MaskingFilter(make(SECRET))), [whole])
+    assert found == plain == one
+
+
+def test_only_add_mask_lines_are_candidates() -> None:
+    from redactor.sinks.ci.protocol import _CommandLines, _next_command_line
+
+    data = (
+        b"::group::Run tests\n::debug::x::y\n##[section]Starting\nok ##[group]a\n"
+        b" \x1b[1m::ADD-MASK k=v::val\n##[Add-Mask]v2\n::add-masks::no\n::add-ma"
+    )
+    mask = data.index(b" \x1b[1m::ADD")
+    legacy = data.index(b"##[Add-Mask]")
+    cut = data.index(b"::add-ma", len(data) - 9)
+    assert _next_command_line(data, 0) == mask
+    assert _next_command_line(data, mask + 1) == legacy
+    assert _next_command_line(data, legacy) == cut  # a token the end cut short: a candidate
+    finder = _CommandLines()
+    if finder.fast:  # Hyperscan finds whole tokens; a cut one is probed as the chunk's last line
+        assert finder.starts(data) == [mask, legacy]
+    plain = _CommandLines()
+    plain._scratch = None
+    assert [plain.next(data, p) for p in (0, mask + 1, legacy)] == [mask, legacy, cut]
 
 
 @slow

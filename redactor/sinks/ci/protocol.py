@@ -74,30 +74,68 @@ _SEQ_PARTIAL = re.compile(
 )
 # For Hyperscan, the sequences' bounds left out: a superset (the probe decides), and Hyperscan
 # (the hyperscan package 0.9.1 here) was seen to miss matches of the bounded form, {0,512}
-# inside a starred group, after a line longer than 18 bytes.
+# inside a starred group, after a line longer than 18 bytes. Only lines whose "::" starts the
+# add-mask token (any case) and the byte after it are candidates: a line of another command
+# (``::group::``, ``::debug::``, ``##[section]``) is ordinary text to the filter, and taking each
+# such line as a candidate cost 5 us of Python a line (a log with 500,000 ``::debug::`` lines ran
+# at 10 MB/s). A token that a chunk's end cuts short is not missed: the chunk's last line start
+# is always probed (MaskingFilter.feed), and a cut ``##[add-mas`` is held (_legacy_tail).
+_CASELESS_TOKEN = b"".join(
+    b"[%c%c]" % (c, c ^ 32) if 97 <= c <= 122 else re.escape(bytes([c])) for c in _TOKEN[2:]
+)
 _CANDIDATE = (
     rb"[\r\n](?:[ \t\v\f]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
     rb"|\x1b[\]PX^_][^\x07\x1b\r\n]*(?:\x07|\x1b\\)|\x1b[\x20-\x2f]*[\x30-\x7e])*::"
+    + _CASELESS_TOKEN
+    + rb"[: ]"
 )
+_LEGACY_CANDIDATE = rb"##\[" + _CASELESS_TOKEN + rb"[\] ]"
 _PROBE = 2 + 512 + 2  # bytes looked at, at most, to decide on what starts a line
 _EOL = re.compile(rb"[\r\n]")
 
 
-def _next_command_line(data: bytes, pos: int) -> int:
+def _token_at(data: bytes, k: int, token: bytes, ends: bytes) -> bool:
+    """Do the bytes at ``k`` start ``token`` (any case) and one of ``ends``, or, where the data
+    ends first, a beginning of that (the probe then waits for the rest)?"""
+    n = len(token)
+    head = data[k : k + n + 1].lower()
+    return head[:n] == token and head[n:] in ends if len(head) > n else token.startswith(head)
+
+
+def _next_legacy(data: bytes, start: int) -> int:
+    """Where the first "##[add-mask" (as :func:`_token_at` takes it) at or after ``start`` is."""
+    k = data.find(b"##[", start)
+    while k >= 0 and not _token_at(data, k, _LEGACY, b"] "):
+        k = data.find(b"##[", k + 1)
+    return k
+
+
+def _next_command_line(data: bytes, pos: int, legacy: int | None = None) -> int:
     """Where the first candidate after ``pos`` starts, or -1: a line (after its line end) whose
-    first bytes other than blanks and escape sequences are "::", or a "##[" anywhere."""
-    legacy = data.find(b"##[", pos + 1)
+    first bytes other than blanks and escape sequences are "::add-mask" and ":" or " ", or a
+    "##[add-mask" and "]" or " " anywhere (any case; cut short by the end of ``data``, a
+    beginning of those). ``legacy``: that search's answer for "##[" after ``pos``, if known."""
+    if legacy is None:
+        legacy = _next_legacy(data, pos + 1)
     lo = pos
     k = data.find(b"::", pos)
     while k >= 0 and (legacy < 0 or k < legacy):
         # Only a line end after the previous "::" can start a candidate line (a line holding
         # that "::" before this one is not one), so each byte is looked at once.
-        line = max(data.rfind(b"\n", lo, k), data.rfind(b"\r", lo, k)) + 1
-        if line > lo and _PREFIX.fullmatch(data, line, k):
+        line = _line_end_before(data, lo, k) + 1
+        if line > lo and _token_at(data, k, _TOKEN, b": ") and _PREFIX.fullmatch(data, line, k):
             return line
         lo = k
         k = data.find(b"::", k + 1)
     return legacy
+
+
+def _line_end_before(data: bytes, start: int, end: int) -> int:
+    """Where the last line end (CR or LF) of ``data[start:end]`` is, or -1. A CR is looked for
+    only after the last LF: searching all of it for a CR that a log does not have crawled back
+    through the whole chunk (once per chunk, and once per command line)."""
+    lf = data.rfind(b"\n", start, end)
+    return max(lf, data.rfind(b"\r", lf + 1 if lf >= 0 else start, end))
 
 
 @functools.cache
@@ -108,7 +146,7 @@ def _command_database() -> tuple[Any, Any] | None:
     except EngineUnavailable:
         return None
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
-    db.compile(expressions=[_CANDIDATE, rb"##\["], ids=[0, 1], elements=2)
+    db.compile(expressions=[_CANDIDATE, _LEGACY_CANDIDATE], ids=[0, 1], elements=2)
     return hs, db
 
 
@@ -124,6 +162,9 @@ class _CommandLines:
     def __init__(self) -> None:
         self._data: bytes | None = None
         self._starts: list[int] = []
+        # Without Hyperscan: where the next "##[add-mask" of _data is, searched from _from on
+        # (kept, or each command line of a chunk without one searched the rest of it again).
+        self._legacy = self._from = -1
         found = _command_database()
         self._db: Any = found[1] if found else None
         self._scratch = found[0].Scratch(found[1]) if found else None
@@ -142,10 +183,10 @@ class _CommandLines:
         )
         starts = set()
         for i, end in found:
-            if i:  # "##[": where it starts
-                starts.add(end - 3)
-            else:  # "::" after blanks and sequences: the start of its line
-                starts.add(max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1)
+            if i:  # "##[add-mask]": where it starts
+                starts.add(end - len(_LEGACY) - 1)
+            else:  # "::add-mask:" after blanks and sequences: the start of its line
+                starts.add(_line_end_before(data, 0, end) + 1)
         return sorted(starts)
 
     def preset(self, data: bytes, starts: list[int]) -> None:
@@ -155,7 +196,10 @@ class _CommandLines:
     def next(self, data: bytes, pos: int) -> int:
         """The first such line start after ``pos``, or -1 (as :func:`_next_command_line`)."""
         if self._scratch is None:
-            return _next_command_line(data, pos)
+            start = pos + 1
+            if data is not self._data or start < self._from or 0 <= self._legacy < start:
+                self._data, self._from, self._legacy = data, start, _next_legacy(data, start)
+            return _next_command_line(data, pos, self._legacy)
         if data is not self._data:
             self._data, self._starts = data, self.starts(data)
         i = bisect_right(self._starts, pos)
@@ -367,7 +411,7 @@ class MaskingFilter:
             # everything before it is ordinary text.
             stop = self._commands.next(data, pos)
             if stop < 0:
-                stop = max(data.rfind(b"\n", pos), data.rfind(b"\r", pos)) + 1
+                stop = _line_end_before(data, pos, n) + 1
                 if stop == 0:  # no line end: the whole rest is the middle of a line
                     tail = _legacy_tail(data, pos)  # but "##[add-mas" may be cut short
                     release.range(pos, tail)
