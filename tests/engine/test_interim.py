@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import redactor.engine.redactor as engine_module
 from redactor import Redactor, hyperscan_available
+from redactor.engine.matchers import LayeredMatcher
 
 ENGINES = ["ahocorasick", "auto"] + (["hyperscan"] if hyperscan_available() else [])
 
@@ -93,8 +94,15 @@ def test_only_the_first_call_gets_the_interim_matcher(engine: str, low_threshold
         assert snap.matcher(False, 10).name == ("ahocorasick" if engine == "auto" else engine)
     assert snap.matcher(True, 10).name == "index"  # text and bytes each have their first call
     assert snap.matcher(True, 10).name != "index"
-    r.add("another-secret-value", "pw2")  # a new snapshot: its own first call
-    assert r._current().matcher(False, 10).name == "index"
+    # A new snapshot of a few added patterns layers them on the built matcher: no interim.
+    r.add("another-secret-value", "pw2")
+    assert isinstance(r._current().matcher(False, 10), LayeredMatcher)
+    # One that adds more than layering takes (LAYER_MIN) has its own first call.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine_module, "LAYER_MIN", 0)
+        mp.setattr(engine_module, "LAYER_SCALE", 0)
+        r.add("a-third-secret-value", "pw3")
+        assert r._current().matcher(False, 10).name == "index"
     r.settle()
 
 
