@@ -370,6 +370,10 @@ class _Snapshot:
             and previous._fragments[1] == fragments[1]
         ):
             self._bases = [previous._base_for(False), previous._base_for(True)]
+            if previous._counts == self._counts:
+                # A value masked again adds no pattern (the tables only grow): the same matchers
+                # answer, layered ones included, instead of a rebuild of the delta per add.
+                self._matchers.update(previous._matchers)
 
     def _base_for(self, binary: bool) -> tuple[Matcher, tuple[int, int, int]] | None:
         """What a later snapshot may layer on: this one's built matcher (Hyperscan's first), and
