@@ -494,3 +494,38 @@ def test_a_file_on_stdin_is_announced_as_a_batch_and_a_pipe_is_not(tmp_path: Pat
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_write_error_on_a_file_stops_the_filter_with_a_clear_message(
+    secrets_file: Path, tmp_path: Path
+) -> None:
+    """A file on stdout is written by a thread behind the pump (fdio._WriteBehind): a write
+    that fails there (here EFBIG, past a file-size limit) still ends the filter with the
+    error, at once and without a value in it, never a hang or a silent short file. What was
+    written is a prefix of the redacted output."""
+    import resource
+
+    line = f"2026-12-03T06:00:00Z step {SECRET} done\n".encode()
+    src = tmp_path / "in.log"
+    src.write_bytes(line * 200_000)  # 8.6 MB: several chunks handed to the writer
+    limit = 3 * 1024 * 1024 + 17
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out_path = tmp_path / "out.log"
+    with src.open("rb") as fin, out_path.open("wb") as fout:
+        result = subprocess.run(
+            filter_cmd(secrets_file),
+            stdin=fin,
+            stdout=fout,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+            preexec_fn=limited,
+        )
+    assert result.returncode == 1
+    assert result.stderr == b"redactor: error: cannot copy stdin to stdout: File too large\n"
+    out = out_path.read_bytes()
+    assert len(out) == limit
+    assert out == (b"2026-12-03T06:00:00Z step [REDACTED] done\n" * 200_000)[:limit]

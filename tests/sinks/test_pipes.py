@@ -11,6 +11,7 @@ import errno
 import os
 import re
 import threading
+import time
 import warnings
 
 import pytest
@@ -28,7 +29,7 @@ from redactor.sinks.ci import (
     pump,
     unescape_mask_data,
 )
-from redactor.sinks.ci.fdio import FIRST_READ, _ReadAhead, grow_pipe
+from redactor.sinks.ci.fdio import FIRST_READ, _Output, _ReadAhead, _WriteBehind, grow_pipe
 
 # The whole module runs once per engine (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("each_engine")
@@ -383,6 +384,42 @@ def test_read_ahead_hands_a_read_error_to_the_pump(tmp_path) -> None:
     os.close(write_end)
 
 
+def test_write_behind_writes_in_order_and_hands_a_write_error_to_the_pump(tmp_path) -> None:
+    """A regular file on stdout is written by a thread (fdio._WriteBehind): every piece, in
+    order, by the time ``drain`` returns; a write error is raised in the pump (at its next
+    hand-over or at ``drain``), and a pipe or /dev/null is written by the pump itself."""
+    path = tmp_path / "out"
+    pieces = [bytes([65 + i % 26]) * (CHUNK_SIZE // 3 + i) for i in range(12)]
+    with open(path, "wb") as f:
+        out = _Output(f.fileno(), Interrupts(), behind=True)
+        assert isinstance(out._behind, _WriteBehind)
+        for piece in pieces:
+            out.write(piece)
+        out.drain()
+        assert path.read_bytes() == b"".join(pieces)
+        out.close()
+    with open(path, "rb") as f:  # not open for writing: EBADF in the writer's thread
+        out = _Output(f.fileno(), Interrupts(), behind=True)
+        out.write(b"first")
+        behind = out._behind
+        assert behind is not None
+        deadline = time.monotonic() + 30
+        while behind._error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(OSError) as caught:  # raised at the next hand-over ...
+            out.write(b"more")
+        assert caught.value.errno == errno.EBADF
+        with pytest.raises(OSError):  # ... and at the end
+            out.drain()
+        out.close()
+    read_end, write_end = os.pipe()
+    with open(os.devnull, "wb") as null:
+        for fd in (write_end, null.fileno()):
+            assert _Output(fd, Interrupts(), behind=True)._behind is None
+    os.close(read_end)
+    os.close(write_end)
+
+
 # -- properties --------------------------------------------------------------------------------
 
 # Secrets without brackets, so that no form can be built across a "[REDACTED]".
@@ -522,6 +559,14 @@ any_command_st = st.one_of(
         secret_text.map(lambda s: s.encode()),
         st.sampled_from([b"\n", b"\r\n", b""]),
     ),
+    # What Hyperscan's literal search finds and the checks after it reject, or take: a token
+    # without its byte after (at a chunk's end, or another byte), text or a sequence before it.
+    st.builds(
+        lambda pre, token, after: pre + token + after,
+        st.sampled_from([b"\n", b"\r", b"\n \x1b[1;31m", b"\n\x1b]8;;x\x07\t", b"\nx ", b"\n:"]),
+        st.sampled_from([b"::add-mask", b"::ADD-MASK", b"##[add-mask", b"##[aDD-mask"]),
+        st.sampled_from([b"", b":", b" ", b"]", b"x", b"::v\n"]),
+    ),
     st.sampled_from([b"::", b"::add-ma", b"##[", b"##[add-mas", b"\n::endgroup::\n"]),
 )
 
@@ -553,6 +598,7 @@ def test_only_add_mask_lines_are_candidates() -> None:
 
     data = (
         b"::group::Run tests\n::debug::x::y\n##[section]Starting\nok ##[group]a\n"
+        b"x ::add-mask::mid\n:::add-mask::three\n::add-maskx\n##[add-mask!\n"
         b" \x1b[1m::ADD-MASK k=v::val\n##[Add-Mask]v2\n::add-masks::no\n::add-ma"
     )
     mask = data.index(b" \x1b[1m::ADD")
