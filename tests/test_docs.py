@@ -210,8 +210,13 @@ def test_round_two_chart_is_drawn_from_its_figures(tmp_path: Path) -> None:
     assert module.CHART.read_text(encoding="utf-8") == committed
     rows = json.loads((ROOT / "benchmarks" / "round_two.json").read_text(encoding="utf-8"))["rows"]
     bars = [r for r in ET.parse(module.CHART).getroot().iter(f"{SVG}rect") if r.get("data-row")]
-    # every row measured before and after each of the first three parts; the fourth and the
-    # fifth measured the filter's rows
+    # every row of the table measured before and after each of the first three parts;
+    # the later parts measured the filter's rows, and part seven added the 1 GB rows (parts six
+    # and seven only)
+    early = ("before", "part_one", "after", "part_three")
+    table = [row for row in rows if not row["label"].startswith("filter 1 GB")]
+    assert len(table) == 11 and all(name in row for row in table for name in early)
+    assert all(name not in row for row in rows if row not in table for name in early)
     drawn = sum(1 for row in rows for name in module._NAMES if row.get(name))
-    later = sum(1 for row in rows for part in ("part_four", "part_five") if part in row)
-    assert len(bars) == drawn == 4 * len(rows) + later
+    later = sum(1 for row in rows for name in module._NAMES if name not in early and name in row)
+    assert len(bars) == drawn == 4 * len(table) + later
