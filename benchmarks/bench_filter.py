@@ -95,6 +95,19 @@ def make_log(
     return "".join(lines).encode()[:size], leaks
 
 
+def compile_bytecode(root: Path) -> None:
+    """Write the bytecode of ``root``'s redactor package, as ``pip install`` does.
+
+    A checkout run from source compiles every module it imports in each process where the
+    environment sets PYTHONDONTWRITEBYTECODE (this machine does) or the tree is read-only: 45 ms
+    of ``redactor filter``'s 0.27 s start-up, which an installed package never pays (0.23 s). The
+    trees compared are all compiled, so that start-up is measured as users run it.
+    """
+    package = root / "redactor"
+    if package.is_dir():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+
+
 def best_of(runs: int, argv: list[str], stdin: Path, stdout: Path, env=None) -> float:
     best = float("inf")
     for _ in range(runs):

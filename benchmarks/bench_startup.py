@@ -43,7 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_filter import MB, RESULTS, make_log, make_secrets  # noqa: E402
+from bench_filter import MB, RESULTS, compile_bytecode, make_log, make_secrets  # noqa: E402
 
 
 def run_once(
@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(args.tree.resolve()), *filter(None, [env.get("PYTHONPATH")])]
         )
+    # Start-up as installed: the tree's bytecode written, as pip does (see compile_bytecode).
+    compile_bytecode(args.tree.resolve() if args.tree is not None else HERE.parent)
     where = subprocess.run(
         [sys.executable, "-c", "import redactor; print(redactor.__file__)"],
         env=env,
