@@ -615,6 +615,36 @@ def test_only_add_mask_lines_are_candidates() -> None:
     assert [plain.next(data, p) for p in (0, mask + 1, legacy)] == [mask, legacy, cut]
 
 
+def test_the_command_search_looks_at_each_byte_once(monkeypatch) -> None:
+    """A line of many tokens (a hostile or broken log) costs the search a pass over the chunk,
+    not a search back to the line's start for each token: the bytes that the line-end search
+    looks at add up to at most the chunk's length, with Hyperscan and without."""
+    from redactor.sinks.ci import protocol
+    from redactor.sinks.ci.protocol import _CommandLines
+
+    seen = [0]
+    real = protocol._line_end_before
+
+    def counted(data: bytes, start: int, end: int) -> int:
+        seen[0] += max(0, end - start)
+        return real(data, start, end)
+
+    monkeypatch.setattr(protocol, "_line_end_before", counted)
+    data = b"x" + b" ::add-mask ##[add-mask::ADD-MASK:" * 20_000 + b"\n  ::add-mask::v\n"
+    for fast in (True, False):
+        finder = _CommandLines()
+        if not fast:
+            finder._scratch = None
+        elif not finder.fast:
+            continue
+        seen[0] = 0
+        starts, pos = [], 0
+        while (pos := finder.next(data, pos)) >= 0:
+            starts.append(pos)
+        assert starts == [data.index(b"\n  ::add-mask::v") + 1]
+        assert seen[0] <= len(data)
+
+
 @slow
 @given(secret_text, st.binary(max_size=20), cuts_st)
 def test_add_mask_escape_round_trips_and_masks_value(value, noise, cuts) -> None:

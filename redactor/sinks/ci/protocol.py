@@ -122,6 +122,10 @@ def _next_command_line(data: bytes, pos: int, legacy: int | None = None) -> int:
     return legacy
 
 
+def _second(pair: tuple[int, int]) -> int:
+    return pair[1]
+
+
 def _line_end_before(data: bytes, start: int, end: int) -> int:
     """Where the last line end (CR or LF) of ``data[start:end]`` is, or -1. A CR is looked for
     only after the last LF: searching all of it for a CR that a log does not have crawled back
@@ -175,16 +179,21 @@ class _CommandLines:
             scratch=self._scratch,
         )
         starts = set()
-        for i, end in found:
+        lo = 0  # where the previous token starts: a line end before it cannot start this one's
+        for i, end in sorted(found, key=_second):
             if i:  # "##[add-mask" and "]" or " ", anywhere: where it starts
                 if data[end : end + 1] in (b"]", b" "):
                     starts.add(end - len(_LEGACY))
+                lo = end - len(_LEGACY)
                 continue
             # "::add-mask" and ":" or " ", after a line end and nothing but blanks and escape
-            # sequences: the start of its line
+            # sequences: the start of its line. Its line must start after the previous token
+            # (else that token stands between them), so each byte is looked at once: a line of
+            # 100,000 tokens does not search back to the chunk's start 100,000 times.
             k = end - len(_TOKEN)
-            line = _line_end_before(data, 0, k) + 1
-            if data[end : end + 1] in (b":", b" ") and line and _PREFIX.fullmatch(data, line, k):
+            line = _line_end_before(data, lo, k) + 1
+            lo = k
+            if line and data[end : end + 1] in (b":", b" ") and _PREFIX.fullmatch(data, line, k):
                 starts.add(line)
         return sorted(starts)
 
