@@ -112,18 +112,21 @@ def _next_command_line(data: bytes, pos: int, legacy: int | None = None) -> int:
     lo = pos
     k = data.find(b"::", pos)
     while k >= 0 and (legacy < 0 or k < legacy):
-        # Only a line end after the previous "::" can start a candidate line (a line holding
-        # that "::" before this one is not one), so each byte is looked at once.
-        line = _line_end_before(data, lo, k) + 1
-        if line > lo and _token_at(data, k, _TOKEN, b": ") and _PREFIX.fullmatch(data, line, k):
+        line = _line_of(data, lo, k)
+        if line >= 0 and _token_at(data, k, _TOKEN, b": "):
             return line
         lo = k
         k = data.find(b"::", k + 1)
     return legacy
 
 
-def _second(pair: tuple[int, int]) -> int:
-    return pair[1]
+def _line_of(data: bytes, lo: int, k: int) -> int:
+    """Where the line of the "::" at ``k`` starts, if a line end after ``lo`` starts it and only
+    blanks and escape sequences stand between; else -1. ``lo``: where the previous "::" token
+    is (a line holding it before this one is not a candidate), so that a search going forward
+    looks at each byte once, however many tokens a line holds."""
+    line = _line_end_before(data, lo, k) + 1
+    return line if line > lo and _PREFIX.fullmatch(data, line, k) else -1
 
 
 def _line_end_before(data: bytes, start: int, end: int) -> int:
@@ -172,29 +175,26 @@ class _CommandLines:
 
     def starts(self, data: bytes) -> list[int]:
         """Where the candidate lines of ``data`` start, sorted (Hyperscan only; see ``fast``)."""
-        found: list[tuple[int, int]] = []
+        found: list[tuple[int, int]] = []  # (end, token), sorted below: in order of the data
         self._db.scan(
             data,
-            match_event_handler=lambda i, _f, to, _fl, _c: found.append((i, to)),
+            match_event_handler=lambda i, _f, to, _fl, _c: found.append((to, i)),
             scratch=self._scratch,
         )
         starts = set()
-        lo = 0  # where the previous token starts: a line end before it cannot start this one's
-        for i, end in sorted(found, key=_second):
+        lo = 0  # where the previous token starts (see _line_of)
+        for end, i in sorted(found):
             if i:  # "##[add-mask" and "]" or " ", anywhere: where it starts
                 if data[end : end + 1] in (b"]", b" "):
                     starts.add(end - len(_LEGACY))
                 lo = end - len(_LEGACY)
                 continue
-            # "::add-mask" and ":" or " ", after a line end and nothing but blanks and escape
-            # sequences: the start of its line. Its line must start after the previous token
-            # (else that token stands between them), so each byte is looked at once: a line of
-            # 100,000 tokens does not search back to the chunk's start 100,000 times.
+            # "::add-mask" and ":" or " ", first on its line after blanks and escape sequences:
+            # the start of its line.
             k = end - len(_TOKEN)
-            line = _line_end_before(data, lo, k) + 1
-            lo = k
-            if line and data[end : end + 1] in (b":", b" ") and _PREFIX.fullmatch(data, line, k):
+            if data[end : end + 1] in (b":", b" ") and (line := _line_of(data, lo, k)) >= 0:
                 starts.add(line)
+            lo = k
         return sorted(starts)
 
     def preset(self, data: bytes, starts: list[int]) -> None:
